@@ -1,0 +1,127 @@
+"""Local emulators of the vendor APIs syncd talks to, for tests and the demo.
+
+`Sandbox` starts one loopback HTTP server hosting Zendesk, HubSpot, Google Sheets and the
+Google OAuth2 token endpoint. The emulators follow the vendors' public API docs (paths, JSON
+shapes, pagination, rate-limit headers, error bodies); they import no connector. Production
+code never imports this package: only `syncd sandbox`, `syncd demo` and the tests do.
+
+    with Sandbox() as sb:
+        sb.zendesk.generate(100)
+        ...  # point syncd at sb.url
+        sb.counts()            # {"zendesk": 1, "hubspot": 1, "sheets": 2, "oauth": 1}
+        sb.hubspot.objects("tickets")
+        sb.sheets.values(SPREADSHEET_ID, "Tickets")
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from syncd.sandbox.hubspot import HubSpotApp
+from syncd.sandbox.oauth import GoogleOAuthApp
+from syncd.sandbox.server import Faults, SandboxServer
+from syncd.sandbox.sheets import SheetsApp
+from syncd.sandbox.zendesk import ZendeskApp
+
+# Credentials the sandbox accepts; tests use others to provoke 401s.
+ZENDESK_EMAIL = "ops@acme.test"
+ZENDESK_TOKEN = "sandbox-zendesk-token"
+HUBSPOT_TOKEN = "sandbox-hubspot-token"
+SPREADSHEET_ID = "sandbox-spreadsheet"
+
+__all__ = [
+    "HUBSPOT_TOKEN",
+    "SPREADSHEET_ID",
+    "ZENDESK_EMAIL",
+    "ZENDESK_TOKEN",
+    "Faults",
+    "Sandbox",
+]
+
+
+class Sandbox:
+    """All emulators on one loopback port, served from a background thread."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        export_lag_seconds: float = 0.0,
+    ) -> None:
+        self.oauth = GoogleOAuthApp()
+        self.zendesk = ZendeskApp(
+            email=ZENDESK_EMAIL, token=ZENDESK_TOKEN, export_lag_seconds=export_lag_seconds
+        )
+        self.hubspot = HubSpotApp(token=HUBSPOT_TOKEN)
+        self.sheets = SheetsApp(oauth=self.oauth, spreadsheet_ids=[SPREADSHEET_ID])
+        self.faults = Faults(rate=fault_rate, seed=seed)
+        self.server = SandboxServer(
+            host, port, [self.zendesk, self.hubspot, self.sheets, self.oauth], self.faults
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of every emulated API, e.g. http://127.0.0.1:8765."""
+        return self.server.base_url
+
+    def start(self) -> Sandbox:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def counts(self) -> dict[str, int]:
+        """Vendor requests served so far, per API (admin calls are not counted)."""
+        with self.server.lock:
+            return dict(self.server.counts)
+
+    def reset_counts(self) -> None:
+        """Zero the request counters."""
+        with self.server.lock:
+            self.server.counts.clear()
+            self.server.log.clear()
+
+    def write_service_account(self, path: Path) -> Path:
+        """Write a Google service-account JSON whose token_uri is this sandbox's endpoint."""
+        info = self.oauth.service_account_info(token_uri=f"{self.url}/token")
+        path.write_text(json.dumps(info, indent=2))
+        return path
+
+    def config(self, state_url: str, rules_dir: str, credentials_file: Path) -> dict[str, Any]:
+        """A syncd config (as a dict) pointing every vendor at this sandbox."""
+        return {
+            "helpdesk": {
+                "kind": "zendesk",
+                "subdomain": "acme",
+                "email": ZENDESK_EMAIL,
+                "token_env": "ZENDESK_TOKEN",
+                "base_url": self.url,
+            },
+            "hubspot": {"token_env": "HUBSPOT_TOKEN", "base_url": self.url},
+            "sheets": {
+                "spreadsheet_id": SPREADSHEET_ID,
+                "credentials_file": str(credentials_file),
+                "base_url": self.url,
+                "token_url": f"{self.url}/token",
+            },
+            "state": {"url": state_url},
+            "rules": {"dir": rules_dir},
+            "poll_interval": "1s",
+        }
