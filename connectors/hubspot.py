@@ -1,0 +1,197 @@
+"""HubSpot sink: batch upsert of ticket objects keyed by the helpdesk ticket id.
+
+`POST /crm/v3/objects/tickets/batch/upsert`, at most 100 inputs a request, idProperty = a
+custom property with unique values, so a re-run updates instead of duplicating. A batch
+HubSpot rejects as a whole (400) is split in halves until the bad records stand alone; they
+come back as rejected with HubSpot's reason and the rest is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import urllib3
+from hubspot import HubSpot
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
+from hubspot.crm.tickets import (
+    BatchInputSimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectBatchInputUpsert,
+)
+from urllib3.util.retry import Retry
+
+from syncd.config import HubSpotConfig
+from syncd.errors import CredentialsError, TerminalError, TransientError, UserError
+from syncd.model import Decision, Ticket
+from syncd.ports import SinkRecord, SinkResult
+from syncd.retry import retry_after_seconds, with_retry
+
+MAX_VALUE = 65_536  # HubSpot's limit on a property value, in characters
+TRUNCATED = "… [truncated by syncd]"
+GROUP = "syncd"
+
+# The custom ticket properties syncd writes, created by `syncd setup`.
+CUSTOM_PROPERTIES: dict[str, str] = {
+    "syncd_category": "Category (syncd)",
+    "syncd_priority": "Priority (syncd)",
+    "helpdesk_status": "Helpdesk status",
+    "helpdesk_url": "Helpdesk link",
+}
+
+
+class HubSpotSink:
+    """HubSpot tickets, one per helpdesk ticket."""
+
+    name = "hubspot"
+
+    def __init__(self, config: HubSpotConfig, token: str, attempts: int = 5) -> None:
+        self.config = config
+        self.attempts = attempts
+        options: dict[str, Any] = {"access_token": token, "retry": Retry(total=0)}
+        if config.base_url:
+            options["host"] = config.base_url.rstrip("/")
+        # urllib3 retries nothing here: syncd.retry is the one retry policy.
+        self.client = HubSpot(**options)
+        self._batch = self.client.crm.tickets.batch_api  # each access builds a new pool
+
+    def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
+        """The ticket's HubSpot properties (all values strings, as the API stores them)."""
+        stage = self.config.stages.get(ticket.status.value, self.config.stages.get("open", "1"))
+        properties = {
+            self.config.id_property: ticket.id,
+            "subject": _fit(ticket.subject) or f"(no subject) #{ticket.id}",
+            "content": _fit(ticket.description),
+            "hs_pipeline": self.config.pipeline,
+            "hs_pipeline_stage": stage,
+            "hs_ticket_priority": self.config.priorities.get(decision.priority, "MEDIUM"),
+            "syncd_category": decision.category,
+            "syncd_priority": decision.priority,
+            "helpdesk_status": ticket.status.value,
+            "helpdesk_url": ticket.url,
+        }
+        return SinkRecord(key=ticket.id, payload=properties)
+
+    def describe(self, records: Sequence[SinkRecord]) -> str:
+        """What write() would send."""
+        batches = -(-len(records) // self.config.batch_size)
+        return f"upsert {len(records)} tickets in {batches} batch request(s)"
+
+    def write(self, records: Sequence[SinkRecord]) -> SinkResult:
+        """Upsert in batches; per-record failures are reported, not raised."""
+        unique = list({r.key: r for r in records}.values())  # one input per id per batch
+        result = SinkResult()
+        size = self.config.batch_size
+        for start in range(0, len(unique), size):
+            self._write_batch(unique[start : start + size], result)
+        return result
+
+    def _write_batch(self, batch: Sequence[SinkRecord], result: SinkResult) -> None:
+        try:
+            response = with_retry(
+                lambda: self._upsert(batch), api="hubspot", attempts=self.attempts
+            )
+        except TerminalError as exc:
+            if len(batch) == 1:
+                result.rejected[batch[0].key] = str(exc)
+                return
+            middle = len(batch) // 2
+            self._write_batch(batch[:middle], result)
+            self._write_batch(batch[middle:], result)
+            return
+        written = {
+            (obj.properties or {}).get(self.config.id_property) for obj in response.results or []
+        }
+        errors = "; ".join(e.message for e in getattr(response, "errors", None) or [])
+        for record in batch:
+            if record.key in written:
+                result.accepted.append(record.key)
+            else:
+                result.rejected[record.key] = errors or "HubSpot did not return this ticket"
+
+    def _upsert(self, batch: Sequence[SinkRecord]) -> Any:
+        inputs = [
+            SimplePublicObjectBatchInputUpsert(
+                id=r.key, id_property=self.config.id_property, properties=dict(r.payload)
+            )
+            for r in batch
+        ]
+        try:
+            return self._batch.upsert(
+                BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs),
+                _request_timeout=self.config.timeout,
+            )
+        except Exception as exc:
+            raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
+
+    def setup(self, dry_run: bool = False) -> list[str]:
+        """Create the property group and custom ticket properties syncd writes, if missing."""
+        properties = self.client.crm.properties
+        try:
+            existing = {p.name for p in properties.core_api.get_all("tickets").results}
+            groups = {g.name for g in properties.groups_api.get_all("tickets").results}
+        except Exception as exc:
+            raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
+        plan = []
+        if GROUP not in groups:
+            plan.append(("group", GROUP, "syncd"))
+        if self.config.id_property not in existing:
+            plan.append(("unique", self.config.id_property, "Helpdesk ticket id"))
+        plan += [("text", n, label) for n, label in CUSTOM_PROPERTIES.items() if n not in existing]
+        done = []
+        for kind, name, label in plan:
+            done.append(f"create {'property group' if kind == 'group' else 'property'} {name}")
+            if dry_run:
+                continue
+            try:
+                if kind == "group":
+                    properties.groups_api.create(
+                        "tickets", PropertyGroupCreate(name=name, label=label)
+                    )
+                else:
+                    properties.core_api.create(
+                        "tickets",
+                        PropertyCreate(
+                            name=name,
+                            label=label,
+                            type="string",
+                            field_type="text",
+                            group_name=GROUP,
+                            has_unique_value=kind == "unique",
+                        ),
+                    )
+            except Exception as exc:
+                raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
+        return done
+
+
+def _fit(text: str) -> str:
+    if len(text) <= MAX_VALUE:
+        return text
+    return text[: MAX_VALUE - len(TRUNCATED)] + TRUNCATED
+
+
+def translate(exc: Exception, base: str) -> Exception:
+    """A hubspot-api-client / urllib3 failure -> syncd's error tree."""
+    status = getattr(exc, "status", None)
+    body = str(getattr(exc, "body", "") or "")
+    headers = getattr(exc, "headers", None) or {}
+    if status in (401, 403):
+        return CredentialsError(
+            f"HubSpot refused the access token ({status})",
+            where="hubspot.token_env",
+            hint="Check the private app token and its scopes (tickets, crm.schemas.tickets)",
+        )
+    if status == 429 or (isinstance(status, int) and status >= 500):
+        retry = retry_after_seconds(headers.get("Retry-After"))
+        return TransientError(f"HubSpot answered {status}", retry_after=retry)
+    if isinstance(status, int) and "PROPERTY_DOESNT_EXIST" in body:
+        return UserError(
+            "HubSpot has no property that syncd writes",
+            where="hubspot",
+            hint=f"Run `syncd setup --config ...` once to create them ({body[:200]})",
+        )
+    if isinstance(status, int):
+        return TerminalError(f"HubSpot rejected the batch ({status}): {body[:500]}")
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
+    return exc

@@ -1,0 +1,196 @@
+"""Zendesk source: the cursor-based incremental ticket export, through zenpy. Read-only.
+
+One request per page of up to 1000 tickets, requester and organization sideloaded (zenpy
+files sideloads in its object cache, which we read directly so no lazy lookup ever sends a
+request). We fetch page by page with `cursor=` rather than letting zenpy's generator follow
+`after_url`, so every page is retried on its own and the pipeline decides when to stop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from zenpy import Zenpy
+from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
+
+from syncd.config import HelpdeskConfig
+from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.model import Organization, Person, Status, Ticket
+from syncd.ports import Page
+from syncd.retry import retry_after_seconds, with_retry
+
+SIDELOADS = ["users", "organizations"]
+STATUSES = {
+    "new": Status.NEW,
+    "open": Status.OPEN,
+    "pending": Status.PENDING,
+    "hold": Status.ON_HOLD,
+    "solved": Status.SOLVED,
+    "closed": Status.CLOSED,
+    "deleted": Status.DELETED,
+}
+
+
+class ZendeskSource:
+    """Tickets changed since a cursor, from Zendesk's incremental export."""
+
+    name = "zendesk"
+
+    def __init__(self, config: HelpdeskConfig, token: str, attempts: int = 5) -> None:
+        if config.base_url:
+            # zenpy builds https://{subdomain}.zendesk.com URLs; these variables are its
+            # documented override (process-wide, which is fine: one helpdesk per process).
+            parts = urlsplit(config.base_url)
+            os.environ["ZENPY_FORCE_SCHEME"] = parts.scheme
+            os.environ["ZENPY_FORCE_NETLOC"] = parts.netloc
+        self.config = config
+        self.attempts = attempts
+        self.link_base = (config.base_url or f"https://{config.subdomain}.zendesk.com").rstrip("/")
+        # ratelimit_budget bounds how long zenpy may sleep on 429s before giving the
+        # decision back to us (RatelimitBudgetExceeded -> TransientError -> retry/next cycle).
+        self.client = Zenpy(
+            subdomain=config.subdomain,
+            email=config.email,
+            token=token,
+            timeout=config.timeout,
+            ratelimit_budget=120,
+        )
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        """Pages of changed tickets, starting after `cursor` (or at start_time the first time)."""
+        while True:
+            page = with_retry(
+                lambda c=cursor: self._fetch(c), api="zendesk", attempts=self.attempts
+            )
+            yield page
+            if page.end_of_stream:
+                return
+            cursor = page.cursor
+
+    def _fetch(self, cursor: str | None) -> Page:
+        try:
+            if cursor is None:
+                start = self.config.start_time
+                generator = self.client.tickets.incremental(
+                    start_time=int(start.timestamp()) if start else 0,
+                    include=SIDELOADS,
+                    per_page=self.config.page_size,
+                )
+            else:
+                generator = self.client.tickets.incremental(
+                    cursor=cursor, include=SIDELOADS, per_page=self.config.page_size
+                )
+            raw_tickets = [t.to_dict() for t in (generator.values or [])]
+        except Exception as exc:
+            raise _translate(exc, self.link_base) from None
+        tickets, rejected = [], []
+        for raw in raw_tickets:
+            try:
+                tickets.append(self._normalize(raw))
+            except (ValueError, TypeError, KeyError) as exc:
+                rejected.append((str(raw.get("id", "?")), f"malformed ticket: {exc}", raw))
+        next_cursor = getattr(generator, "after_cursor", None) or cursor or ""
+        end = bool(getattr(generator, "end_of_stream", True))
+        return Page(tickets, next_cursor, end, rejected)
+
+    def _normalize(self, raw: Mapping[str, Any]) -> Ticket:
+        requester = _user(
+            self.client.cache.get("user", raw.get("requester_id")), raw.get("requester_id")
+        )
+        org_id = raw.get("organization_id")
+        organization = _organization(self.client.cache.get("organization", org_id), org_id)
+        return normalize(raw, requester, organization, self.link_base)
+
+
+def normalize(
+    raw: Mapping[str, Any],
+    requester: Person | None,
+    organization: Organization | None,
+    link_base: str,
+) -> Ticket:
+    """A Zendesk ticket (API JSON) -> Ticket. Raises ValueError on data that cannot be used."""
+    ticket_id = raw.get("id")
+    if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+        raise ValueError(f"id {ticket_id!r} is not a ticket number")
+    status = STATUSES.get(str(raw.get("status") or "").lower())
+    if status is None:
+        raise ValueError(f"unknown status {raw.get('status')!r}")
+    via = raw.get("via") if isinstance(raw.get("via"), dict) else {}
+    custom = {
+        str(f["id"]): f.get("value")
+        for f in raw.get("custom_fields") or []
+        if isinstance(f, dict) and "id" in f
+    }
+    return Ticket(
+        id=str(ticket_id),
+        source="zendesk",
+        subject=_text(raw.get("subject") or raw.get("raw_subject")),
+        description=_text(raw.get("description")),
+        status=status,
+        created_at=_timestamp(raw.get("created_at"), "created_at"),
+        updated_at=_timestamp(raw.get("updated_at"), "updated_at"),
+        helpdesk_priority=raw.get("priority") or None,
+        channel=str(via.get("channel") or ""),
+        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        requester=requester,
+        organization=organization,
+        assignee_id=str(raw["assignee_id"]) if raw.get("assignee_id") else None,
+        url=f"{link_base}/agent/tickets/{ticket_id}",
+        custom_fields=custom,
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _timestamp(value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO-8601 time") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{name} {value!r} has no time zone")
+    return parsed
+
+
+def _user(user: Any, user_id: Any) -> Person | None:
+    if user is None:
+        return Person(id=str(user_id)) if user_id else None
+    return Person(id=str(user.id), name=user.name or "", email=user.email or "")
+
+
+def _organization(org: Any, org_id: Any) -> Organization | None:
+    if org is None:
+        return Organization(id=str(org_id)) if org_id else None
+    domains = getattr(org, "domain_names", None) or []
+    return Organization(id=str(org.id), name=org.name or "", domain=domains[0] if domains else "")
+
+
+def _translate(exc: Exception, base: str) -> Exception:
+    """A zenpy/requests failure -> syncd's error tree."""
+    if isinstance(exc, RatelimitBudgetExceeded):
+        return TransientError("Zendesk kept answering 429 (rate limited)")
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status in (401, 403):
+        return CredentialsError(
+            f"Zendesk refused the API token ({status})",
+            where="helpdesk",
+            hint="Check helpdesk.email and the token in the variable named by helpdesk.token_env",
+        )
+    if status == 429 or (status is not None and status >= 500) or status == 408:
+        retry = retry_after_seconds(response.headers.get("Retry-After")) if response else None
+        return TransientError(f"Zendesk answered {status}", retry_after=retry)
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return TransientError(f"cannot reach Zendesk at {base}: {type(exc).__name__}")
+    if isinstance(exc, APIException | ZenpyException | requests.HTTPError):
+        return TerminalError(f"Zendesk rejected the request ({status}): {str(exc)[:300]}")
+    return exc

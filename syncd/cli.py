@@ -1,0 +1,211 @@
+"""The `syncd` command line.
+
+Exit codes: 0 success; 1 a sync error (a sink failed, records were dead-lettered, an API
+stayed unreachable); 2 something for the user to fix (config, rules, credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syncd import logs
+from syncd.config import Config, load_config
+from syncd.errors import SyncdError, UserError
+
+app = typer.Typer(
+    help="Run your support SOPs on top of your helpdesk: Zendesk → rules → HubSpot + Google "
+    "Sheets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+rules_app = typer.Typer(help="Check and try the SOP rule files.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="The syncd YAML config file.", show_default=False)
+]
+
+
+class _State:
+    log_level = "info"
+    log_format = "auto"
+
+
+@app.callback()
+def _global(
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[
+        str, typer.Option(help="auto (JSON off a terminal), json, console.")
+    ] = "auto",
+) -> None:
+    _State.log_level, _State.log_format = log_level, log_format
+    logs.configure(log_level, log_format)
+
+
+def _load(path: Path) -> Config:
+    config = load_config(path)
+    if _State.log_level == "info" and config.log.level != "info":
+        logs.configure(config.log.level, config.log.format)
+    return config
+
+
+@app.command()
+def once(
+    config: ConfigOption,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pull and evaluate, write nothing, move no cursor.")
+    ] = False,
+) -> None:
+    """Run one sync cycle and print a JSON summary line."""
+    from syncd.pipeline import run_cycle
+    from syncd.wiring import build
+
+    cfg = _load(config)
+    parts = build(cfg)
+    report = run_cycle(
+        parts.source,
+        parts.sinks,
+        parts.rules.evaluate,
+        parts.store,
+        max_tickets=cfg.max_tickets_per_cycle,
+        dry_run=dry_run,
+    )
+    for name, sink in report.sinks.items():
+        if dry_run:
+            typer.echo(f"{name}: would {sink.plan}")
+            for sample in sink.sample:
+                typer.echo(f"  {json.dumps(sample, default=str, ensure_ascii=False)[:300]}")
+        if sink.error:
+            typer.echo(f"error: {name}: {sink.error}", err=True)
+    summary = {
+        "pulled": report.pulled,
+        "changed": report.changed,
+        "crm_upserts": report.sinks["hubspot"].written if "hubspot" in report.sinks else 0,
+        "sheet_rows_written": report.sinks["sheets"].written if "sheets" in report.sinks else 0,
+        "errors": report.errors,
+    }
+    if dry_run:
+        summary["dry_run"] = True
+    typer.echo(json.dumps(summary))
+    if any(s.user_error for s in report.sinks.values()):
+        raise typer.Exit(2)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(config: ConfigOption) -> None:
+    """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0."""
+    from syncd.daemon import Daemon
+    from syncd.pipeline import run_cycle
+    from syncd.wiring import build
+
+    cfg = _load(config)
+    parts = build(cfg)
+    daemon = Daemon(
+        lambda: run_cycle(
+            parts.source,
+            parts.sinks,
+            parts.rules.evaluate,
+            parts.store,
+            max_tickets=cfg.max_tickets_per_cycle,
+        ),
+        cfg.poll_interval,
+    )
+    daemon.install_signal_handlers()
+    daemon.run()
+
+
+@app.command()
+def setup(
+    config: ConfigOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+) -> None:
+    """Create the HubSpot properties syncd writes (idempotent)."""
+    from syncd.wiring import build_sinks
+
+    cfg = _load(config)
+    for sink in build_sinks(cfg):
+        prepare = getattr(sink, "setup", None)
+        if prepare is None:
+            continue
+        actions = prepare(dry_run=dry_run)
+        verb = "would " if dry_run else ""
+        for action in actions or ["nothing to do: already set up"]:
+            typer.echo(f"{sink.name}: {verb}{action}")
+
+
+@rules_app.command("check")
+def rules_check(
+    directory: Annotated[Path, typer.Argument(help="Folder of rule files.")] = Path("rules"),
+) -> None:
+    """Load every rule file and report problems with file:line:column (exit 0 or 1)."""
+    from syncd.errors import RuleError
+    from syncd.rules import load_rules
+
+    try:
+        ruleset = load_rules(directory)
+    except RuleError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"ok: {len(ruleset.files)} file(s), {len(ruleset.categories)} category rule(s), "
+        f"{len(ruleset.priorities)} priority rule(s)"
+    )
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    tickets: Annotated[
+        Path | None, typer.Option(help="JSON file of tickets to load (a list of objects).")
+    ] = None,
+    generate: Annotated[int, typer.Option(help="Generate this many sample tickets.")] = 0,
+    fault_rate: Annotated[
+        float, typer.Option(help="Share of requests answered 429/5xx (0 to 1).")
+    ] = 0.0,
+    credentials_out: Annotated[
+        Path | None, typer.Option(help="Write a service-account key for the sandbox here.")
+    ] = None,
+) -> None:
+    """Serve local emulators of the Zendesk, HubSpot and Google Sheets APIs."""
+    from syncd.sandbox.cli import serve
+
+    serve(port, tickets, generate, fault_rate, credentials_out)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option(help="Folder for the demo's files.")] = Path(
+        "demo-output"
+    ),
+    tickets: Annotated[int, typer.Option(help="Sample tickets to start with.")] = 60,
+) -> None:
+    """Run syncd end to end against the sandbox and show the resulting sheet."""
+    from syncd.demo import run_demo
+
+    run_demo(output, tickets)
+
+
+def main() -> None:
+    """Entry point: user errors become one line and exit code 2, never a traceback."""
+    try:
+        app()
+    except UserError as exc:
+        typer.echo(f"error: {exc.render()}", err=True)
+        sys.exit(2)
+    except SyncdError as exc:
+        typer.echo(f"error: {logs.scrub(str(exc))}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

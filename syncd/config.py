@@ -1,0 +1,222 @@
+"""syncd's configuration: one YAML file, validated with pydantic.
+
+Every mistake becomes one `ConfigError` naming the file, the line, the key and the fix.
+Secrets are never in the file: the file names the environment variable that holds each one.
+Relative paths in the file are resolved against the file's own folder, so a config works
+whatever directory the daemon is started from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from syncd.errors import ConfigError
+from syncd.yamlfile import load_yaml
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '5m', '1.5h', '2d' or a number of seconds -> seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 5m, 1h or 2d")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HelpdeskConfig(_Section):
+    """Where tickets come from."""
+
+    kind: Literal["zendesk"] = "zendesk"
+    subdomain: str
+    email: str
+    token_env: str = "ZENDESK_TOKEN"
+    base_url: str | None = None
+    start_time: datetime | None = None  # first sync starts here; default: the beginning
+    page_size: int = Field(1000, ge=1, le=1000)
+    timeout: float = Field(30.0, gt=0)
+
+
+class HubSpotConfig(_Section):
+    """The CRM sink."""
+
+    enabled: bool = True
+    token_env: str = "HUBSPOT_TOKEN"
+    base_url: str | None = None
+    id_property: str = "helpdesk_ticket_id"
+    pipeline: str = "0"
+    # helpdesk status -> stage id of the pipeline (HubSpot's default Support Pipeline)
+    stages: dict[str, str] = {
+        "new": "1",
+        "open": "3",
+        "pending": "2",
+        "on_hold": "3",
+        "solved": "4",
+        "closed": "4",
+        "deleted": "4",
+    }
+    # syncd priority level -> hs_ticket_priority option
+    priorities: dict[str, str] = {
+        "Critical": "URGENT",
+        "High": "HIGH",
+        "Medium": "MEDIUM",
+        "Low": "LOW",
+    }
+    batch_size: int = Field(100, ge=1, le=100)
+    timeout: float = Field(30.0, gt=0)
+
+
+class SheetsConfig(_Section):
+    """The managers' Google Sheet."""
+
+    enabled: bool = True
+    spreadsheet_id: str
+    credentials_file: Path
+    worksheet: str = "Tickets"
+    base_url: str | None = None
+    token_url: str | None = None
+    timeout: float = Field(30.0, gt=0)
+
+
+class StateConfig(_Section):
+    """Where syncd remembers cursors and what each sink accepted."""
+
+    url: str = "sqlite:///syncd-state.db"
+
+
+class RulesConfig(_Section):
+    """The SOP rule files."""
+
+    dir: Path = Path("rules")
+
+
+class LogConfig(_Section):
+    """Log level and format (json when not on a terminal, unless set)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Config(_Section):
+    """The whole configuration file."""
+
+    helpdesk: HelpdeskConfig
+    hubspot: HubSpotConfig
+    sheets: SheetsConfig
+    state: StateConfig = StateConfig()
+    rules: RulesConfig = RulesConfig()
+    poll_interval: float = 60.0
+    max_tickets_per_cycle: int = Field(10_000, ge=1)
+    retry_attempts: int = Field(5, ge=1, le=20)
+    log: LogConfig = LogConfig()
+
+    @field_validator("poll_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return seconds
+
+
+def secret(env_name: str, key: str) -> str:
+    """The secret held in environment variable `env_name` (named by config key `key`)."""
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        raise ConfigError(
+            f"environment variable {env_name} is not set",
+            where=key,
+            hint=f"Export {env_name} with the token, or set {key} to the variable that holds it",
+        )
+    return value
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a config file; raises ConfigError with file:line on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} not found",
+            hint="Pass --config with the path of your syncd.yaml "
+            "(config/syncd.example.yaml documents every option)",
+        )
+    data = load_yaml(path, ConfigError)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of settings at the top level", where=str(path))
+    if "SYNCD_STATE_URL" in os.environ:
+        data.setdefault("state", {})["url"] = os.environ["SYNCD_STATE_URL"]
+    try:
+        config = Config.model_validate(_plain(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        keys = [str(k) for k in first["loc"]]
+        line = _line_of(data, first["loc"])
+        where = f"{path}:{line}" if line else str(path)
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            message, hint = "is required", "Add it (config/syncd.example.yaml shows every key)"
+        elif first["type"] == "extra_forbidden":
+            message, hint = "is not a known setting", "Check the spelling against the example"
+        else:
+            hint = f"got {first.get('input')!r}" if "input" in first else None
+        more = len(exc.errors()) - 1
+        if more:
+            hint = f"{hint + '; ' if hint else ''}{more} more problem(s) after this one"
+        raise ConfigError(f"{'.'.join(keys)} {message}", where=where, hint=hint) from None
+    return _resolve_paths(config, path.parent)
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers -> plain dicts and lists for pydantic."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _line_of(data: Any, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest key of `loc` present in the YAML document."""
+    line = None
+    node = data
+    for key in loc:
+        lc = getattr(node, "lc", None)
+        if isinstance(node, dict) and key in node:
+            if lc is not None:
+                line = lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            if lc is not None:
+                line = lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Make relative paths relative to the config file, not to the working directory."""
+
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    config.rules.dir = resolve(config.rules.dir)
+    config.sheets.credentials_file = resolve(config.sheets.credentials_file)
+    prefix = "sqlite:///"
+    url = config.state.url
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        config.state.url = prefix + str(resolve(Path(url[len(prefix) :])))
+    return config

@@ -1,0 +1,100 @@
+"""`syncd demo`: the whole product end to end against the sandbox, in under a minute.
+
+Starts the sandbox with sample tickets, creates the HubSpot properties, runs sync cycles
+while tickets change between them, then shows the managers' sheet and writes it to CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from ruamel.yaml import YAML
+
+from syncd.config import load_config
+from syncd.pipeline import CycleReport, run_cycle
+from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
+from syncd.wiring import build
+
+console = Console()
+
+
+def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -> None:
+    """Run the demo, writing its config, state and CSV under `output`."""
+    output.mkdir(parents=True, exist_ok=True)
+    state = output / "state.db"
+    state.unlink(missing_ok=True)
+    with Sandbox() as sandbox:
+        sandbox.zendesk.generate(ticket_count, seed=7)
+        key = sandbox.write_service_account(output / "sandbox-service-account.json")
+        config_path = output / "syncd.yaml"
+        config = sandbox.config(f"sqlite:///{state.resolve()}", str(rules_dir.resolve()), key)
+        with config_path.open("w") as handle:
+            YAML().dump(config, handle)
+        os.environ.setdefault("ZENDESK_TOKEN", ZENDESK_TOKEN)
+        os.environ.setdefault("HUBSPOT_TOKEN", HUBSPOT_TOKEN)
+        console.rule(f"syncd demo: sandbox at {sandbox.url}")
+        parts = build(load_config(config_path))
+        for sink in parts.sinks:
+            for action in getattr(sink, "setup", lambda: [])() or []:
+                console.print(f"setup: {sink.name}: {action}")
+
+        def cycle(title: str) -> CycleReport:
+            sandbox.reset_counts()
+            started = time.monotonic()
+            report = run_cycle(parts.source, parts.sinks, parts.rules.evaluate, parts.store)
+            written = {name: s.written for name, s in report.sinks.items()}
+            console.print(
+                f"[bold]{title}[/]: pulled {report.pulled}, changed {report.changed}, "
+                f"written {written}, errors {report.errors} "
+                f"in {time.monotonic() - started:.2f}s; requests {sandbox.counts()}"
+            )
+            return report
+
+        cycle("cycle 1 (first sync)")
+        cycle("cycle 2 (nothing changed)")
+        tickets = sandbox.zendesk.tickets()
+        sandbox.zendesk.update_ticket(tickets[0]["id"], status="solved")
+        sandbox.zendesk.update_ticket(
+            tickets[1]["id"], subject="URGENT: the site is down for all users"
+        )
+        sandbox.zendesk.update_ticket(tickets[2]["id"], subject='=IMPORTXML("http://x", "//a")')
+        sandbox.zendesk.add_ticket(
+            subject="I was charged twice this month",
+            description="Please refund the second charge on my invoice.",
+            requester_email="dana@globex.example",
+            requester_name="Dana Scully",
+        )
+        console.print("changed 3 tickets in the helpdesk and added 1")
+        cycle("cycle 3 (after changes)")
+        rows = sandbox.sheets.values(SPREADSHEET_ID, "Tickets")
+        hubspot_tickets = sandbox.hubspot.objects("tickets")
+    _show(rows, len(hubspot_tickets))
+    csv_path = output / "tickets.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    console.print(f"wrote {csv_path} ({len(rows) - 1} tickets) and {config_path}")
+    console.print(
+        json.dumps({"sheet_rows": len(rows) - 1, "hubspot_tickets": len(hubspot_tickets)})
+    )
+
+
+def _show(rows: list[list[str]], hubspot_count: int) -> None:
+    header, body = rows[0], rows[1:]
+    wanted = ["Ticket", "Subject", "Requester", "Status", "Category", "Priority", "Updated (UTC)"]
+    index = [header.index(c) for c in wanted if c in header]
+    table = Table(title=f"Google Sheet 'Tickets' ({len(body)} rows; HubSpot holds {hubspot_count})")
+    for i in index:
+        table.add_column(
+            header[i], overflow="fold", max_width=48 if header[i] == "Subject" else None
+        )
+    for row in body[:25]:
+        table.add_row(*[(row[i] if i < len(row) else "") for i in index])
+    console.print(table)
+    if len(body) > 25:
+        console.print(f"… {len(body) - 25} more rows in the CSV")

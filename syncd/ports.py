@@ -1,0 +1,92 @@
+"""The narrow interfaces between the pipeline and the outside world.
+
+The pipeline sees sources, sinks and the state store only through these protocols; the CLI
+builds the concrete ones from config. A sink renders a ticket to its own record first, so the
+pipeline can fingerprint records and send a sink only what changed since it last accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from syncd.model import Decision, Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of changed tickets and the cursor that follows it."""
+
+    tickets: Sequence[Ticket]
+    cursor: str
+    end_of_stream: bool
+    rejected: Sequence[tuple[str, str, Any]] = ()  # (ticket id, reason, raw payload)
+
+
+class Source(Protocol):
+    """A helpdesk: yields pages of tickets changed since a cursor."""
+
+    name: str
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        """Pages in change order; stops after the page with `end_of_stream`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SinkRecord:
+    """A ticket as one sink will store it; `payload` is what gets fingerprinted."""
+
+    key: str  # the helpdesk ticket id
+    payload: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class SinkResult:
+    """Per-record outcome of a write: one bad record never blocks the batch."""
+
+    accepted: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)  # key -> reason
+
+
+class Sink(Protocol):
+    """A destination: HubSpot, the sheet, ..."""
+
+    name: str
+
+    def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
+        """The record this sink would store for the ticket (pure)."""
+        ...
+
+    def write(self, records: Sequence[SinkRecord]) -> SinkResult:
+        """Upsert the records, idempotently, keyed by helpdesk ticket id."""
+        ...
+
+    def describe(self, records: Sequence[SinkRecord]) -> str:
+        """What `write` would do, for --dry-run (no request made)."""
+        ...
+
+
+class StateStore(Protocol):
+    """The only thing that remembers: cursors, fingerprints, dead letters."""
+
+    def get_cursor(self, source: str) -> str | None:
+        """The saved cursor of a source (None before the first cycle)."""
+        ...
+
+    def set_cursor(self, source: str, cursor: str) -> None:
+        """Save a source's cursor."""
+        ...
+
+    def fingerprints(self, sink: str, keys: Iterable[str]) -> dict[str, str]:
+        """What the sink last accepted, for the keys it has seen."""
+        ...
+
+    def save_fingerprints(self, sink: str, fingerprints: Mapping[str, str]) -> None:
+        """Record what a sink accepted."""
+        ...
+
+    def add_dead_letter(self, sink: str, key: str, reason: str, payload: Any) -> None:
+        """Park a record a sink rejected, with the reason, for inspection and retry."""
+        ...

@@ -1,0 +1,418 @@
+"""Deterministic, realistic-looking helpdesk data for the Zendesk emulator.
+
+`plan_batch` returns plain specs (organizations, requesters, agents, tickets) drawn from one
+seeded `random.Random`; `ZendeskApp.generate` turns them into records. Nothing here knows about
+HTTP or the emulator's state, so the same seed always yields the same batch (timestamps are
+offsets from the `now` passed in).
+
+The mix is meant to exercise routing rules: billing, technical, outage, how-to, feature-request
+and complaint tickets, a few heavy requesters, enterprise organizations tagged `vip`, every
+channel a sync tool commonly sees (web, email, chat, api).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+DAY = 86_400
+HISTORY_DAYS = 30  # created_at is spread over this many past days
+
+# Custom ticket fields (ids shaped like real Zendesk field ids).
+FIELD_PRODUCT_AREA = 360_001_234_561
+FIELD_PLAN = 360_001_234_562
+
+# Groups tickets can be assigned to (Zendesk group ids are account-specific integers).
+GROUPS = {"support": 360_000_100_001, "billing": 360_000_100_002, "engineering": 360_000_100_003}
+
+FIRST_NAMES = [
+    "Ava",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Olivia",
+    "Mateo",
+    "Sofia",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Amara",
+    "Kenji",
+    "Priya",
+    "Omar",
+    "Lena",
+    "Diego",
+    "Chloe",
+    "Ivan",
+    "Zara",
+    "Felix",
+    "Nora",
+    "Hugo",
+    "Aisha",
+    "Leo",
+    "Maya",
+    "Arjun",
+    "Elena",
+    "Tomas",
+    "Yuki",
+    "Grace",
+    "Samuel",
+    "Ines",
+    "Jonas",
+    "Fatima",
+    "Oscar",
+    "Hana",
+    "Marco",
+    "Layla",
+    "Victor",
+    "Ruby",
+]
+LAST_NAMES = [
+    "Smith",
+    "Garcia",
+    "Chen",
+    "Patel",
+    "Okafor",
+    "Muller",
+    "Rossi",
+    "Kowalski",
+    "Nguyen",
+    "Silva",
+    "Johansson",
+    "Haddad",
+    "Kim",
+    "Novak",
+    "Dubois",
+    "Tanaka",
+    "Reyes",
+    "Fischer",
+    "Costa",
+    "Walsh",
+    "Ivanova",
+    "Mensah",
+    "Larsen",
+    "Moreau",
+    "Sato",
+    "Brennan",
+    "Alvarez",
+    "Singh",
+    "Keller",
+    "Horvat",
+]
+ORG_PREFIXES = [
+    "Northwind",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Wonka",
+    "Stark",
+    "Wayne",
+    "Oscorp",
+    "Gringotts",
+    "Dunder",
+    "Aperture",
+    "Monarch",
+    "Pinnacle",
+    "Bluth",
+    "Prestige",
+    "Sterling",
+    "Vertex",
+    "Helios",
+    "Juniper",
+    "Cobalt",
+    "Meridian",
+]
+ORG_SUFFIXES = [
+    "Logistics",
+    "Labs",
+    "Foods",
+    "Health",
+    "Bank",
+    "Studios",
+    "Systems",
+    "Outfitters",
+    "Energy",
+    "Travel",
+    "Media",
+    "Robotics",
+]
+PERSONAL_DOMAINS = ("inbox.example.net", "mail.example.org", "post.example.net")
+# Zendesk time zone names and the IANA names the API reports next to them.
+TIME_ZONES = {
+    "Eastern Time (US & Canada)": "America/New_York",
+    "Pacific Time (US & Canada)": "America/Los_Angeles",
+    "London": "Europe/London",
+    "Berlin": "Europe/Berlin",
+}
+PLANS = ("free", "pro", "enterprise")
+
+# Per category: (weight, subjects, descriptions, tags, product areas, ticket types, group).
+# Subjects and descriptions may use {order}, {code} and {feature}.
+CATEGORIES: dict[str, dict[str, Any]] = {
+    "billing": {
+        "weight": 20,
+        "subjects": (
+            "Invoice #{order} is wrong",
+            "I was charged twice this month",
+            "Refund request for order {order}",
+            "Please update the billing address on my invoice",
+            "Why did my subscription price go up?",
+            "Card declined when renewing",
+            "Need a copy of invoice {order} for accounting",
+        ),
+        "descriptions": (
+            "Hi, I was charged twice for order {order}. Please refund the duplicate charge.",
+            "Our invoice {order} lists 12 seats but we only have 8. Can you correct it?",
+            "I cancelled last week but I still got charged. I would like a refund.",
+            "Finance needs the VAT number on invoice {order}. Can you reissue it?",
+        ),
+        "tags": ("billing",),
+        "areas": ("billing",),
+        "types": ("question", "incident"),
+        "group": "billing",
+    },
+    "technical": {
+        "weight": 30,
+        "subjects": (
+            "Error 500 when saving settings",
+            "Cannot log in since this morning",
+            "App crashes on startup (iOS)",
+            "Android app crashes when uploading a photo",
+            "Password reset email never arrives",
+            "API returns 401 with a valid token",
+            "Export to CSV hangs at 99%",
+            "Two-factor code is always rejected",
+        ),
+        "descriptions": (
+            "Every time I click save I get error {code}. Steps: open settings, change name, save.",
+            "I cannot log in. The page just reloads. I tried two browsers and cleared cookies.",
+            "The app crashes right after the splash screen. Reinstalling did not help.",
+            "Our integration fails with {code} since 09:14 UTC. Nothing changed on our side.",
+        ),
+        "tags": ("bug",),
+        "areas": ("login", "api", "mobile", "dashboard"),
+        "types": ("incident", "problem"),
+        "group": "engineering",
+    },
+    "outage": {
+        "weight": 8,
+        "subjects": (
+            "URGENT: site is down",
+            "Dashboard not loading for the whole team",
+            "Data loss after the last update",
+            "All our webhooks stopped firing",
+            "Production outage - nothing loads",
+        ),
+        "descriptions": (
+            "The site is down for all of our users. This blocks our business, please help ASAP.",
+            "After yesterday's update half of our records are gone. We are seeing data loss.",
+            "Nothing loads since 10:02 UTC, we get a blank page and error {code}.",
+        ),
+        "tags": ("outage", "urgent"),
+        "areas": ("dashboard", "api"),
+        "types": ("incident", "problem"),
+        "group": "engineering",
+    },
+    "how_to": {
+        "weight": 20,
+        "subjects": (
+            "How do I add a new user to my account?",
+            "How can I export my data?",
+            "Where do I change my notification settings?",
+            "How to connect the Slack integration?",
+            "Question about user permissions",
+            "Can I change the owner of the account?",
+        ),
+        "descriptions": (
+            "Hi! Quick question: how do I {feature}? I could not find it in the docs.",
+            "Is there a way to {feature}? Thanks in advance.",
+            "Our new admin wants to {feature}. Where is that option?",
+        ),
+        "tags": ("how_to",),
+        "areas": ("dashboard", "integrations"),
+        "types": ("question",),
+        "group": "support",
+    },
+    "feature_request": {
+        "weight": 12,
+        "subjects": (
+            "Feature request: dark mode",
+            "Would love a bulk edit option",
+            "Please add SSO with Okta",
+            "Suggestion: scheduled reports",
+            "Feature request: {feature}",
+        ),
+        "descriptions": (
+            "It would be great if we could {feature}. Our team asks for this every week.",
+            "Suggestion: let us {feature}. Happy to beta test.",
+        ),
+        "tags": ("feature_request",),
+        "areas": ("dashboard", "integrations"),
+        "types": ("task", "question"),
+        "group": "support",
+    },
+    "complaint": {
+        "weight": 10,
+        "subjects": (
+            "Very disappointed with the support",
+            "Third time reporting the same problem",
+            "Unacceptable response time",
+            "Thinking about cancelling",
+        ),
+        "descriptions": (
+            "This is the third time I report this and nobody has fixed it. Very frustrating.",
+            "I have been waiting for 5 days for an answer. This is unacceptable.",
+            "If this is not solved this week we will cancel our contract.",
+        ),
+        "tags": ("complaint", "escalation"),
+        "areas": ("billing", "dashboard"),
+        "types": ("incident", "question"),
+        "group": "support",
+    },
+}
+FEATURES = (
+    "export reports to PDF",
+    "add a second admin",
+    "schedule a weekly report",
+    "bulk edit contacts",
+    "set up SSO",
+    "change the default language",
+)
+ERROR_CODES = ("500", "502", "503", "ERR_TIMEOUT", "E1042")
+
+# (value, weight) tables.
+STATUSES = (("open", 34), ("new", 18), ("pending", 16), ("solved", 22), ("hold", 5), ("closed", 5))
+PRIORITIES = (("normal", 50), ("high", 20), ("low", 14), ("urgent", 6), (None, 10))
+CHANNELS = (("email", 40), ("web", 35), ("chat", 15), ("api", 10))
+
+
+@dataclass
+class Batch:
+    """Specs for one `generate` call; indexes refer into the batch's own lists."""
+
+    organizations: list[dict[str, Any]] = field(default_factory=list)
+    requesters: list[dict[str, Any]] = field(default_factory=list)
+    agents: list[dict[str, Any]] = field(default_factory=list)
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    """A lower-case, dash-separated form of `text` usable in domains and emails."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _weighted(rng: random.Random, table: tuple[tuple[Any, int], ...]) -> Any:
+    values, weights = zip(*table, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def plan_batch(count: int, seed: int, now: float, agent_domain: str) -> Batch:
+    """Plan `count` tickets from about count/5 requesters across about count/20 organizations."""
+    rng = random.Random(seed)
+    batch = Batch()
+    n_orgs = max(1, count // 20)
+    n_requesters = max(1, count // 5)
+
+    used_names: set[str] = set()
+    for i in range(n_orgs):
+        name = f"{rng.choice(ORG_PREFIXES)} {rng.choice(ORG_SUFFIXES)}"
+        if name in used_names:  # keep names (and so domains) unique
+            name = f"{name} {i + 1}"
+        used_names.add(name)
+        plan = rng.choices(PLANS, (3, 5, 2))[0]
+        batch.organizations.append(
+            {
+                "name": name,
+                "domain": f"{slug(name)}.example.com",
+                "plan": plan,
+                "tags": ["vip"] if plan == "enterprise" else [],
+            }
+        )
+
+    for i in range(n_requesters):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        org = rng.randrange(n_orgs) if rng.random() < 0.9 else None
+        domain = (
+            batch.organizations[org]["domain"] if org is not None else rng.choice(PERSONAL_DOMAINS)
+        )
+        batch.requesters.append(
+            {
+                "name": f"{first} {last}",
+                # The index suffix keeps emails unique however often a name repeats.
+                "email": f"{first.lower()}.{last.lower()}{i + 1}@{domain}",
+                "organization": org,
+                "phone": f"+1555{rng.randrange(10**6, 10**7)}",
+                "time_zone": rng.choice(list(TIME_ZONES)),
+            }
+        )
+
+    for first, last in (("Sam", "Rivera"), ("Alex", "Kim"), ("Jordan", "Lee"), ("Casey", "Wu")):
+        batch.agents.append(
+            {"name": f"{first} {last}", "email": f"{first.lower()}.{last.lower()}@{agent_domain}"}
+        )
+
+    names = list(CATEGORIES)
+    weights = [CATEGORIES[c]["weight"] for c in names]
+    for _ in range(count):
+        batch.tickets.append(_plan_ticket(rng, names, weights, batch, now))
+    return batch
+
+
+def _plan_ticket(
+    rng: random.Random, names: list[str], weights: list[int], batch: Batch, now: float
+) -> dict[str, Any]:
+    category = CATEGORIES[rng.choices(names, weights)[0]]
+    fill = {
+        "order": rng.randrange(10_000, 99_999),
+        "code": rng.choice(ERROR_CODES),
+        "feature": rng.choice(FEATURES),
+    }
+    # Skewed choice: a few requesters file many tickets, as in real helpdesks.
+    requester = int(len(batch.requesters) * rng.random() ** 1.6)
+    org = batch.requesters[requester]["organization"]
+    plan = batch.organizations[org]["plan"] if org is not None else "free"
+
+    status = _weighted(rng, STATUSES)
+    priority = _weighted(rng, PRIORITIES)
+    tags = list(category["tags"])
+    if "outage" in tags:
+        priority = rng.choice(("urgent", "high"))
+    if org is not None:
+        tags.extend(batch.organizations[org]["tags"])
+    if rng.random() < 0.15:
+        tags.append(rng.choice(("mobile", "ios", "android", "returning_customer", "renewal")))
+
+    created = now - rng.uniform(0, HISTORY_DAYS * DAY)
+    updated = created + rng.uniform(0, now - created)
+    satisfaction = None
+    if status in ("solved", "closed") and rng.random() < 0.5:
+        score = "good" if rng.random() < 0.75 else "bad"
+        satisfaction = {"score": score, "comment": "Thanks!" if score == "good" else "Too slow."}
+
+    return {
+        "requester": requester,
+        "subject": rng.choice(category["subjects"]).format(**fill),
+        "description": rng.choice(category["descriptions"]).format(**fill),
+        "status": status,
+        "priority": priority,
+        "type": rng.choice(category["types"]),
+        "tags": list(dict.fromkeys(tags)),
+        "channel": _weighted(rng, CHANNELS),
+        "group_id": GROUPS[category["group"]],
+        # New tickets are unassigned in Zendesk; others go to one of the agents.
+        "assignee": None if status == "new" else rng.randrange(len(batch.agents)),
+        "custom_fields": [
+            {"id": FIELD_PRODUCT_AREA, "value": rng.choice(category["areas"])},
+            {"id": FIELD_PLAN, "value": plan},
+        ],
+        "satisfaction": satisfaction,
+        "created_at": created,
+        "updated_at": updated,
+    }

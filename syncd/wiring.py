@@ -1,0 +1,60 @@
+"""Build the concrete source, sinks, rules and state store from a Config.
+
+The one place that knows which connector serves which `kind` (a plain registry), so the
+pipeline never imports a connector. Secrets are read from the environment here and
+registered with the log redactor before any request is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncd.config import Config, secret
+from syncd.logs import register_secret
+from syncd.ports import Sink, Source
+from syncd.rules import RuleSet, load_rules
+from syncd.state import SqlStateStore, open_store
+
+
+@dataclass
+class Parts:
+    """Everything one cycle needs."""
+
+    source: Source
+    sinks: list[Sink]
+    rules: RuleSet
+    store: SqlStateStore
+
+
+def build_source(config: Config) -> Source:
+    """The helpdesk source named by helpdesk.kind."""
+    token = secret(config.helpdesk.token_env, "helpdesk.token_env")
+    register_secret(token)
+    if config.helpdesk.kind == "zendesk":
+        from connectors.zendesk import ZendeskSource
+
+        return ZendeskSource(config.helpdesk, token, attempts=config.retry_attempts)
+    raise AssertionError(f"unreachable: kind {config.helpdesk.kind} passed validation")
+
+
+def build_sinks(config: Config) -> list[Sink]:
+    """The enabled sinks, HubSpot first."""
+    sinks: list[Sink] = []
+    if config.hubspot.enabled:
+        from connectors.hubspot import HubSpotSink
+
+        token = secret(config.hubspot.token_env, "hubspot.token_env")
+        register_secret(token)
+        sinks.append(HubSpotSink(config.hubspot, token, attempts=config.retry_attempts))
+    if config.sheets.enabled:
+        from connectors.sheets import SheetsSink
+
+        sinks.append(SheetsSink(config.sheets, attempts=config.retry_attempts))
+    return sinks
+
+
+def build(config: Config) -> Parts:
+    """Source, sinks, compiled rules and state store for a config."""
+    source = build_source(config)
+    sinks = build_sinks(config)
+    return Parts(source, sinks, load_rules(config.rules.dir), open_store(config.state.url))

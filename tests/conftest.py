@@ -1,0 +1,100 @@
+"""Shared fixtures: a live sandbox on loopback and a syncd config pointing at it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from syncd.config import load_config
+from syncd.pipeline import CycleReport, run_cycle
+from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
+from syncd.wiring import Parts, build
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Zendesk source sets zenpy's process-wide URL override; undo it after each test.
+    monkeypatch.delenv("ZENPY_FORCE_SCHEME", raising=False)
+    monkeypatch.delenv("ZENPY_FORCE_NETLOC", raising=False)
+    monkeypatch.delenv("SYNCD_STATE_URL", raising=False)
+    monkeypatch.setenv("ZENDESK_TOKEN", ZENDESK_TOKEN)
+    monkeypatch.setenv("HUBSPOT_TOKEN", HUBSPOT_TOKEN)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as sb:
+        yield sb
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    """Dump a config dict as YAML."""
+    with path.open("w") as handle:
+        YAML().dump(data, handle)
+    return path
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, sandbox: Sandbox) -> Path:
+    key = sandbox.write_service_account(tmp_path / "sa.json")
+    data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key)
+    return write_config(tmp_path / "syncd.yaml", data)
+
+
+class Syncd:
+    """A configured syncd in this process, set up against the sandbox."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config = load_config(config_path)
+        self.parts: Parts = build(self.config)
+
+    def setup(self) -> None:
+        for sink in self.parts.sinks:
+            if hasattr(sink, "setup"):
+                sink.setup()
+
+    def once(self, dry_run: bool = False) -> CycleReport:
+        p = self.parts
+        return run_cycle(
+            p.source,
+            p.sinks,
+            p.rules.evaluate,
+            p.store,
+            max_tickets=self.config.max_tickets_per_cycle,
+            dry_run=dry_run,
+        )
+
+
+@pytest.fixture
+def syncd(config_path: Path, sandbox: Sandbox) -> Syncd:
+    s = Syncd(config_path)
+    s.setup()
+    sandbox.reset_counts()
+    return s
+
+
+def run_cli(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `syncd` command in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "syncd.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
