@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import google.auth.exceptions
 import gspread
 import requests
+from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
-from gspread.http_client import HTTPClient
 
 from syncd.config import SheetsConfig
 from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
@@ -34,7 +35,7 @@ from syncd.ports import SinkRecord, SinkResult
 from syncd.retry import retry_after_seconds, with_retry
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-GOOGLE_SHEETS = "https://sheets.googleapis.com"
+GOOGLE_APIS = ".googleapis.com"
 MAX_CELL = 50_000  # characters a cell holds
 TRUNCATED = "… [truncated by syncd]"
 HEADROOM = 500  # rows added beyond need when the grid grows, so growth is rare
@@ -96,16 +97,12 @@ class SheetsSink:
         self.tab = config.worksheet
         self.last = column_letter(len(COLUMNS) - 1)
         creds = _credentials(config)
-        base = (config.base_url or GOOGLE_SHEETS).rstrip("/")
-
-        class _Redirected(HTTPClient):
-            # gspread copies its base URLs at import; rewriting here is its supported hook.
-            def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> Any:
-                if endpoint.startswith(GOOGLE_SHEETS):
-                    endpoint = base + endpoint[len(GOOGLE_SHEETS) :]
-                return super().request(method, endpoint, *args, **kwargs)
-
-        self.client = gspread.Client(auth=creds, http_client=_Redirected)
+        session = (
+            _RedirectedSession(creds, config.base_url.rstrip("/"))
+            if config.base_url
+            else AuthorizedSession(creds)
+        )
+        self.client = gspread.Client(auth=creds, session=session)
         self.client.set_timeout(config.timeout)
         self.http = self.client.http_client
 
@@ -303,6 +300,37 @@ class SheetsSink:
             return method(self.config.spreadsheet_id, body)
         except Exception as exc:
             raise _translate(exc) from None
+
+
+def _redirect(base: str, url: str) -> str:
+    """https://sheets.googleapis.com/v4/x -> {base}/v4/x; other hosts untouched."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and (parts.hostname or "").endswith(GOOGLE_APIS):
+        return base + url[len(f"https://{parts.netloc}") :]
+    return url
+
+
+class _RedirectingSession(requests.Session):
+    """Plain session for google-auth's own calls (token refresh, IAM look-ups)."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().request(method, _redirect(self.base, str(url)), *args, **kwargs)
+
+
+class _RedirectedSession(AuthorizedSession):
+    """An authorized session where a sandbox or proxy stands in for every Google API host:
+    Sheets, and the IAM endpoint google-auth consults about a service-account key."""
+
+    def __init__(self, credentials: Any, base: str) -> None:
+        super().__init__(credentials, auth_request=Request(session=_RedirectingSession(base)))
+        self.base = base
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().request(method, _redirect(self.base, str(url)), *args, **kwargs)
 
 
 def _grid_values(data: dict[str, Any]) -> tuple[int, list[list[str]]]:

@@ -21,8 +21,8 @@ MAX_WAIT = 60.0  # seconds; a longer Retry-After ends the attempt and the next c
 class wait_retry_after(wait_base):
     """Wait what the vendor asked for (Retry-After), else back off exponentially with jitter."""
 
-    def __init__(self, initial: float = 0.5, maximum: float = 30.0) -> None:
-        self.fallback = wait_exponential_jitter(initial=initial, max=maximum)
+    def __init__(self, maximum: float = 30.0) -> None:
+        self.fallback = wait_exponential_jitter(max=maximum)  # 1 s, 2 s, 4 s... plus jitter
 
     def __call__(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome

@@ -42,7 +42,7 @@ def test_5000_tickets_first_sync_idle_cycle_and_ten_changes(sandbox: Sandbox, sy
     assert sandbox.counts().get("sheets", 0) == 0
     assert sandbox.counts()["zendesk"] == 1
 
-    changed = tickets[100:110]
+    changed = [t for t in tickets if t["status"] not in ("closed", "solved")][100:110]
     for i, ticket in enumerate(changed):
         sandbox.zendesk.update_ticket(ticket["id"], subject=f"Refund request number {i}")
     positions = {r[0]: n for n, r in enumerate(sheet_rows(sandbox))}
@@ -58,7 +58,8 @@ def test_5000_tickets_first_sync_idle_cycle_and_ten_changes(sandbox: Sandbox, sy
     for i, ticket in enumerate(changed):
         row = rows[positions[str(ticket["id"])]]
         assert row[1] == f"Refund request number {i}"
-        assert row[7] == "Billing"
+        hub = sandbox.hubspot.find("tickets", "helpdesk_ticket_id", str(ticket["id"]))
+        assert hub["properties"]["subject"] == f"Refund request number {i}"
     ids = hubspot_ids(sandbox)
     assert len(ids) == 5000 and len(set(ids)) == 5000, "no HubSpot ticket was duplicated"
 

@@ -196,6 +196,9 @@ class SandboxServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY each keep-alive request
+    # waits ~40 ms on Nagle's algorithm.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # silence stderr access logs
         pass

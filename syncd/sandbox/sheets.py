@@ -30,7 +30,7 @@ from syncd.sandbox.server import Handler, Request, Response
 from syncd.sandbox.sheets_admin import SheetsInspection
 from syncd.sandbox.sheets_batch import apply_batch
 from syncd.sandbox.sheets_cells import SheetsError
-from syncd.sandbox.sheets_fields import filter_fields, parse_mask
+from syncd.sandbox.sheets_fields import Mask, filter_fields, parse_mask
 from syncd.sandbox.sheets_grid import Spreadsheet
 from syncd.sandbox.sheets_values import (
     DATE_OPTIONS,
@@ -102,6 +102,11 @@ class SheetsApp(SheetsInspection):
             ("POST", r"/v4/spreadsheets", self._endpoint("write", self._create)),
             ("GET", SPREADSHEET, self._endpoint("read", self._get)),
             ("POST", SPREADSHEET + r":batchUpdate", self._endpoint("write", self._batch_update)),
+            (
+                "POST",
+                SPREADSHEET + r"/sheets/(?P<sheet>[0-9]+):copyTo",
+                self._endpoint("write", self._copy_to),
+            ),
             ("GET", values + r":batchGet", self._endpoint("read", self._values_batch_get)),
             ("POST", values + r":batchUpdate", self._endpoint("write", self._values_batch_update)),
             ("POST", values + r":batchClear", self._endpoint("write", self._values_batch_clear)),
@@ -200,8 +205,47 @@ class SheetsApp(SheetsInspection):
 
     def _get(self, req: Request) -> dict[str, Any]:
         ss = self._spreadsheet(req)
-        include = (req.arg("includeGridData") or "false").lower() == "true"
+        fields = req.arg("fields")
+        if fields:
+            # "includeGridData ... is ignored if a field mask was set": the mask decides.
+            mask = _mask(fields)
+            sheets = mask.get("sheets")
+            include = "*" in mask or (
+                sheets is not None and (not sheets or bool({"*", "data"} & set(sheets)))
+            )
+        else:
+            include = _true(req.arg("includeGridData"))
         return spreadsheet_json(ss, req.query.get("ranges"), include)
+
+    def _copy_to(self, req: Request) -> dict[str, Any]:
+        """spreadsheets.sheets.copyTo: a copy named "Copy of <title>" at the destination's end."""
+        ss = self._spreadsheet(req)
+        sheet = ss.by_id(int(req.params["sheet"]))
+        dest = self.spreadsheets.get(str(_json(req).get("destinationSpreadsheetId")))
+        if dest is None or not dest.shared:
+            raise SheetsError(404, "Requested entity was not found.")
+        copy = sheet.clone()
+        title, n = f"Copy of {sheet.title}", 1
+        while dest.find(title if n == 1 else f"{title} {n}"):
+            n += 1
+        copy.properties["title"] = title if n == 1 else f"{title} {n}"
+        copy.properties["sheetId"] = new_id = dest.new_id()
+        for grid_range in copy.attached_ranges():  # ranges point at the copy, ids are fresh
+            grid_range["sheetId"] = new_id
+        for chart in copy.charts:
+            chart["chartId"] = dest.new_id()
+            anchor = chart.get("position", {}).get("overlayPosition", {}).get("anchorCell", {})
+            anchor["sheetId"] = new_id
+        for protected in copy.protected_ranges:
+            protected["protectedRangeId"] = dest.new_id()
+        for banded in copy.banded_ranges:
+            banded["bandedRangeId"] = dest.new_id()
+        work = dest.clone()
+        work.sheets.append(copy)
+        work.reindex()
+        work.check_limits()
+        dest.adopt(work)
+        return dict(copy.properties)
 
     def _batch_update(self, req: Request) -> dict[str, Any]:
         ss = self._spreadsheet(req)
@@ -220,17 +264,18 @@ class SheetsApp(SheetsInspection):
 
     # --- spreadsheets.values -----------------------------------------------------------
 
-    def _read_options(self, source: Callable[[str], Any], prefix: str = "") -> tuple[str, str, str]:
+    def _read_options(self, source: Callable[[str], Any]) -> tuple[str, str, str]:
+        """majorDimension, valueRenderOption and dateTimeRenderOption, validated."""
         return (
-            enum(source(prefix + "majorDimension"), DIMENSIONS, "major_dimension", "Dimension"),
+            enum(source("majorDimension"), DIMENSIONS, "major_dimension", "Dimension"),
             enum(
-                source(prefix + "valueRenderOption"),
+                source("valueRenderOption"),
                 RENDER_OPTIONS,
                 "value_render_option",
                 "ValueRenderOption",
             ),
             enum(
-                source(prefix + "dateTimeRenderOption"),
+                source("dateTimeRenderOption"),
                 DATE_OPTIONS,
                 "date_time_render_option",
                 "DateTimeRenderOption",
@@ -295,7 +340,7 @@ class SheetsApp(SheetsInspection):
         work, responses, sheets = ss.clone(), [], set()
         for i, value_range in enumerate(body.get("data") or []):
             prefix = f"Invalid data[{i}]: "
-            if not value_range.get("range"):
+            if not isinstance(value_range, dict) or not value_range.get("range"):
                 raise SheetsError(400, f"{prefix}A range is required.")
             major = enum(
                 value_range.get("majorDimension"), DIMENSIONS, "major_dimension", "Dimension"
@@ -382,10 +427,13 @@ def _normal(ss: Spreadsheet, text: str) -> tuple[int, Box]:
     return sheet.sheet_id, parsed.box
 
 
-def _masked(body: dict[str, Any], fields: str | None) -> dict[str, Any]:
-    if not fields:
-        return body
+def _mask(fields: str) -> Mask:
     try:
-        return filter_fields(body, parse_mask(fields))
+        return parse_mask(fields)
     except ValueError:
         raise SheetsError(400, f"Invalid field selection {fields}") from None
+
+
+def _masked(body: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    """The response cut down to the `fields` system parameter, when one is given."""
+    return filter_fields(body, _mask(fields)) if fields else body

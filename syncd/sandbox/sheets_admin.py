@@ -7,6 +7,7 @@ None of it needs a token or counts against quotas or the server's request counte
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -41,6 +42,9 @@ class SheetsInspection:
 
         def create(req: Request) -> Response:
             body = req.json() or {}
+            if not body.get("id"):
+                return Response(400, {"error": "body needs an id"})
+            # an existing id is replaced by a fresh spreadsheet: a reset, for tests
             self.create_spreadsheet(body["id"], body.get("title", "Sandbox spreadsheet"))
             return Response(200, {"spreadsheetId": body["id"]})
 
@@ -100,13 +104,12 @@ class SheetsInspection:
             sheet.set_size(max(sheet.row_count, need_rows), max(sheet.col_count, need_cols))
             write_cells(sheet, start[0], start[1], rows, "USER_ENTERED")
 
-    def cell(self, spreadsheet_id: str, title: str, row: int, col: int) -> dict[str, Any]:
-        """CellData of one cell (0-based), as spreadsheets.get with grid data shows it."""
+    def cell(self, spreadsheet_id: str, title: str, row: int, column: int) -> dict[str, Any]:
+        """CellData of one cell (0-based row and column), as spreadsheets.get shows it."""
         with self._lock:
             ss = self.spreadsheets[spreadsheet_id]
-            return cell_data(
-                self._sheet(spreadsheet_id, title).get(row, col), ss.properties["defaultFormat"]
-            )
+            stored = self._sheet(spreadsheet_id, title).get(row, column)
+            return cell_data(stored, ss.properties["defaultFormat"])
 
     def sheet(self, spreadsheet_id: str, title: str) -> dict[str, Any]:
         """Everything stored for a tab: properties, cell formats by A1, charts, rules, filter."""
@@ -154,7 +157,7 @@ class SheetsInspection:
                 )
             return {
                 "spreadsheetId": ss.spreadsheet_id,
-                "properties": ss.properties,
+                "properties": copy.deepcopy(ss.properties),
                 "sheets": sheets,
             }
 

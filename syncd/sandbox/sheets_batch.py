@@ -72,6 +72,9 @@ def _dimension_box(dimension: str, start: int, end: int) -> Box:
 
 
 def add_sheet(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """addSheet: Google's defaults for what is not given (a random sheetId, the next free SheetN
+    title, 1000 × 26); a taken title or id is refused.
+    """
     props = copy.deepcopy(body.get("properties") or {})
     title = props.get("title")
     if title is not None and ss.find(title):
@@ -90,6 +93,7 @@ def add_sheet(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def delete_sheet(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """deleteSheet: the last sheet of a spreadsheet cannot go."""
     sheet = ss.by_id(body.get("sheetId", 0), prefix)
     if len(ss.sheets) == 1:
         raise SheetsError(400, f"{prefix}You can't remove all the sheets in a document.")
@@ -99,6 +103,9 @@ def delete_sheet(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def update_sheet_properties(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateSheetProperties under its `fields` mask (title, index, gridProperties.*, hidden,
+    tabColor...); a smaller grid drops the cells outside it.
+    """
     props = body.get("properties") or {}
     mask = request_mask(body, prefix)
     sheet = ss.by_id(props.get("sheetId", 0), prefix)
@@ -140,6 +147,7 @@ def update_sheet_properties(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def update_spreadsheet_properties(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateSpreadsheetProperties under its `fields` mask (title, locale, timeZone...)."""
     ss.properties = apply_mask(
         ss.properties, body.get("properties") or {}, request_mask(body, prefix)
     )
@@ -150,6 +158,7 @@ def update_spreadsheet_properties(ss: Spreadsheet, body: Body, prefix: str) -> R
 
 
 def append_dimension(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """appendDimension: `length` more rows or columns at the end."""
     sheet = ss.by_id(body.get("sheetId", 0), prefix)
     length = int(body.get("length", 0))
     if length < 1:
@@ -165,6 +174,9 @@ def append_dimension(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def insert_dimension(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """insertDimension: rows or columns inserted before startIndex; they take the formats of the
+    row/column before (inheritFromBefore) or after.
+    """
     sheet, dimension, start, end = _dimension_range(ss, body.get("range") or {}, prefix)
     count = sheet.row_count if dimension == "ROWS" else sheet.col_count
     if start > count:
@@ -195,6 +207,7 @@ def _copy_formats(sheet: Sheet, dimension: str, source: int, target: int) -> Non
 
 
 def delete_dimension(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """deleteDimension: removes [startIndex, endIndex); every row or column cannot go."""
     sheet, dimension, start, end = _dimension_range(ss, body.get("range") or {}, prefix)
     count = sheet.row_count if dimension == "ROWS" else sheet.col_count
     if start >= count and end > start:
@@ -209,6 +222,9 @@ def delete_dimension(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def update_dimension_properties(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateDimensionProperties: DimensionProperties (pixelSize, hiddenByUser...) per index, under
+    `fields`.
+    """
     sheet, dimension, start, end = _dimension_range(ss, body.get("range") or {}, prefix)
     count = sheet.row_count if dimension == "ROWS" else sheet.col_count
     if start >= count and end > start:

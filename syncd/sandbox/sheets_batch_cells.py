@@ -35,6 +35,9 @@ def _clean_cell(cell: Any, prefix: str) -> dict[str, Any]:
 
 
 def update_cells(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateCells from `start` (data must fit the grid) or over `range` (cells the rows do not
+    cover get the masked fields cleared, as documented).
+    """
     mask = request_mask(body, prefix)
     rows = [
         [_clean_cell(v, prefix) for v in (row or {}).get("values", [])]
@@ -69,6 +72,7 @@ def update_cells(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def repeat_cell(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """repeatCell: one CellData under `fields` over every cell of the range."""
     mask = request_mask(body, prefix)
     value = _clean_cell(body.get("cell") or {}, prefix)
     sheet, box = ss.grid_range(body.get("range") or {}, prefix)
@@ -83,6 +87,9 @@ def repeat_cell(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def update_borders(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateBorders: outer sides on the range's edge cells, inner sides between cells; a side not
+    given is left as it is, style NONE removes it.
+    """
     sheet, box = ss.grid_range(body.get("range") or {}, prefix)
     box = sheet.check_start(box, prefix)
     assert box.end_row is not None and box.end_col is not None
@@ -116,6 +123,9 @@ def update_borders(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def merge_cells(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """mergeCells (MERGE_ALL, MERGE_COLUMNS, MERGE_ROWS): overlapping merges are replaced and only
+    each merge's top-left value is kept, as in the UI.
+    """
     sheet, box = ss.grid_range(body.get("range") or {}, prefix)
     box = sheet.check_start(box, prefix)
     assert box.end_row is not None and box.end_col is not None
@@ -143,6 +153,7 @@ def merge_cells(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def unmerge_cells(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """unmergeCells: every merge touching the range goes."""
     sheet, box = ss.grid_range(body.get("range") or {}, prefix)
     box = sheet.check_start(box, prefix)
     sheet.merges = [m for m in sheet.merges if not _overlaps(m, box)]

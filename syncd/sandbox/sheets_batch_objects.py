@@ -17,6 +17,7 @@ Reply = dict[str, Any] | None
 
 
 def set_basic_filter(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """setBasicFilter: stored as sent (criteria are not applied to any view)."""
     basic = copy.deepcopy(body.get("filter") or {})
     sheet, box = ss.grid_range(basic.get("range") or {}, prefix)
     sheet.check_start(box, prefix)
@@ -25,6 +26,7 @@ def set_basic_filter(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def clear_basic_filter(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """clearBasicFilter."""
     ss.by_id(body.get("sheetId", 0), prefix).basic_filter = None
     return None
 
@@ -43,6 +45,7 @@ def _rule_sheet(ss: Spreadsheet, rule: Body, prefix: str) -> Sheet:
 
 
 def add_conditional_format_rule(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """addConditionalFormatRule at `index` (default 0); all ranges on one sheet."""
     rule = copy.deepcopy(body.get("rule") or {})
     sheet = _rule_sheet(ss, rule, prefix)
     index = int(body.get("index", 0))
@@ -63,6 +66,7 @@ def _rule_at(ss: Spreadsheet, body: Body, prefix: str) -> tuple[Sheet, int]:
 
 
 def update_conditional_format_rule(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateConditionalFormatRule: replace and/or move the rule at `index`."""
     sheet, index = _rule_at(ss, body, prefix)
     old = sheet.conditional_formats.pop(index)
     rule = copy.deepcopy(body["rule"]) if "rule" in body else old
@@ -74,11 +78,13 @@ def update_conditional_format_rule(ss: Spreadsheet, body: Body, prefix: str) -> 
 
 
 def delete_conditional_format_rule(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """deleteConditionalFormatRule: the reply carries the removed rule."""
     sheet, index = _rule_at(ss, body, prefix)
     return {"rule": sheet.conditional_formats.pop(index)}
 
 
 def add_protected_range(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """addProtectedRange: a fresh protectedRangeId; the reply carries the stored range."""
     protected = copy.deepcopy(body.get("protectedRange") or {})
     sheet, box = ss.grid_range(protected.get("range") or {}, prefix)
     sheet.check_start(box, prefix)
@@ -92,6 +98,7 @@ def add_protected_range(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def delete_protected_range(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """deleteProtectedRange by protectedRangeId."""
     wanted = body.get("protectedRangeId")
     for sheet in ss.sheets:
         for protected in sheet.protected_ranges:
@@ -102,6 +109,7 @@ def delete_protected_range(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def add_banding(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """addBanding: a fresh bandedRangeId; the reply carries the stored band."""
     banded = copy.deepcopy(body.get("bandedRange") or {})
     sheet, box = ss.grid_range(banded.get("range") or {}, prefix)
     sheet.check_start(box, prefix)
@@ -119,6 +127,9 @@ def _find_chart(ss: Spreadsheet, chart_id: Any) -> tuple[Sheet, dict[str, Any]] 
 
 
 def add_chart(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """addChart: a fresh chartId, an overlay defaulting to 600 × 371 px, or a sheet of its own
+    (newSheet); the reply carries the chart.
+    """
     chart = copy.deepcopy(body.get("chart") or {})
     if "chartId" in chart and _find_chart(ss, chart["chartId"]):
         raise SheetsError(400, f"{prefix}An object with id {chart['chartId']} already exists.")
@@ -143,6 +154,7 @@ def add_chart(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def update_chart_spec(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateChartSpec: the chart's spec replaced."""
     found = _find_chart(ss, body.get("chartId"))
     if found is None:
         raise SheetsError(400, f"{prefix}No chart with id: {body.get('chartId')}")
@@ -151,6 +163,7 @@ def update_chart_spec(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
 
 
 def delete_embedded_object(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """deleteEmbeddedObject: a chart by id (its own sheet goes with it)."""
     found = _find_chart(ss, body.get("objectId"))
     if found is None:
         raise SheetsError(400, f"{prefix}No object with id: {body.get('objectId')}")

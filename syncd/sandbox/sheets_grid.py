@@ -1,4 +1,4 @@
-"""The Sheets emulator's storage: spreadsheets, sheets, sparse cells, and their JSON views.
+"""The Sheets emulator's storage: spreadsheets, sheets and their sparse cells.
 
 Each sheet keeps its grid size in `properties.gridProperties` and its cells in a sparse
 `rows[row][col] -> cell` map, a cell being `{"userEnteredValue", "userEnteredFormat", ...}` as
@@ -303,8 +303,9 @@ class Spreadsheet:
                 return candidate
 
     def free_title(self, stem: str = "Sheet") -> str:
-        """ "SheetN" for the lowest free N from the sheet count up, as the UI names new sheets."""
-        n = len(self.sheets) + 1
+        """A free default title: SheetN counting on from the number of sheets, as the UI
+        numbers new sheets, or ChartN from 1 for a chart's own sheet."""
+        n = len(self.sheets) + 1 if stem == "Sheet" else 1
         while self.find(f"{stem}{n}"):
             n += 1
         return f"{stem}{n}"

@@ -71,7 +71,7 @@ def sheet_json(
 ) -> dict[str, Any]:
     """A Sheet resource; `data` only with includeGridData, one GridData per requested box."""
     out: dict[str, Any] = {"properties": copy.deepcopy(sheet.properties)}
-    if include_grid:
+    if include_grid and sheet.properties.get("sheetType", "GRID") == "GRID":
         wanted = boxes if boxes else [Box()]
         fmt = ss.properties["defaultFormat"]
         out["data"] = [grid_data(sheet, sheet.check_start(b), fmt) for b in wanted]

@@ -41,6 +41,12 @@ class Emulator:
         self.oauth = GoogleOAuthApp()
         self.sheets = SheetsApp(oauth=self.oauth, spreadsheet_ids=["fixed-id"])
         self.server = SandboxServer("127.0.0.1", 0, [self.oauth, self.sheets], Faults())
+        # Headers and body leave in two writes; without TCP_NODELAY each response waits
+        # ~40 ms on the client's delayed ACK. Only this test's server instance is changed.
+        handler = self.server.RequestHandlerClass
+        self.server.RequestHandlerClass = type(
+            "NoDelay", (handler,), {"disable_nagle_algorithm": True}
+        )
         self.url = self.server.base_url
 
     def credentials(self) -> Credentials:
@@ -186,6 +192,31 @@ def test_bad_token_is_401_and_revoked_tokens_are_refreshed(
     emulator.oauth.revoke_all()
     # google-auth's session answers a 401 by fetching a new token and retrying.
     assert book.fetch_sheet_metadata()["properties"]["title"] == "Test book"
+
+
+def test_scopes_and_sharing_are_enforced(emulator: Emulator) -> None:
+    info = emulator.oauth.service_account_info(token_uri=f"{emulator.url}/token")
+    readonly = Credentials.from_service_account_info(
+        info, scopes=["https://www.googleapis.com/auth/spreadsheets.readonly"]
+    )
+    readonly.refresh(AuthRequest())
+    headers = {"Authorization": f"Bearer {readonly.token}"}
+    base = f"{emulator.url}/v4/spreadsheets/fixed-id"
+    assert requests.get(f"{base}/values/A1", headers=headers, timeout=5).status_code == 200
+    resp = requests.put(
+        f"{base}/values/A1?valueInputOption=RAW",
+        json={"values": [["x"]]},
+        headers=headers,
+        timeout=5,
+    )
+    assert (resp.status_code, resp.json()["error"]["status"]) == (403, "PERMISSION_DENIED")
+    emulator.sheets.create_spreadsheet("private", shared=False)
+    resp = requests.get(f"{emulator.url}/v4/spreadsheets/private", headers=headers, timeout=5)
+    assert resp.json()["error"] == {
+        "code": 403,
+        "message": "The caller does not have permission",
+        "status": "PERMISSION_DENIED",
+    }
 
 
 # --- spreadsheets and values ------------------------------------------------------------------
