@@ -167,7 +167,7 @@ class SheetsSink:
             "includeGridData": "true",
             "ranges": [f"{q}!A1:{self.last}1", f"{q}!A:A"],
             "fields": "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
-            "data(startRow,startColumn,rowData(values(formattedValue))))",
+            "data(startRow,startColumn,rowData(values(effectiveValue,formattedValue))))",
         }
         try:
             meta = self.http.spreadsheets_get(self.config.spreadsheet_id, params=params)
@@ -334,12 +334,21 @@ class _RedirectedSession(AuthorizedSession):
 
 
 def _grid_values(data: dict[str, Any]) -> tuple[int, list[list[str]]]:
-    """(first row index, formatted values) of one GridData."""
-    cells = [
-        [v.get("formattedValue", "") for v in row.get("values", [])]
-        for row in data.get("rowData", [])
-    ]
+    """(first row index, cell texts) of one GridData."""
+    cells = [[_cell_text(v) for v in row.get("values", [])] for row in data.get("rowData", [])]
     return data.get("startRow", 0), cells
+
+
+def _cell_text(cell: dict[str, Any]) -> str:
+    # The underlying value, not the displayed one: a manager may format the id column
+    # (1234 shown as "1,234") and the row must still be found.
+    value = cell.get("effectiveValue") or {}
+    if "numberValue" in value:
+        number = value["numberValue"]
+        return str(int(number)) if float(number).is_integer() else str(number)
+    if "stringValue" in value:
+        return str(value["stringValue"])
+    return str(cell.get("formattedValue", ""))
 
 
 def _runs(placed: dict[int, list[Any]]) -> list[tuple[int, list[list[Any]]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from syncd.pipeline import CycleReport, run_cycle
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
 from syncd.wiring import build
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 150)
 
 
 def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -> None:
@@ -31,7 +32,7 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
     state.unlink(missing_ok=True)
     with Sandbox() as sandbox:
         sandbox.zendesk.generate(ticket_count, seed=7)
-        key = sandbox.write_service_account(output / "sandbox-service-account.json")
+        key = sandbox.write_service_account(output.resolve() / "sandbox-service-account.json")
         config_path = output / "syncd.yaml"
         config = sandbox.config(f"sqlite:///{state.resolve()}", str(rules_dir.resolve()), key)
         with config_path.open("w") as handle:

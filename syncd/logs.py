@@ -73,7 +73,23 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # Vendor libraries log through stdlib logging; keep them quiet unless debugging.
+    # Vendor libraries log through stdlib logging; keep them quiet unless debugging, and
+    # mask secrets in their records as they are made, whatever handler prints them.
     logging.basicConfig(
         level=logging.WARNING if level != "debug" else logging.DEBUG, stream=sys.stderr
     )
+    global _base_factory
+    if _base_factory is None:
+        _base_factory = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(_scrubbed_record)
+
+
+_base_factory: Any = None
+
+
+def _scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record: logging.LogRecord = _base_factory(*args, **kwargs)
+    if _secrets:
+        record.msg = scrub(record.getMessage())
+        record.args = None
+    return record

@@ -117,3 +117,42 @@ def test_dry_run_writes_nothing_and_keeps_the_cursor(sandbox: Sandbox, syncd: Sy
     assert syncd.parts.store.get_cursor("zendesk") is None
     real = syncd.once()
     assert real.sinks["sheets"].written == 30
+
+
+def test_rows_are_found_by_id_after_a_manager_sorts_and_formats(sandbox: Sandbox, syncd: Syncd):
+    tickets = sandbox.zendesk.generate(1200, seed=4)
+    syncd.once()
+    rows = sheet_rows(sandbox)
+    # A manager sorts the tab by subject (ids now out of order) and formats ids as 1,234.
+    body = sorted(rows[1:], key=lambda r: r[1])
+    sandbox.sheets.set_values(SPREADSHEET_ID, "Tickets", [rows[0], *body])
+    sheet_id = sandbox.sheets.sheet(SPREADSHEET_ID, "Tickets")["properties"]["sheetId"]
+    grid_body = {
+        "requests": [
+            {
+                "repeatCell": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "startRowIndex": 1,
+                        "startColumnIndex": 0,
+                        "endColumnIndex": 1,
+                    },
+                    "cell": {
+                        "userEnteredFormat": {
+                            "numberFormat": {"type": "NUMBER", "pattern": "#,##0"}
+                        }
+                    },
+                    "fields": "userEnteredFormat.numberFormat",
+                }
+            }
+        ]
+    }
+    syncd.parts.sinks[1].http.batch_update(SPREADSHEET_ID, grid_body)
+    assert any("," in r[0] for r in sheet_rows(sandbox)[1:])
+    target = next(t for t in tickets if t["id"] > 1000 and t["status"] not in ("closed", "solved"))
+    sandbox.zendesk.update_ticket(target["id"], subject="zzz moved ticket")
+    syncd.once()
+    rows = sheet_rows(sandbox)
+    assert len(rows) == 1201, "updated in place, not appended"
+    (row,) = [r for r in rows if r[1] == "zzz moved ticket"]
+    assert row[0].replace(",", "") == str(target["id"])
