@@ -24,6 +24,7 @@ from syncd.config import HubSpotConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError, UserError
 from syncd.model import Decision, Ticket
 from syncd.ports import SinkRecord, SinkResult
+from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
 MAX_VALUE = 65_536  # HubSpot's limit on a property value, in characters
@@ -53,6 +54,7 @@ class HubSpotSink:
         # urllib3 retries nothing here: syncd.retry is the one retry policy.
         self.client = HubSpot(**options)
         self._batch = self.client.crm.tickets.batch_api  # each access builds a new pool
+        self.pacing = RateLimiter(config.requests_per_10s, 10.0)
 
     def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
         """The ticket's HubSpot properties (all values strings, as the API stores them)."""
@@ -115,6 +117,7 @@ class HubSpotSink:
             )
             for r in batch
         ]
+        self.pacing.acquire()
         try:
             return self._batch.upsert(
                 BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs),

@@ -94,6 +94,10 @@ class ZendeskSource:
                 tickets.append(self._normalize(raw))
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(raw.get("id", "?")), f"malformed ticket: {exc}", raw))
+        # zenpy keeps every object it saw (up to 10,000 each); the page is normalised, so
+        # drop them and keep memory flat however long the export.
+        for kind in ("ticket", "user", "organization"):
+            self.client.cache.purge_cache(kind)
         next_cursor = getattr(generator, "after_cursor", None) or cursor or ""
         end = bool(getattr(generator, "end_of_stream", True))
         return Page(tickets, next_cursor, end, rejected)

@@ -76,6 +76,8 @@ class HubSpotConfig(_Section):
         "Low": "LOW",
     }
     batch_size: int = Field(100, ge=1, le=100)
+    # HubSpot allows 100-190 requests per 10 s by plan; stay under it rather than meet 429s.
+    requests_per_10s: int = Field(100, ge=1, le=1000)
     timeout: float = Field(30.0, gt=0)
 
 

@@ -7,7 +7,6 @@ do not depend on the other emulators.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +40,8 @@ from hubspot.crm.tickets import (
 from urllib3.util.retry import Retry
 
 from syncd.sandbox.hubspot import HubSpotApp
-from syncd.sandbox.server import Faults, SandboxServer
+from syncd.sandbox.server import SandboxServer
+from tests.sandbox.serving import serving
 
 TOKEN = "t"
 KEY = "helpdesk_ticket_id"
@@ -70,15 +70,8 @@ class Served:
 
 @contextmanager
 def serve(app: HubSpotApp) -> Iterator[Served]:
-    server = SandboxServer("127.0.0.1", 0, [app], Faults())
-    # A short poll interval keeps shutdown (and so each test) fast.
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+    with serving(app) as server:
         yield Served(app, server)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ not depend on the other emulators.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +17,9 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException
 
-from syncd.sandbox.server import Faults, SandboxServer
+from syncd.sandbox.server import SandboxServer
 from syncd.sandbox.zendesk import ZendeskApp
+from tests.sandbox.serving import serving
 
 EMAIL = "ops@acme.test"
 TOKEN = "emulator-test-token"
@@ -46,15 +46,8 @@ class Served:
 
 @contextmanager
 def serve(app: ZendeskApp) -> Iterator[Served]:
-    server = SandboxServer("127.0.0.1", 0, [app], Faults())
-    # A short poll interval keeps shutdown (and so each test) fast.
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+    with serving(app) as server:
         yield Served(app, server)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
