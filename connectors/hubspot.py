@@ -8,6 +8,7 @@ come back as rejected with HubSpot's reason and the rest is written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,16 +102,17 @@ class HubSpotSink:
             self._write_batch(batch[middle:], result)
             return
         written = {
-            (obj.properties or {}).get(self.config.id_property) for obj in response.results or []
+            (obj.get("properties") or {}).get(self.config.id_property)
+            for obj in response.get("results") or []
         }
-        errors = "; ".join(e.message for e in getattr(response, "errors", None) or [])
+        errors = "; ".join(str(e.get("message", e)) for e in response.get("errors") or [])
         for record in batch:
             if record.key in written:
                 result.accepted.append(record.key)
             else:
                 result.rejected[record.key] = errors or "HubSpot did not return this ticket"
 
-    def _upsert(self, batch: Sequence[SinkRecord]) -> Any:
+    def _upsert(self, batch: Sequence[SinkRecord]) -> dict[str, Any]:
         inputs = [
             SimplePublicObjectBatchInputUpsert(
                 id=r.key, id_property=self.config.id_property, properties=dict(r.payload)
@@ -119,10 +121,16 @@ class HubSpotSink:
         ]
         self.pacing.acquire()
         try:
-            return self._batch.upsert(
+            # The raw body: we need only ids and errors, and the client's model
+            # deserialisation (a date parse per timestamp) costs more than the request.
+            response = self._batch.upsert(
                 BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs),
                 _request_timeout=self.config.timeout,
+                _preload_content=False,
             )
+            return json.loads(response.data)
+        except ValueError:
+            raise TransientError("HubSpot sent a response that is not JSON") from None
         except Exception as exc:
             raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
 
@@ -187,6 +195,10 @@ def translate(exc: Exception, base: str) -> Exception:
     if status == 429 or (isinstance(status, int) and status >= 500):
         retry = retry_after_seconds(headers.get("Retry-After"))
         return TransientError(f"HubSpot answered {status}", retry_after=retry)
+    if status == 0:  # the client's way of saying the connection failed (TLS)
+        return TransientError(
+            f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}"
+        )
     if isinstance(status, int) and "PROPERTY_DOESNT_EXIST" in body:
         return UserError(
             "HubSpot has no property that syncd writes",
