@@ -76,6 +76,9 @@ class HubSpotStore:
         }
         # (from type, from id, to type) -> {to id: association type ids}; both directions kept.
         self.links: dict[tuple[str, str, str], dict[str, set[int]]] = {}
+        # (type, property) -> {folded value: record id}, built on first lookup and kept up to
+        # date by apply(), so an upsert batch does not scan every record per input.
+        self._indexes: dict[tuple[str, str], dict[str, str]] = {}
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -91,12 +94,31 @@ class HubSpotStore:
         if prop == "hs_object_id":
             rec = self.records[otype.name].get(value)
             return rec if rec and not rec.archived else None
-        fold = str.lower if prop == "email" else str
-        for rec in self.records[otype.name].values():
-            have = rec.properties.get(prop)
-            if not rec.archived and have is not None and fold(have) == fold(value):
-                return rec
-        return None
+        index = self._index(otype.name, prop)
+        rec = self.records[otype.name].get(index.get(_fold(prop, value), ""))
+        if rec is None or rec.archived:
+            return None
+        return rec if _fold(prop, rec.properties.get(prop, "")) == _fold(prop, value) else None
+
+    def _index(self, type_name: str, prop: str) -> dict[str, str]:
+        index = self._indexes.get((type_name, prop))
+        if index is None:
+            index = {}
+            for rec in self.records[type_name].values():
+                have = rec.properties.get(prop)
+                if have is not None and not rec.archived:
+                    index.setdefault(_fold(prop, have), rec.id)
+            self._indexes[(type_name, prop)] = index
+        return index
+
+    def _reindex(self, rec: Record, name: str, old: str | None, new: str | None) -> None:
+        index = self._indexes.get((rec.type, name))
+        if index is None:
+            return
+        if old is not None and index.get(_fold(name, old)) == rec.id:
+            del index[_fold(name, old)]
+        if new is not None:
+            index[_fold(name, new)] = rec.id
 
     def get(self, otype: ObjectType, ident: str, id_property: str | None = None) -> Record:
         """A live record by id, or by the value of a unique property."""
@@ -217,6 +239,8 @@ class HubSpotStore:
             props.update({otype.modified_prop: iso(stamp), "hs_object_id": rec_id})
             rec = Record(rec_id, otype.name, props, stamp, stamp)
             self.records[otype.name][rec_id] = rec
+            for name, value in props.items():
+                self._reindex(rec, name, None, value)
             for to_type, to_id, types in plan.links:
                 self.associate(otype.name, rec_id, to_type, to_id, types)
             return rec, True
@@ -224,13 +248,17 @@ class HubSpotStore:
         changed = False
         for name, value in plan.properties.items():
             if value == "" and name in rec.properties:
-                del rec.properties[name]
+                self._reindex(rec, name, rec.properties.pop(name), None)
                 changed = True
             elif value != "" and rec.properties.get(name) != value:
+                self._reindex(rec, name, rec.properties.get(name), value)
                 rec.properties[name] = value
                 changed = True
         if changed:  # an identical write leaves the record, and its updatedAt, alone
             rec.updated_at = stamp
+            self._reindex(
+                rec, otype.modified_prop, rec.properties.get(otype.modified_prop), iso(stamp)
+            )
             rec.properties[otype.modified_prop] = iso(stamp)
         return rec, False
 
@@ -410,3 +438,8 @@ def _type_id(spec: dict[str, Any]) -> int:
 
 def _group(name: str, label: str, order: int = -1) -> dict[str, Any]:
     return {"name": name, "label": label, "displayOrder": order, "archived": False}
+
+
+def _fold(prop: str, value: str) -> str:
+    # HubSpot stores contact emails lower-cased; other unique values compare exactly.
+    return value.lower() if prop == "email" else value
