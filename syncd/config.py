@@ -9,29 +9,15 @@ whatever directory the daemon is started from.
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from syncd.durations import parse_duration
 from syncd.errors import ConfigError
 from syncd.yamlfile import load_yaml
-
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
-
-
-def parse_duration(value: Any) -> float:
-    """'90s', '5m', '1.5h', '2d' or a number of seconds -> seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 5m, 1h or 2d")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")

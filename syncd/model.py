@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -59,6 +59,14 @@ class Organization:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusChange:
+    """The ticket entered `status` at `at` (from the helpdesk's audit or metric events)."""
+
+    at: datetime
+    status: Status
+
+
+@dataclass(frozen=True, slots=True)
 class Ticket:
     """A helpdesk ticket, normalised. `id` is the helpdesk's id, as a string."""
 
@@ -77,6 +85,23 @@ class Ticket:
     assignee_id: str | None = None
     url: str = ""  # link for an agent to open the ticket in the helpdesk
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    first_response_at: datetime | None = None  # first public reply by an agent
+    solved_at: datetime | None = None
+    reopens: int = 0
+    csat: float | None = None  # satisfaction on a 1-5 scale
+    csat_at: datetime | None = None
+    csat_comment: str = ""
+    status_history: tuple[StatusChange, ...] = ()  # oldest first; may be empty
+
+    def pauses(self, paused: frozenset[Status]) -> list[tuple[datetime, datetime | None]]:
+        """Intervals spent in a paused status (end None: still paused). Without a history, the
+        current status is assumed to have held since the last update."""
+        history = self.status_history or (StatusChange(self.updated_at, self.status),)
+        spans: list[tuple[datetime, datetime | None]] = []
+        for change, following in zip(history, [*history[1:], None], strict=True):
+            if change.status in paused:
+                spans.append((change.at, following.at if following else None))
+        return spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +115,68 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaTarget:
+    """One SLA target (first response or resolution) as of a moment."""
+
+    due: datetime | None  # None while the clock is paused or there is no target
+    met_at: datetime | None = None  # when it was met (first reply, solved)
+    left: timedelta | None = None  # working time left (negative once breached)
+    used: float = 0.0  # share of the target used: 0.5 = half, 1.0 = due now
+    breached: bool = False
+    at_risk: bool = False  # past the policy's at-risk share, not yet breached
+
+
+@dataclass(frozen=True, slots=True)
+class SlaStatus:
+    """The SLA policy that applies and where the ticket stands against it."""
+
+    policy: str
+    calendar: str
+    first_response: SlaTarget
+    resolution: SlaTarget
+
+    @property
+    def breached(self) -> bool:
+        """Either target breached."""
+        return self.first_response.breached or self.resolution.breached
+
+    @property
+    def at_risk(self) -> bool:
+        """Either target at risk (and none breached)."""
+        return not self.breached and (self.first_response.at_risk or self.resolution.at_risk)
+
+    @property
+    def state(self) -> str:
+        """breached, at_risk, ok, met or paused: one word for the sheet."""
+        if self.breached:
+            return "breached"
+        if self.at_risk:
+            return "at_risk"
+        targets = (self.first_response, self.resolution)
+        if all(t.met_at or t.due is None for t in targets):
+            return "met" if any(t.met_at for t in targets) else "paused"
+        return "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something the rules ask to happen once per ticket: notify, tag, create a task.
+
+    `key` is unique per ticket and rule (e.g. "escalation:2:0"), so the state store can
+    remember what fired and never fire it twice.
+    """
+
+    key: str
+    kind: str  # notify | tag | task
+    origin: str  # "escalation level 2 (Support manager)" or "follow-up Satisfaction check"
+    target: str = ""  # notify: "slack:#channel", "email:a@b"; task: owner
+    text: str = ""  # message or task subject, template already filled in
+    tags: tuple[str, ...] = ()
+    due: datetime | None = None  # tasks: due date
+    where: str = ""  # file:line of the rule
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What the SOP rules decided for one ticket at one moment."""
 
@@ -97,3 +184,8 @@ class Decision:
     priority: str
     tags: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    sla: SlaStatus | None = None
+    escalation_level: int = 0
+    escalation_name: str = ""
+    actions: tuple[Action, ...] = ()
+    next_check: datetime | None = None  # the next moment this decision may change by itself

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import load_config, parse_duration
+from syncd.config import load_config
+from syncd.durations import parse_duration
 from syncd.errors import ConfigError
 from tests.conftest import ROOT, run_cli
 

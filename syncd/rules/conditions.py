@@ -7,49 +7,267 @@ precompiled, so evaluating a ticket does no parsing.
       any:
         - text: {contains: [invoice, refund]}
         - requester.domain: {in: [bigcorp.com]}
-      not: {status: closed}           # a bare value means `equals`
+      not: {status: closed}                  # a bare value means `equals`
+      created_at: {older_than: 24h}          # or {older_than: {business: 24h}}
+
+Fields are decided in phases (ticket data, then category, then priority, then SLA); a
+section may only use what is decided before it, which the compiler checks.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.model import Ticket
+from syncd.durations import parse_duration
+from syncd.model import SlaStatus, SlaTarget, Ticket
+from syncd.rules.calendar import BusinessCalendar
 from syncd.rules.loader import Problems, where
 
-# What conditions see: the ticket and the decisions made so far (e.g. category for priority).
-Facts = tuple[Ticket, dict[str, str]]
+
+@dataclass(slots=True)
+class Facts:
+    """What conditions see: the ticket, the moment, and what was decided so far."""
+
+    ticket: Ticket
+    now: datetime
+    decided: dict[str, str] = field(default_factory=dict)
+    sla: SlaStatus | None = None
+    calendar: BusinessCalendar | None = None  # for business-hour durations
+
+
 Predicate = Callable[[Facts], bool]
 Getter = Callable[[Facts], Any]
 
+# Phases: a section may use fields of earlier phases only.
+TICKET, CATEGORY, PRIORITY, SLA = 0, 1, 2, 3
+PHASE_NAMES = {CATEGORY: "categories", PRIORITY: "priority", SLA: "sla", SLA + 1: "escalation"}
 
-def _text(facts: Facts) -> str:
-    ticket = facts[0]
-    return f"{ticket.subject}\n{ticket.description}"
+
+def _sla_target(name: str, attr: str) -> Getter:
+    def get(f: Facts) -> Any:
+        if f.sla is None:
+            return None
+        target: SlaTarget = getattr(f.sla, name)
+        return getattr(target, attr)
+
+    return get
 
 
-FIELDS: dict[str, Getter] = {
-    "subject": lambda f: f[0].subject,
-    "description": lambda f: f[0].description,
-    "text": _text,
-    "status": lambda f: f[0].status.value,
-    "channel": lambda f: f[0].channel,
-    "tags": lambda f: f[0].tags,
-    "helpdesk_priority": lambda f: f[0].helpdesk_priority or "",
-    "requester.email": lambda f: f[0].requester.email if f[0].requester else "",
-    "requester.name": lambda f: f[0].requester.name if f[0].requester else "",
-    "requester.domain": lambda f: f[0].requester.domain if f[0].requester else "",
-    "organization.name": lambda f: f[0].organization.name if f[0].organization else "",
-    "organization.domain": lambda f: f[0].organization.domain if f[0].organization else "",
-    "category": lambda f: f[1].get("category", ""),
+def _sla(attr: str) -> Getter:
+    return lambda f: getattr(f.sla, attr) if f.sla is not None else None
+
+
+def _requester(attr: str) -> Getter:
+    return lambda f: getattr(f.ticket.requester, attr) if f.ticket.requester else ""
+
+
+def _organization(attr: str) -> Getter:
+    return lambda f: getattr(f.ticket.organization, attr) if f.ticket.organization else ""
+
+
+def _ticket(attr: str) -> Getter:
+    return lambda f: getattr(f.ticket, attr)
+
+
+# name -> (getter, phase)
+FIELDS: dict[str, tuple[Getter, int]] = {
+    "subject": (_ticket("subject"), TICKET),
+    "description": (_ticket("description"), TICKET),
+    "text": (lambda f: f"{f.ticket.subject}\n{f.ticket.description}", TICKET),
+    "status": (lambda f: f.ticket.status.value, TICKET),
+    "unresolved": (lambda f: f.ticket.status.is_open, TICKET),
+    "channel": (_ticket("channel"), TICKET),
+    "tags": (_ticket("tags"), TICKET),
+    "helpdesk_priority": (lambda f: f.ticket.helpdesk_priority or "", TICKET),
+    "requester.email": (_requester("email"), TICKET),
+    "requester.name": (_requester("name"), TICKET),
+    "requester.domain": (_requester("domain"), TICKET),
+    "organization.name": (_organization("name"), TICKET),
+    "organization.domain": (_organization("domain"), TICKET),
+    "created_at": (_ticket("created_at"), TICKET),
+    "updated_at": (_ticket("updated_at"), TICKET),
+    "solved_at": (_ticket("solved_at"), TICKET),
+    "first_response_at": (_ticket("first_response_at"), TICKET),
+    "csat": (_ticket("csat"), TICKET),
+    "csat_at": (_ticket("csat_at"), TICKET),
+    "reopens": (_ticket("reopens"), TICKET),
+    "category": (lambda f: f.decided.get("category", ""), CATEGORY),
+    "priority": (lambda f: f.decided.get("priority", ""), PRIORITY),
+    "sla.policy": (_sla("policy"), SLA),
+    "sla.breached": (_sla("breached"), SLA),
+    "sla.at_risk": (_sla("at_risk"), SLA),
+    **{
+        f"sla.{target}.{attr}": (_sla_target(target, attr), SLA)
+        for target in ("first_response", "resolution")
+        for attr in ("breached", "at_risk", "used")
+    },
 }
+OPERATORS = (
+    "equals, in, contains, matches, is_empty, gt, ge, lt, le, older_than, within"
+)
 
 
-def _custom_field(name: str) -> Getter:
-    return lambda f: f[0].custom_fields.get(name)
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A time condition's moment of change: `field` + `duration` (working time if business)."""
+
+    get: Getter
+    duration: timedelta
+    business: bool
+
+
+@dataclass
+class Compiler:
+    """Compiles the conditions of one rule file section, collecting problems and thresholds."""
+
+    path: Path
+    problems: Problems
+    phase: int  # fields of this phase or later are not decided yet
+    thresholds: list[Threshold] = field(default_factory=list)
+
+    def condition(self, node: Any, parent: Any, key: Any) -> Predicate | None:
+        """Compile `parent[key]`; records problems and returns None when it is wrong."""
+        loc = where(self.path, parent, key)
+        if not isinstance(node, dict) or not node:
+            self.problems.add(loc, "a condition must be a mapping such as {subject: {contains: x}}")
+            return None
+        parts: list[Predicate] = []
+        failed = False
+        for name, value in node.items():
+            here = where(self.path, node, name)
+            if name in ("all", "any"):
+                pred = self._group(str(name), value, node, here)
+            elif name == "not":
+                sub = self.condition(value, node, name)
+                pred = None if sub is None else _negate(sub)
+            else:
+                pred = self._field(str(name), value, here)
+            if pred is None:
+                failed = True
+            else:
+                parts.append(pred)
+        if failed:
+            return None
+        return parts[0] if len(parts) == 1 else _all(parts)
+
+    def _group(self, name: str, value: Any, parent: Any, loc: str) -> Predicate | None:
+        if not isinstance(value, list) or not value:
+            self.problems.add(loc, f"{name} needs a list of conditions")
+            return None
+        subs = [self.condition(v, value, i) for i, v in enumerate(value)]
+        if any(s is None for s in subs):
+            return None
+        compiled = [s for s in subs if s is not None]
+        return _all(compiled) if name == "all" else _any(compiled)
+
+    def _field(self, name: str, value: Any, loc: str) -> Predicate | None:
+        if name.startswith("custom."):
+            key = name.removeprefix("custom.")
+            get: Getter = lambda f: f.ticket.custom_fields.get(key)  # noqa: E731
+        elif name in FIELDS:
+            get, phase = FIELDS[name]
+            if phase >= self.phase:
+                section = PHASE_NAMES.get(self.phase, "this section")
+                self.problems.add(
+                    loc,
+                    f"{name!r} cannot be used in {section}: it is decided later",
+                    "Categories may use ticket fields; priority also category; SLA also "
+                    "priority; escalation and follow-ups everything",
+                )
+                return None
+        else:
+            self.problems.add(
+                loc,
+                f"unknown field {name!r}",
+                f"Use one of: {', '.join(FIELDS)}, or custom.<field>",
+            )
+            return None
+        if not isinstance(value, dict):
+            return self._operator("equals", value, get, loc)
+        preds = []
+        for op, arg in value.items():
+            pred = self._operator(str(op), arg, get, where(self.path, value, op))
+            if pred is None:
+                return None
+            preds.append(pred)
+        if not preds:
+            self.problems.add(loc, f"{name} needs an operator", "e.g. {contains: [word]}")
+            return None
+        return preds[0] if len(preds) == 1 else _all(preds)
+
+    def _operator(self, op: str, arg: Any, get: Getter, loc: str) -> Predicate | None:
+        if op == "equals":
+            want = _lower(arg)
+            return lambda f: _matches_any(get(f), lambda v: _lower(v) == want)
+        if op == "in":
+            options = {_lower(v) for v in _as_list(arg)}
+            return lambda f: _matches_any(get(f), lambda v: _lower(v) in options)
+        if op == "contains":
+            values = [str(v) for v in _as_list(arg) if str(v).strip()]
+            if not values:
+                self.problems.add(loc, "contains needs at least one word", "e.g. [invoice]")
+                return None
+            pattern = _words(values)
+            return lambda f: _matches_any(get(f), lambda v: bool(pattern.search(str(v))))
+        if op == "matches":
+            try:
+                regex = re.compile(str(arg), re.IGNORECASE)
+            except re.error as exc:
+                self.problems.add(loc, f"bad regular expression {arg!r}: {exc}", "Fix the pattern")
+                return None
+            return lambda f: _matches_any(get(f), lambda v: bool(regex.search(str(v))))
+        if op == "is_empty":
+            expected = bool(arg)
+            return lambda f: (get(f) in (None, "", (), [])) == expected
+        if op in _COMPARE:
+            if not isinstance(arg, int | float) or isinstance(arg, bool):
+                self.problems.add(loc, f"{op} needs a number, got {arg!r}")
+                return None
+            compare = _COMPARE[op]
+            return lambda f: (n := _number(get(f))) is not None and compare(n, arg)
+        if op in ("older_than", "within"):
+            return self._age(op, arg, get, loc)
+        self.problems.add(loc, f"unknown operator {op!r}", f"Use one of: {OPERATORS}")
+        return None
+
+    def _age(self, op: str, arg: Any, get: Getter, loc: str) -> Predicate | None:
+        business = isinstance(arg, dict)
+        raw = arg.get("business") if business else arg
+        if business and set(arg) != {"business"}:
+            self.problems.add(loc, f"{op} takes a duration or {{business: <duration>}}")
+            return None
+        try:
+            duration = timedelta(seconds=parse_duration(raw))
+        except ValueError as exc:
+            self.problems.add(loc, str(exc))
+            return None
+        self.thresholds.append(Threshold(get, duration, business))
+        older = op == "older_than"
+
+        def age_check(f: Facts) -> bool:
+            moment = get(f)
+            if not isinstance(moment, datetime):
+                return False
+            if business and f.calendar is not None:
+                age = f.calendar.elapsed(moment, f.now)
+            else:
+                age = f.now - moment
+            return age > duration if older else age <= duration
+
+        return age_check
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
 
 
 def _words(values: list[str]) -> re.Pattern[str]:
@@ -67,45 +285,6 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _operator(op: str, arg: Any, get: Getter, loc: str, problems: Problems) -> Predicate | None:
-    if op == "equals":
-        want = _lower(arg)
-        return lambda f: _matches_any(get(f), lambda v: _lower(v) == want)
-    if op == "in":
-        options = {_lower(v) for v in _as_list(arg)}
-        return lambda f: _matches_any(get(f), lambda v: _lower(v) in options)
-    if op == "contains":
-        values = [str(v) for v in _as_list(arg) if str(v).strip()]
-        if not values:
-            problems.add(loc, "contains needs at least one word", "e.g. contains: [invoice]")
-            return None
-        pattern = _words(values)
-        return lambda f: _matches_any(get(f), lambda v: bool(pattern.search(str(v))))
-    if op == "matches":
-        try:
-            regex = re.compile(str(arg), re.IGNORECASE)
-        except re.error as exc:
-            problems.add(loc, f"bad regular expression {arg!r}: {exc}", "Fix the pattern")
-            return None
-        return lambda f: _matches_any(get(f), lambda v: bool(regex.search(str(v))))
-    if op == "is_empty":
-        expected = bool(arg)
-        return lambda f: (get(f) in (None, "", (), [])) == expected
-    if op in ("gt", "lt"):
-        if not isinstance(arg, int | float) or isinstance(arg, bool):
-            problems.add(loc, f"{op} needs a number, got {arg!r}")
-            return None
-        if op == "gt":
-            return lambda f: _number(get(f)) is not None and _number(get(f)) > arg  # type: ignore[operator]
-        return lambda f: _number(get(f)) is not None and _number(get(f)) < arg  # type: ignore[operator]
-    problems.add(
-        loc,
-        f"unknown operator {op!r}",
-        "Use one of: equals, in, contains, matches, is_empty, gt, lt",
-    )
-    return None
-
-
 def _matches_any(value: Any, test: Callable[[Any], bool]) -> bool:
     # A list field (tags) matches when any of its items does.
     if isinstance(value, list | tuple):
@@ -114,77 +293,16 @@ def _matches_any(value: Any, test: Callable[[Any], bool]) -> bool:
 
 
 def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):
         return None
 
 
-def compile_condition(
-    node: Any, path: Path, problems: Problems, parent: Any = None, key: Any = None
-) -> Predicate | None:
-    """Compile one condition node; records problems and returns None when it is wrong."""
-    loc = where(path, parent, key) if parent is not None else where(path, node)
-    if not isinstance(node, dict) or not node:
-        problems.add(loc, "a condition must be a mapping such as {subject: {contains: [x]}}")
-        return None
-    parts: list[Predicate] = []
-    failed = False
-    for name, value in node.items():
-        here = where(path, node, name)
-        if name in ("all", "any"):
-            if not isinstance(value, list) or not value:
-                problems.add(here, f"{name} needs a list of conditions")
-                continue
-            subs = [compile_condition(v, path, problems, value, i) for i, v in enumerate(value)]
-            if any(s is None for s in subs):
-                failed = True
-                continue
-            compiled = [s for s in subs if s is not None]
-            parts.append(_all(compiled) if name == "all" else _any(compiled))
-        elif name == "not":
-            sub = compile_condition(value, path, problems, node, name)
-            if sub is None:
-                failed = True
-            else:
-                parts.append(lambda f, s=sub: not s(f))
-        else:
-            pred = _field_condition(str(name), value, here, path, problems)
-            if pred is None:
-                failed = True
-            else:
-                parts.append(pred)
-    if failed:
-        return None
-    return parts[0] if len(parts) == 1 else _all(parts)
-
-
-def _field_condition(
-    name: str, value: Any, loc: str, path: Path, problems: Problems
-) -> Predicate | None:
-    if name.startswith("custom."):
-        get = _custom_field(name.removeprefix("custom."))
-    elif name in FIELDS:
-        get = FIELDS[name]
-    else:
-        problems.add(
-            loc,
-            f"unknown field {name!r}",
-            f"Use one of: {', '.join(FIELDS)}, or custom.<field>",
-        )
-        return None
-    if not isinstance(value, dict):
-        return _operator("equals", value, get, loc, problems)
-    preds = []
-    for op, arg in value.items():
-        pred = _operator(str(op), arg, get, where(path, value, op), problems)
-        if pred is None:
-            return None
-        preds.append(pred)
-    if not preds:
-        problems.add(loc, f"{name} needs an operator", "e.g. {contains: [word]}")
-        return None
-    return preds[0] if len(preds) == 1 else _all(preds)
+def _negate(pred: Predicate) -> Predicate:
+    return lambda f: not pred(f)
 
 
 def _all(preds: list[Predicate]) -> Predicate:

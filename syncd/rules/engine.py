@@ -1,37 +1,49 @@
 """A compiled rule set and the pure `evaluate(ticket, now) -> Decision`.
 
-Rule files are read and compiled once; evaluation walks precompiled callables, first match
-wins in each ordered section. No I/O and no clock reads here: `now` is an argument.
+Rule files are read and compiled once, in two passes: first what others refer to
+(calendars, templates, priority levels), then the rules. Evaluation walks precompiled
+callables in SOP order (category, priority, SLA, escalation, follow-ups): first match wins
+in each ordered section. No I/O and no clock reads here: `now` is an argument.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from syncd.model import Decision, Reason, Ticket
-from syncd.rules.conditions import Predicate, compile_condition
+from syncd.model import Action, Decision, Reason, Ticket
+from syncd.rules import templates
+from syncd.rules.actions import FollowUp, Ladder, compile_escalation, compile_follow_ups, escalate
+from syncd.rules.calendar import BusinessCalendar
+from syncd.rules.conditions import CATEGORY, PRIORITY, SLA, Compiler, Facts, Predicate, Threshold
 from syncd.rules.loader import Problems, read_rule_file, where
+from syncd.rules.sla import ALWAYS, SlaRules, compile_calendars, compile_sla
 
-SECTIONS = ("name", "owner", "review_by", "description", "categories", "priority")
+SECTIONS = (
+    "name", "owner", "review_by", "description", "calendars", "templates", "categories",
+    "priority", "sla", "escalation", "follow_ups",
+)
 DEFAULT_CATEGORY = "General"
+DEFAULT_LEVELS = ("Critical", "High", "Medium", "Low")
+DEFAULT_ALIASES = {"P1": "Critical", "P2": "High", "P3": "Medium", "P4": "Low"}
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One compiled rule: a condition and the value it sets."""
+    """One compiled rule of an ordered section: a condition and what it sets."""
 
-    value: str
+    value: str  # the category or priority ("" for a tag-only rule)
     when: Predicate | None  # None: always matches (a catch-all)
     name: str
     where: str
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RuleFile:
-    """Metadata of one rule file: the SOPs want an owner and a review date."""
+    """Metadata of one rule file: the SOPs want an owner and a quarterly review."""
 
     path: Path
     name: str
@@ -44,36 +56,119 @@ class RuleSet:
     """Every rule file of a directory, compiled."""
 
     files: list[RuleFile] = field(default_factory=list)
+    calendars: dict[str, BusinessCalendar] = field(
+        default_factory=lambda: {ALWAYS: BusinessCalendar.always(ALWAYS)}
+    )
+    templates: dict[str, str] = field(default_factory=dict)
+    levels: tuple[str, ...] = DEFAULT_LEVELS
+    aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
     categories: list[Rule] = field(default_factory=list)
+    tag_rules: list[Rule] = field(default_factory=list)
     priorities: list[Rule] = field(default_factory=list)
-    default_priority: Reason | None = None
+    default_priority: Reason = Reason("priority", "Medium", "default", "built-in")
+    sla: SlaRules = field(default_factory=lambda: SlaRules([]))
+    ladders: list[Ladder] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    thresholds: list[Threshold] = field(default_factory=list)
+
+    @property
+    def default_calendar(self) -> BusinessCalendar:
+        """The calendar for business-hour durations outside an SLA policy."""
+        named = [c for n, c in self.calendars.items() if n != ALWAYS]
+        return self.calendars.get("business") or (named[0] if named else self.calendars[ALWAYS])
 
     def evaluate(self, ticket: Ticket, now: datetime) -> Decision:
         """Apply the rules to a ticket as of `now` (pure)."""
-        decided: dict[str, str] = {}
-        facts = (ticket, decided)
-        reasons = []
+        facts = Facts(ticket, now, calendar=self.default_calendar)
+        reasons: list[Reason] = []
         category = _first(self.categories, facts)
         if category is None:
-            decided["category"] = DEFAULT_CATEGORY
+            facts.decided["category"] = DEFAULT_CATEGORY
             reasons.append(Reason("category", DEFAULT_CATEGORY, "default", "built-in"))
         else:
-            decided["category"] = category.value
+            facts.decided["category"] = category.value
             reasons.append(Reason("category", category.value, category.name, category.where))
+        tags = list(category.tags if category else ())
+        for rule in self.tag_rules:
+            if rule.when is None or rule.when(facts):
+                tags.extend(t for t in rule.tags if t not in tags)
+                reasons.append(Reason("tags", ", ".join(rule.tags), rule.name, rule.where))
         priority = _first(self.priorities, facts)
-        if priority is not None:
-            decided["priority"] = priority.value
-            reasons.append(Reason("priority", priority.value, priority.name, priority.where))
-        else:
-            default = self.default_priority or Reason("priority", "Medium", "default", "built-in")
-            decided["priority"] = default.value
-            reasons.append(default)
-        return Decision(
-            category=decided["category"], priority=decided["priority"], reasons=tuple(reasons)
+        chosen = (
+            Reason("priority", priority.value, priority.name, priority.where)
+            if priority else self.default_priority
         )
+        facts.decided["priority"] = chosen.value
+        reasons.append(chosen)
+        policy = self.sla.policy_for(facts) if ticket.status.is_open or ticket.solved_at else None
+        next_checks: list[datetime] = []
+        if policy is not None:
+            facts.sla = self.sla.measure(policy, ticket, chosen.value, now)
+            facts.calendar = policy.calendar
+            reasons.append(Reason("sla", policy.name, policy.name, policy.where))
+            next_sla = self.sla.next_change(policy, ticket, chosen.value, now)
+            if next_sla:
+                next_checks.append(next_sla)
+        decision = Decision(
+            category=facts.decided["category"],
+            priority=chosen.value,
+            tags=tuple(tags),
+            sla=facts.sla,
+        )
+        ladder, levels = escalate(self.ladders, facts)
+        if levels:
+            top = max(levels, key=lambda lvl: lvl.level)
+            decision = replace(decision, escalation_level=top.level, escalation_name=top.name)
+            reasons.extend(Reason("escalation", f"{lvl.level} {lvl.name}", ladder.name, lvl.where)
+                           for lvl in levels if ladder)
+        actions: list[Action] = []
+        for lvl in levels:
+            origin = f"escalation level {lvl.level} ({lvl.name})"
+            # Each level's messages speak of that level, not of the highest one reached.
+            at_level = replace(decision, escalation_level=lvl.level, escalation_name=lvl.name)
+            actions.extend(
+                spec.make(f"escalation:{ladder.name if ladder else ''}:{lvl.level}:{i}",
+                          origin, ticket, at_level, now)
+                for i, spec in enumerate(lvl.actions)
+            )
+        for follow_up in self.follow_ups:
+            due = follow_up.due_at(ticket)
+            if due is None:
+                continue
+            if due > now:
+                next_checks.append(due)
+            elif follow_up.when is None or follow_up.when(facts):
+                origin = f"follow-up {follow_up.name}"
+                actions.extend(spec.make(f"follow_up:{follow_up.name}:{i}", origin, ticket,
+                                         decision, now)
+                               for i, spec in enumerate(follow_up.actions))
+        next_checks.extend(self._threshold_crossings(facts))
+        return replace(decision, reasons=tuple(reasons), actions=tuple(actions),
+                        next_check=min(next_checks, default=None))
+
+    def _threshold_crossings(self, facts: Facts) -> list[datetime]:
+        """Future moments when an older_than/within condition flips for this ticket."""
+        if not facts.ticket.status.is_open:
+            return []
+        out = []
+        for threshold in self.thresholds:
+            moment = threshold.get(facts)
+            if not isinstance(moment, datetime):
+                continue
+            if threshold.business and facts.calendar is not None:
+                crossing = facts.calendar.add(moment, threshold.duration)
+            else:
+                crossing = moment + threshold.duration
+            if crossing is not None and crossing > facts.now:
+                out.append(crossing)
+        return out
+
+    def render(self, template: str, ticket: Ticket, decision: Decision) -> str:
+        """A named template filled in for a ticket."""
+        return templates.render(self.templates[template], ticket, decision)
 
 
-def _first(rules: list[Rule], facts: Any) -> Rule | None:
+def _first(rules: list[Rule], facts: Facts) -> Rule | None:
     for rule in rules:
         if rule.when is None or rule.when(facts):
             return rule
@@ -86,32 +181,36 @@ def load_rules(directory: Path) -> RuleSet:
     ruleset = RuleSet()
     paths = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
     if not paths:
-        problems.add(
-            str(directory),
-            "no rule files (*.yaml) found",
-            "Point rules.dir at the folder holding your rule files",
-        )
+        problems.add(str(directory), "no rule files (*.yaml) found",
+                     "Point rules.dir at the folder holding your rule files")
+    documents = []
     for path in paths:
         data = read_rule_file(path, problems)
         if data is not None:
-            _compile_file(path, data, ruleset, problems)
+            documents.append((path, data))
+    for path, data in documents:  # pass 1: what other sections refer to
+        _check_metadata(path, data, ruleset, problems)
+        compile_calendars(path, data, problems, ruleset.calendars)
+        _compile_templates(path, data, ruleset, problems)
+        _compile_levels(path, data, ruleset, problems)
+    for path, data in documents:  # pass 2: the rules
+        _compile_rules(path, data, ruleset, problems)
+    _check_reachable(ruleset.categories, "category", problems)
+    _check_reachable(ruleset.priorities, "priority", problems)
+    _check_policies(ruleset, problems)
     problems.raise_if_any()
     return ruleset
 
 
-def _compile_file(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
+def _check_metadata(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
     for key in data:
         if key not in SECTIONS:
-            problems.add(
-                where(path, data, key),
-                f"unknown section {key!r}",
-                f"Known sections: {', '.join(SECTIONS)}",
-            )
+            problems.add(where(path, data, key), f"unknown section {key!r}",
+                         f"Known sections: {', '.join(SECTIONS)}")
     for key in ("name", "owner"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            problems.add(
-                f"{path}:1:1", f"missing {key!r}", "Every rule file names its SOP and owner"
-            )
+            problems.add(f"{path}:1:1", f"missing {key!r}",
+                         "Every rule file names its SOP and its owner")
     review_by = data.get("review_by")
     if review_by is not None and not isinstance(review_by, date):
         problems.add(where(path, data, "review_by"), "review_by must be a date like 2027-03-31")
@@ -119,26 +218,99 @@ def _compile_file(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: 
     ruleset.files.append(
         RuleFile(path, str(data.get("name", "")), str(data.get("owner", "")), review_by)
     )
+
+
+def _compile_templates(path: Path, data: dict[str, Any], ruleset: RuleSet,
+                       problems: Problems) -> None:
+    section = data.get("templates")
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        problems.add(where(path, data, "templates"), "templates must be a mapping of names")
+        return
+    for name, text in section.items():
+        loc = where(path, section, name)
+        if not isinstance(text, str) or not text.strip():
+            problems.add(loc, f"template {name!r} must be text")
+            continue
+        problem = templates.check(text)
+        if problem:
+            problems.add(loc, f"template {name!r}: {problem}")
+            continue
+        if name in ruleset.templates:
+            problems.add(loc, f"template {name!r} is defined twice")
+        ruleset.templates[str(name)] = text
+
+
+def _compile_levels(path: Path, data: dict[str, Any], ruleset: RuleSet,
+                    problems: Problems) -> None:
+    section = data.get("priority")
+    if not isinstance(section, dict):
+        if section is not None:
+            problems.add(where(path, data, "priority"), "priority must be a mapping",
+                         "It holds levels, aliases, default and rules")
+        return
+    if "levels" in section:
+        levels = section["levels"]
+        if not isinstance(levels, list) or not levels or not all(isinstance(v, str)
+                                                                  for v in levels):
+            problems.add(where(path, section, "levels"), "levels must be a list of names")
+        else:
+            ruleset.levels = tuple(levels)
+            ruleset.aliases = {}
+    if "aliases" in section:
+        aliases = section["aliases"]
+        if not isinstance(aliases, dict):
+            problems.add(where(path, section, "aliases"), "aliases map a name to a level")
+        else:
+            ruleset.aliases.update({str(k): str(v) for k, v in aliases.items()})
+
+
+def _level(ruleset: RuleSet, value: Any, loc: str, problems: Problems) -> str | None:
+    name = ruleset.aliases.get(str(value), str(value))
+    if name not in ruleset.levels:
+        problems.add(loc, f"unknown priority {value!r}",
+                     f"Use one of: {', '.join(ruleset.levels)} (or {', '.join(ruleset.aliases)})")
+        return None
+    return name
+
+
+def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet,
+                   problems: Problems) -> None:
     if "categories" in data:
-        ruleset.categories += _compile_list(path, data, "categories", "category", problems)
-    if "priority" in data:
-        section = data["priority"]
-        if not isinstance(section, dict):
-            problems.add(
-                where(path, data, "priority"),
-                "priority must be a mapping",
-                "It holds `default:` and `rules:`",
-            )
-            return
+        compiler = Compiler(path, problems, phase=CATEGORY)
+        for rule in _compile_list(path, data, "categories", "category", compiler, ruleset):
+            (ruleset.categories if rule.value else ruleset.tag_rules).append(rule)
+        ruleset.thresholds += compiler.thresholds
+    section = data.get("priority")
+    if isinstance(section, dict):
+        for key in section:
+            if key not in ("levels", "aliases", "default", "rules"):
+                problems.add(where(path, section, key), f"unknown priority key {key!r}",
+                             "priority has levels, aliases, default and rules")
         if "default" in section:
-            ruleset.default_priority = Reason(
-                "priority", str(section["default"]), "default", where(path, section, "default")
-            )
+            loc = where(path, section, "default")
+            level = _level(ruleset, section["default"], loc, problems)
+            if level:
+                ruleset.default_priority = Reason("priority", level, "default", loc)
         if "rules" in section:
-            ruleset.priorities += _compile_list(path, section, "rules", "priority", problems)
+            compiler = Compiler(path, problems, phase=PRIORITY)
+            ruleset.priorities += _compile_list(path, section, "rules", "priority", compiler,
+                                                ruleset)
+            ruleset.thresholds += compiler.thresholds
+    if "sla" in data:
+        compile_sla(path, data, problems, ruleset.calendars, ruleset.levels, ruleset.sla)
+    later = Compiler(path, problems, phase=SLA + 1)
+    if "escalation" in data:
+        ruleset.ladders += compile_escalation(path, data, problems, ruleset.templates, later)
+    if "follow_ups" in data:
+        ruleset.follow_ups += compile_follow_ups(path, data, problems, ruleset.templates, later)
+    ruleset.thresholds += later.thresholds
 
 
-def _compile_list(path: Path, parent: Any, key: str, sets: str, problems: Problems) -> list[Rule]:
+def _compile_list(path: Path, parent: Any, key: str, sets: str, compiler: Compiler,
+                  ruleset: RuleSet) -> list[Rule]:
+    problems = compiler.problems
     items = parent[key]
     if not isinstance(items, list):
         problems.add(where(path, parent, key), f"{key} must be a list of rules")
@@ -146,22 +318,50 @@ def _compile_list(path: Path, parent: Any, key: str, sets: str, problems: Proble
     rules = []
     for index, item in enumerate(items):
         loc = where(path, items, index)
-        if not isinstance(item, dict) or not isinstance(item.get(sets), str):
+        tag_only = sets == "category" and isinstance(item, dict) and sets not in item
+        if not isinstance(item, dict) or not (isinstance(item.get(sets), str | int) or (
+                tag_only and "also_tag" in item)):
             problems.add(loc, f"each rule needs `{sets}:` with a value", f"e.g. - {sets}: Billing")
             continue
-        unknown = set(item) - {sets, "when", "name"}
+        allowed = {sets, "when", "name"} | ({"also_tag"} if sets == "category" else set())
+        unknown = sorted(map(str, set(item) - allowed))
         if unknown:
-            bad = sorted(map(str, unknown))[0]
-            problems.add(
-                where(path, item, bad),
-                f"unknown key {bad!r} in a rule",
-                f"A rule has {sets}, when and an optional name",
-            )
+            problems.add(where(path, item, unknown[0]), f"unknown key {unknown[0]!r} in a rule",
+                         f"A rule has {', '.join(sorted(allowed))}")
             continue
         when = None
         if "when" in item:
-            when = compile_condition(item["when"], path, problems, item, "when")
+            when = compiler.condition(item["when"], item, "when")
             if when is None:
                 continue
-        rules.append(Rule(item[sets], when, str(item.get("name", item[sets])), loc))
+        value = str(item.get(sets, ""))
+        if sets == "priority":
+            value = _level(ruleset, value, where(path, item, sets), problems) or ""
+            if not value:
+                continue
+        tags = item.get("also_tag", [])
+        tags = tuple(str(t) for t in (tags if isinstance(tags, list) else [tags]))
+        rules.append(Rule(value, when, str(item.get("name", value or ", ".join(tags))), loc, tags))
     return rules
+
+
+def _check_reachable(rules: list[Rule], what: str, problems: Problems) -> None:
+    """A rule after a catch-all can never match: say so instead of silently ignoring it."""
+    for index, rule in enumerate(rules):
+        if rule.when is None and index + 1 < len(rules):
+            later = rules[index + 1]
+            problems.add(later.where, f"this {what} rule can never match",
+                         f"The rule at {rule.where} has no `when:` and catches every ticket "
+                         "first; move it last")
+            return
+
+
+def _check_policies(ruleset: RuleSet, problems: Problems) -> None:
+    policies = ruleset.sla.policies
+    for index, policy in enumerate(policies):
+        if policy.when is None and index + 1 < len(policies):
+            problems.add(policies[index + 1].where, "this SLA policy overlaps an earlier one and "
+                         "can never apply",
+                         f"The policy at {policy.where} has no `when:` and covers every ticket; "
+                         "move it last")
+            return

@@ -1,0 +1,270 @@
+"""Escalation ladders and follow-ups: conditions that, once true, ask for actions.
+
+    escalation:
+      - ladder: Standard
+        when: {...}                 # optional: which tickets use this ladder
+        levels:
+          - level: 2
+            name: Support manager
+            when: {sla.breached: true}
+            actions:
+              - notify: "slack:#support-escalations"
+                template: escalation_internal
+              - tag: escalated
+              - task: "Call {requester.name} about {ticket.subject}"
+                due_in: 2h
+    follow_ups:
+      - follow_up: Satisfaction check
+        after: solved_at            # a ticket time: solved_at, created_at, csat_at...
+        wait: 48h
+        when: {csat: {is_empty: true}}
+        actions: [...]
+
+An action fires once per ticket: its key (ladder, level, index) is remembered by the state
+store. Every level whose condition holds fires, so a ticket that jumps straight to level 3
+still alerts levels 1 and 2 once each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from syncd.durations import parse_duration
+from syncd.model import Action, Decision, Ticket
+from syncd.rules import templates
+from syncd.rules.conditions import Compiler, Facts, Predicate
+from syncd.rules.loader import Problems, where
+
+ACTION_KINDS = ("notify", "tag", "task")
+EVENT_FIELDS = ("created_at", "updated_at", "solved_at", "first_response_at", "csat_at")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One compiled action; text may hold {placeholders}."""
+
+    kind: str
+    target: str
+    text: str
+    tags: tuple[str, ...]
+    due_in: timedelta | None
+    where: str
+
+    def make(self, key: str, origin: str, ticket: Ticket, decision: Decision,
+             now: datetime) -> Action:
+        """The action for one ticket, template filled in."""
+        return Action(
+            key=key,
+            kind=self.kind,
+            origin=origin,
+            target=self.target,
+            text=templates.render(self.text, ticket, decision) if self.text else "",
+            tags=self.tags,
+            due=now + self.due_in if self.due_in is not None else None,
+            where=self.where,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One rung of a ladder."""
+
+    level: int
+    name: str
+    when: Predicate
+    actions: tuple[ActionSpec, ...]
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """An escalation ladder, chosen by its condition (first match)."""
+
+    name: str
+    when: Predicate | None
+    levels: tuple[Level, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Actions due `wait` after a ticket event, if the condition holds then."""
+
+    name: str
+    after: str
+    wait: timedelta
+    when: Predicate | None
+    actions: tuple[ActionSpec, ...]
+    where: str
+
+    def due_at(self, ticket: Ticket) -> datetime | None:
+        """When it becomes due for this ticket (None: the event has not happened)."""
+        moment = getattr(ticket, self.after)
+        return moment + self.wait if isinstance(moment, datetime) else None
+
+
+def escalate(ladders: list[Ladder], facts: Facts) -> tuple[Ladder | None, list[Level]]:
+    """The ladder that applies and its levels whose condition holds."""
+    for ladder in ladders:
+        if ladder.when is None or ladder.when(facts):
+            return ladder, [lvl for lvl in ladder.levels if lvl.when(facts)]
+    return None, []
+
+
+def compile_escalation(path: Path, data: dict[str, Any], problems: Problems,
+                       known_templates: dict[str, str], compiler: Compiler) -> list[Ladder]:
+    """The `escalation:` section of one file."""
+    section = data["escalation"]
+    if not isinstance(section, list):
+        problems.add(where(path, data, "escalation"), "escalation must be a list of ladders",
+                     "e.g. - ladder: Standard")
+        return []
+    ladders = []
+    for index, item in enumerate(section):
+        loc = where(path, section, index)
+        if not isinstance(item, dict) or not isinstance(item.get("ladder"), str):
+            problems.add(loc, "each ladder needs `ladder:` with a name and `levels:`")
+            continue
+        if not _known_keys(path, item, {"ladder", "when", "levels"}, problems):
+            continue
+        when = compiler.condition(item["when"], item, "when") if "when" in item else None
+        levels = item.get("levels")
+        if not isinstance(levels, list) or not levels:
+            problems.add(loc, "a ladder needs a list of levels")
+            continue
+        compiled = [_level(path, levels, i, problems, known_templates, compiler)
+                    for i in range(len(levels))]
+        numbers = [lvl.level for lvl in compiled if lvl is not None]
+        if len(set(numbers)) != len(numbers):
+            problems.add(loc, f"ladder {item['ladder']!r} repeats a level number")
+        if all(lvl is not None for lvl in compiled):
+            ladders.append(Ladder(item["ladder"], when, tuple(c for c in compiled if c)))
+    return ladders
+
+
+def _level(path: Path, levels: list[Any], index: int, problems: Problems,
+           known_templates: dict[str, str], compiler: Compiler) -> Level | None:
+    item = levels[index]
+    loc = where(path, levels, index)
+    if not isinstance(item, dict) or not isinstance(item.get("level"), int):
+        problems.add(loc, "each level needs `level:` with a number", "e.g. - level: 1")
+        return None
+    if not _known_keys(path, item, {"level", "name", "when", "actions"}, problems):
+        return None
+    if "when" not in item:
+        problems.add(loc, f"level {item['level']} needs `when:`", "say what triggers it")
+        return None
+    when = compiler.condition(item["when"], item, "when")
+    actions = _actions(path, item, problems, known_templates)
+    if when is None or actions is None:
+        return None
+    name = str(item.get("name", f"level {item['level']}"))
+    return Level(item["level"], name, when, actions, loc)
+
+
+def compile_follow_ups(path: Path, data: dict[str, Any], problems: Problems,
+                       known_templates: dict[str, str], compiler: Compiler) -> list[FollowUp]:
+    """The `follow_ups:` section of one file."""
+    section = data["follow_ups"]
+    if not isinstance(section, list):
+        problems.add(where(path, data, "follow_ups"), "follow_ups must be a list")
+        return []
+    out = []
+    for index, item in enumerate(section):
+        loc = where(path, section, index)
+        if not isinstance(item, dict) or not isinstance(item.get("follow_up"), str):
+            problems.add(loc, "each follow-up needs `follow_up:` with a name")
+            continue
+        if not _known_keys(path, item, {"follow_up", "after", "wait", "when", "actions"},
+                           problems):
+            continue
+        after = item.get("after")
+        if after not in EVENT_FIELDS:
+            problems.add(where(path, item, "after") if "after" in item else loc,
+                         f"after must be a ticket time, got {after!r}",
+                         f"Use one of: {', '.join(EVENT_FIELDS)}")
+            continue
+        try:
+            wait = timedelta(seconds=parse_duration(item.get("wait", 0)))
+        except ValueError as exc:
+            problems.add(where(path, item, "wait"), str(exc))
+            continue
+        when = compiler.condition(item["when"], item, "when") if "when" in item else None
+        actions = _actions(path, item, problems, known_templates)
+        if ("when" in item and when is None) or actions is None:
+            continue
+        out.append(FollowUp(item["follow_up"], after, wait, when, actions, loc))
+    return out
+
+
+def _actions(path: Path, item: dict[str, Any], problems: Problems,
+             known_templates: dict[str, str]) -> tuple[ActionSpec, ...] | None:
+    section = item.get("actions")
+    if not isinstance(section, list) or not section:
+        problems.add(where(path, item, "actions") if "actions" in item else where(path, item),
+                     "needs a list of actions", "e.g. actions: [{notify: 'slack:#support'}]")
+        return None
+    specs = []
+    for index, spec in enumerate(section):
+        compiled = _action(path, section, index, spec, problems, known_templates)
+        if compiled is None:
+            return None
+        specs.append(compiled)
+    return tuple(specs)
+
+
+def _action(path: Path, parent: list[Any], index: int, spec: Any, problems: Problems,
+            known_templates: dict[str, str]) -> ActionSpec | None:
+    loc = where(path, parent, index)
+    kinds = [k for k in ACTION_KINDS if isinstance(spec, dict) and k in spec]
+    if len(kinds) != 1:
+        problems.add(loc, "an action is one of notify, tag or task",
+                     "e.g. {notify: 'slack:#support', template: escalation_notice}")
+        return None
+    kind = kinds[0]
+    allowed = {kind, "template", "message", "due_in", "owner"}
+    if not _known_keys(path, spec, allowed, problems):
+        return None
+    text = ""
+    if "template" in spec:
+        name = str(spec["template"])
+        if name not in known_templates:
+            problems.add(where(path, spec, "template"), f"unknown template {name!r}",
+                         f"Define it under templates:, or use one of: "
+                         f"{', '.join(known_templates) or 'none defined'}")
+            return None
+        text = known_templates[name]
+    elif "message" in spec or kind == "task":
+        text = str(spec.get("message", spec[kind] if kind == "task" else ""))
+        problem = templates.check(text)
+        if problem:
+            problems.add(where(path, spec, "message" if "message" in spec else kind), problem)
+            return None
+    due_in = None
+    if "due_in" in spec:
+        try:
+            due_in = timedelta(seconds=parse_duration(spec["due_in"]))
+        except ValueError as exc:
+            problems.add(where(path, spec, "due_in"), str(exc))
+            return None
+    value = spec[kind]
+    if kind == "notify" and (not isinstance(value, str) or ":" not in value):
+        problems.add(where(path, spec, kind), f"notify needs a target like slack:#channel, "
+                     f"email:address or webhook:name, got {value!r}")
+        return None
+    tags = tuple(str(t) for t in (value if isinstance(value, list) else [value])) \
+        if kind == "tag" else ()
+    target = str(value) if kind == "notify" else str(spec.get("owner", ""))
+    return ActionSpec(kind, target, text, tags, due_in, loc)
+
+
+def _known_keys(path: Path, item: dict[str, Any], allowed: set[str], problems: Problems) -> bool:
+    unknown = sorted(map(str, set(item) - allowed))
+    if unknown:
+        problems.add(where(path, item, unknown[0]), f"unknown key {unknown[0]!r}",
+                     f"Allowed here: {', '.join(sorted(allowed))}")
+        return False
+    return True
+

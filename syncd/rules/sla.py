@@ -1,0 +1,275 @@
+"""SLA policies: first-response and resolution targets per priority, on a business calendar.
+
+    calendars:
+      business:
+        timezone: Europe/London
+        hours: {mon-fri: "09:00-17:30"}
+        holidays: {country: GB, subdivision: ENG, dates: [2026-12-24]}
+    sla:
+      at_risk: 75%                 # share of a target after which a ticket is at risk
+      pause_on: [pending, on_hold] # the clock stops while the ticket waits on someone else
+      policies:
+        - policy: Standard
+          calendar: business       # "24/7" is built in
+          when: {...}              # optional: which tickets (first matching policy wins)
+          targets:
+            High: {first_response: 2h, resolution: 24h}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from syncd.durations import parse_duration
+from syncd.model import SlaStatus, SlaTarget, Status, Ticket
+from syncd.rules.calendar import BusinessCalendar
+from syncd.rules.conditions import Compiler, Facts, Predicate
+from syncd.rules.loader import Problems, where
+
+ALWAYS = "24/7"
+DEFAULT_PAUSE = frozenset({Status.PENDING, Status.ON_HOLD})
+Pause = tuple[datetime, datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """First-response and resolution targets for one priority (None: no target)."""
+
+    first_response: timedelta | None
+    resolution: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One compiled SLA policy."""
+
+    name: str
+    when: Predicate | None
+    calendar: BusinessCalendar
+    targets: dict[str, Targets]
+    where: str
+
+
+@dataclass
+class SlaRules:
+    """Every SLA policy of the rule set, and how to measure them."""
+
+    policies: list[Policy]
+    at_risk: float = 0.75
+    pause_on: frozenset[Status] = DEFAULT_PAUSE
+
+    def policy_for(self, facts: Facts) -> Policy | None:
+        """The first policy whose condition holds."""
+        for policy in self.policies:
+            if policy.when is None or policy.when(facts):
+                return policy
+        return None
+
+    def measure(self, policy: Policy, ticket: Ticket, priority: str, now: datetime) -> SlaStatus:
+        """Where the ticket stands against the policy at `now`."""
+        targets = policy.targets.get(priority, Targets(None, None))
+        pauses = ticket.pauses(self.pause_on)
+        resolved = ticket.solved_at if ticket.status in (Status.SOLVED, Status.CLOSED) else None
+        return SlaStatus(
+            policy=policy.name,
+            calendar=policy.calendar.name,
+            first_response=self._target(
+                policy.calendar, ticket.created_at, targets.first_response,
+                ticket.first_response_at, pauses, now,
+            ),
+            resolution=self._target(
+                policy.calendar, ticket.created_at, targets.resolution, resolved, pauses, now
+            ),
+        )
+
+    def _target(
+        self,
+        calendar: BusinessCalendar,
+        start: datetime,
+        target: timedelta | None,
+        met_at: datetime | None,
+        pauses: Sequence[Pause],
+        now: datetime,
+    ) -> SlaTarget:
+        if target is None or target <= timedelta(0):
+            return SlaTarget(due=None, met_at=met_at)
+        until = met_at or now
+        used_time = calendar.elapsed_with_pauses(start, until, pauses)
+        used = used_time / target
+        due = calendar.add_with_pauses(start, target, pauses)
+        if met_at is not None:
+            return SlaTarget(due=due, met_at=met_at, used=used, breached=used_time > target)
+        breached = used_time > target
+        return SlaTarget(
+            due=due,
+            left=target - used_time,
+            used=used,
+            breached=breached,
+            at_risk=not breached and used >= self.at_risk,
+        )
+
+    def next_change(self, policy: Policy, ticket: Ticket, priority: str,
+                    now: datetime) -> datetime | None:
+        """The next moment a target turns at-risk or breached by the clock alone."""
+        targets = policy.targets.get(priority, Targets(None, None))
+        pauses = ticket.pauses(self.pause_on)
+        moments = []
+        for target, met in ((targets.first_response, ticket.first_response_at),
+                            (targets.resolution, ticket.solved_at)):
+            if target is None or met is not None or not ticket.status.is_open:
+                continue
+            for share in (self.at_risk, 1.0):
+                moment = policy.calendar.add_with_pauses(ticket.created_at, target * share,
+                                                         pauses)
+                if moment is not None and moment > now:
+                    moments.append(moment + timedelta(seconds=1))  # just past the threshold
+        return min(moments, default=None)
+
+
+def compile_calendars(path: Path, data: dict[str, Any], problems: Problems,
+                      into: dict[str, BusinessCalendar]) -> None:
+    """The `calendars:` section of one file, added to `into`."""
+    section = data.get("calendars")
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        problems.add(where(path, data, "calendars"), "calendars must be a mapping of names")
+        return
+    for name, spec in section.items():
+        loc = where(path, section, name)
+        if name in into:
+            problems.add(loc, f"calendar {name!r} is defined twice")
+            continue
+        if not isinstance(spec, dict):
+            problems.add(loc, "a calendar needs timezone and hours", "e.g. {timezone: UTC, "
+                         "hours: {mon-fri: '09:00-17:00'}}")
+            continue
+        unknown = set(spec) - {"timezone", "hours", "holidays"}
+        if unknown:
+            problems.add(loc, f"unknown calendar key {sorted(unknown)[0]!r}",
+                         "A calendar has timezone, hours and holidays")
+            continue
+        holidays = spec.get("holidays") or {}
+        try:
+            dates = [d if isinstance(d, date) else date.fromisoformat(str(d))
+                     for d in holidays.get("dates", [])]
+            into[str(name)] = BusinessCalendar.build(
+                str(name),
+                str(spec.get("timezone", "UTC")),
+                {str(k): str(v) for k, v in (spec.get("hours") or {}).items()},
+                holiday_country=holidays.get("country"),
+                holiday_subdivision=holidays.get("subdivision"),
+                holiday_dates=dates,
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            problems.add(loc, f"calendar {name!r}: {exc}")
+
+
+def compile_sla(path: Path, data: dict[str, Any], problems: Problems,
+                calendars: dict[str, BusinessCalendar], levels: Sequence[str],
+                into: SlaRules) -> None:
+    """The `sla:` section of one file, added to `into`; thresholds go to the compiler."""
+    section = data["sla"]
+    loc = where(path, data, "sla")
+    if not isinstance(section, dict):
+        problems.add(loc, "sla must be a mapping with policies", "See the README's rule guide")
+        return
+    for key in section:
+        if key not in ("at_risk", "pause_on", "policies"):
+            problems.add(where(path, section, key), f"unknown sla key {key!r}",
+                         "sla has at_risk, pause_on and policies")
+    if "at_risk" in section:
+        share = _share(section["at_risk"])
+        if share is None:
+            problems.add(where(path, section, "at_risk"), "at_risk must be a share like 75%")
+        else:
+            into.at_risk = share
+    if "pause_on" in section:
+        statuses = {s.value: s for s in Status}
+        names = section["pause_on"] if isinstance(section["pause_on"], list) else []
+        bad = [n for n in names if n not in statuses]
+        if bad or not names:
+            problems.add(where(path, section, "pause_on"), f"pause_on has {bad or names!r}",
+                         f"Use statuses among {', '.join(statuses)}")
+        else:
+            into.pause_on = frozenset(statuses[n] for n in names)
+    policies = section.get("policies", [])
+    if not isinstance(policies, list):
+        problems.add(where(path, section, "policies"), "policies must be a list")
+        return
+    compiler = Compiler(path, problems, phase=3)
+    for index, item in enumerate(policies):
+        policy = _policy(path, policies, index, item, problems, calendars, levels, compiler)
+        if policy is not None:
+            into.policies.append(policy)
+
+
+def _policy(path: Path, parent: list[Any], index: int, item: Any, problems: Problems,
+            calendars: dict[str, BusinessCalendar], levels: Sequence[str],
+            compiler: Compiler) -> Policy | None:
+    loc = where(path, parent, index)
+    if not isinstance(item, dict) or not isinstance(item.get("policy"), str):
+        problems.add(loc, "each SLA policy needs `policy:` with a name", "e.g. - policy: Standard")
+        return None
+    unknown = set(item) - {"policy", "when", "calendar", "targets"}
+    if unknown:
+        bad = sorted(map(str, unknown))[0]
+        problems.add(where(path, item, bad), f"unknown key {bad!r} in an SLA policy",
+                     "A policy has policy, when, calendar and targets")
+        return None
+    calendar_name = str(item.get("calendar", ALWAYS))
+    calendar = calendars.get(calendar_name)
+    if calendar is None:
+        problems.add(where(path, item, "calendar") if "calendar" in item else loc,
+                     f"unknown calendar {calendar_name!r}",
+                     f"Define it under calendars:, or use one of: {', '.join(calendars)}")
+        return None
+    when = compiler.condition(item["when"], item, "when") if "when" in item else None
+    if "when" in item and when is None:
+        return None
+    targets = _targets(path, item, problems, levels)
+    if targets is None:
+        return None
+    return Policy(item["policy"], when, calendar, targets, loc)
+
+
+def _targets(path: Path, item: dict[str, Any], problems: Problems,
+             levels: Sequence[str]) -> dict[str, Targets] | None:
+    section = item.get("targets")
+    if not isinstance(section, dict) or not section:
+        problems.add(where(path, item, "targets") if "targets" in item else where(path, item),
+                     "a policy needs targets per priority",
+                     "e.g. targets: {High: {first_response: 2h, resolution: 24h}}")
+        return None
+    out: dict[str, Targets] = {}
+    for level, spec in section.items():
+        loc = where(path, section, level)
+        if str(level) not in levels:
+            problems.add(loc, f"unknown priority {level!r}", f"Use one of: {', '.join(levels)}")
+            return None
+        if not isinstance(spec, dict) or not set(spec) <= {"first_response", "resolution"}:
+            problems.add(loc, "targets take first_response and resolution durations")
+            return None
+        try:
+            out[str(level)] = Targets(
+                *(timedelta(seconds=parse_duration(spec[k])) if k in spec else None
+                  for k in ("first_response", "resolution"))
+            )
+        except ValueError as exc:
+            problems.add(loc, str(exc))
+            return None
+    return out
+
+
+def _share(value: Any) -> float | None:
+    text = str(value).strip()
+    try:
+        number = float(text.removesuffix("%"))
+    except ValueError:
+        return None
+    share = number / 100 if text.endswith("%") or number > 1 else number
+    return share if 0 < share <= 1 else None
