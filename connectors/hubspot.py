@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
@@ -32,12 +33,17 @@ MAX_VALUE = 65_536  # HubSpot's limit on a property value, in characters
 TRUNCATED = "… [truncated by syncd]"
 GROUP = "syncd"
 
-# The custom ticket properties syncd writes, created by `syncd setup`.
-CUSTOM_PROPERTIES: dict[str, str] = {
-    "syncd_category": "Category (syncd)",
-    "syncd_priority": "Priority (syncd)",
-    "helpdesk_status": "Helpdesk status",
-    "helpdesk_url": "Helpdesk link",
+# The custom ticket properties syncd writes, created by `syncd setup`: name -> (label, type,
+# field type).
+CUSTOM_PROPERTIES: dict[str, tuple[str, str, str]] = {
+    "syncd_category": ("Category (syncd)", "string", "text"),
+    "syncd_priority": ("Priority (syncd)", "string", "text"),
+    "syncd_sla_state": ("SLA state (syncd)", "string", "text"),
+    "syncd_first_response_due": ("First response due (syncd)", "datetime", "date"),
+    "syncd_resolution_due": ("Resolution due (syncd)", "datetime", "date"),
+    "syncd_escalation_level": ("Escalation level (syncd)", "number", "number"),
+    "helpdesk_status": ("Helpdesk status", "string", "text"),
+    "helpdesk_url": ("Helpdesk link", "string", "text"),
 }
 
 
@@ -60,6 +66,7 @@ class HubSpotSink:
     def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
         """The ticket's HubSpot properties (all values strings, as the API stores them)."""
         stage = self.config.stages.get(ticket.status.value, self.config.stages.get("open", "1"))
+        sla = decision.sla
         properties = {
             self.config.id_property: ticket.id,
             "subject": _fit(ticket.subject) or f"(no subject) #{ticket.id}",
@@ -69,6 +76,10 @@ class HubSpotSink:
             "hs_ticket_priority": self.config.priorities.get(decision.priority, "MEDIUM"),
             "syncd_category": decision.category,
             "syncd_priority": decision.priority,
+            "syncd_sla_state": decision.sla.state if decision.sla else "",
+            "syncd_first_response_due": _iso(decision.sla.first_response.due if sla else None),
+            "syncd_resolution_due": _iso(decision.sla.resolution.due if sla else None),
+            "syncd_escalation_level": str(decision.escalation_level),
             "helpdesk_status": ticket.status.value,
             "helpdesk_url": ticket.url,
         }
@@ -144,12 +155,14 @@ class HubSpotSink:
             raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
         plan = []
         if GROUP not in groups:
-            plan.append(("group", GROUP, "syncd"))
+            plan.append(("group", GROUP, ("syncd", "", "")))
         if self.config.id_property not in existing:
-            plan.append(("unique", self.config.id_property, "Helpdesk ticket id"))
-        plan += [("text", n, label) for n, label in CUSTOM_PROPERTIES.items() if n not in existing]
+            plan.append(
+                ("unique", self.config.id_property, ("Helpdesk ticket id", "string", "text"))
+            )
+        plan += [(n, n, spec) for n, spec in CUSTOM_PROPERTIES.items() if n not in existing]
         done = []
-        for kind, name, label in plan:
+        for kind, name, (label, value_type, field_type) in plan:
             done.append(f"create {'property group' if kind == 'group' else 'property'} {name}")
             if dry_run:
                 continue
@@ -164,8 +177,8 @@ class HubSpotSink:
                         PropertyCreate(
                             name=name,
                             label=label,
-                            type="string",
-                            field_type="text",
+                            type=value_type,
+                            field_type=field_type,
                             group_name=GROUP,
                             has_unique_value=kind == "unique",
                         ),
@@ -173,6 +186,11 @@ class HubSpotSink:
             except Exception as exc:
                 raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
         return done
+
+
+def _iso(moment: datetime | None) -> str:
+    # "" clears a HubSpot property, which is right when a target no longer applies.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
 def _fit(text: str) -> str:

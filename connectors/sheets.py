@@ -50,6 +50,10 @@ COLUMNS = (
     "Status",
     "Category",
     "Priority",
+    "SLA",
+    "First response due (UTC)",
+    "Resolution due (UTC)",
+    "Escalation",
     "Helpdesk priority",
     "Tags",
     "Created (UTC)",
@@ -110,6 +114,7 @@ class SheetsSink:
         """The ticket's row, one value per column."""
         requester = ticket.requester
         org = ticket.organization
+        sla = decision.sla
         row: list[Any] = [
             int(ticket.id) if ticket.id.isdigit() else ticket.id,
             ticket.subject,
@@ -120,6 +125,10 @@ class SheetsSink:
             ticket.status.value,
             decision.category,
             decision.priority,
+            sla.state if sla else "",
+            _time(sla.first_response.due) if sla and sla.first_response.due else "",
+            _time(sla.resolution.due) if sla and sla.resolution.due else "",
+            decision.escalation_name if decision.escalation_level else "",
             ticket.helpdesk_priority or "",
             ", ".join(ticket.tags),
             _time(ticket.created_at),

@@ -19,6 +19,7 @@ from syncd.durations import parse_duration
 from syncd.errors import ConfigError
 from syncd.yamlfile import load_yaml
 
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -53,8 +53,9 @@ class ActionSpec:
     due_in: timedelta | None
     where: str
 
-    def make(self, key: str, origin: str, ticket: Ticket, decision: Decision,
-             now: datetime) -> Action:
+    def make(
+        self, key: str, origin: str, ticket: Ticket, decision: Decision, now: datetime
+    ) -> Action:
         """The action for one ticket, template filled in."""
         return Action(
             key=key,
@@ -113,13 +114,21 @@ def escalate(ladders: list[Ladder], facts: Facts) -> tuple[Ladder | None, list[L
     return None, []
 
 
-def compile_escalation(path: Path, data: dict[str, Any], problems: Problems,
-                       known_templates: dict[str, str], compiler: Compiler) -> list[Ladder]:
+def compile_escalation(
+    path: Path,
+    data: dict[str, Any],
+    problems: Problems,
+    known_templates: dict[str, str],
+    compiler: Compiler,
+) -> list[Ladder]:
     """The `escalation:` section of one file."""
     section = data["escalation"]
     if not isinstance(section, list):
-        problems.add(where(path, data, "escalation"), "escalation must be a list of ladders",
-                     "e.g. - ladder: Standard")
+        problems.add(
+            where(path, data, "escalation"),
+            "escalation must be a list of ladders",
+            "e.g. - ladder: Standard",
+        )
         return []
     ladders = []
     for index, item in enumerate(section):
@@ -134,8 +143,9 @@ def compile_escalation(path: Path, data: dict[str, Any], problems: Problems,
         if not isinstance(levels, list) or not levels:
             problems.add(loc, "a ladder needs a list of levels")
             continue
-        compiled = [_level(path, levels, i, problems, known_templates, compiler)
-                    for i in range(len(levels))]
+        compiled = [
+            _level(path, levels, i, problems, known_templates, compiler) for i in range(len(levels))
+        ]
         numbers = [lvl.level for lvl in compiled if lvl is not None]
         if len(set(numbers)) != len(numbers):
             problems.add(loc, f"ladder {item['ladder']!r} repeats a level number")
@@ -144,8 +154,14 @@ def compile_escalation(path: Path, data: dict[str, Any], problems: Problems,
     return ladders
 
 
-def _level(path: Path, levels: list[Any], index: int, problems: Problems,
-           known_templates: dict[str, str], compiler: Compiler) -> Level | None:
+def _level(
+    path: Path,
+    levels: list[Any],
+    index: int,
+    problems: Problems,
+    known_templates: dict[str, str],
+    compiler: Compiler,
+) -> Level | None:
     item = levels[index]
     loc = where(path, levels, index)
     if not isinstance(item, dict) or not isinstance(item.get("level"), int):
@@ -164,8 +180,13 @@ def _level(path: Path, levels: list[Any], index: int, problems: Problems,
     return Level(item["level"], name, when, actions, loc)
 
 
-def compile_follow_ups(path: Path, data: dict[str, Any], problems: Problems,
-                       known_templates: dict[str, str], compiler: Compiler) -> list[FollowUp]:
+def compile_follow_ups(
+    path: Path,
+    data: dict[str, Any],
+    problems: Problems,
+    known_templates: dict[str, str],
+    compiler: Compiler,
+) -> list[FollowUp]:
     """The `follow_ups:` section of one file."""
     section = data["follow_ups"]
     if not isinstance(section, list):
@@ -177,14 +198,15 @@ def compile_follow_ups(path: Path, data: dict[str, Any], problems: Problems,
         if not isinstance(item, dict) or not isinstance(item.get("follow_up"), str):
             problems.add(loc, "each follow-up needs `follow_up:` with a name")
             continue
-        if not _known_keys(path, item, {"follow_up", "after", "wait", "when", "actions"},
-                           problems):
+        if not _known_keys(path, item, {"follow_up", "after", "wait", "when", "actions"}, problems):
             continue
         after = item.get("after")
         if after not in EVENT_FIELDS:
-            problems.add(where(path, item, "after") if "after" in item else loc,
-                         f"after must be a ticket time, got {after!r}",
-                         f"Use one of: {', '.join(EVENT_FIELDS)}")
+            problems.add(
+                where(path, item, "after") if "after" in item else loc,
+                f"after must be a ticket time, got {after!r}",
+                f"Use one of: {', '.join(EVENT_FIELDS)}",
+            )
             continue
         try:
             wait = timedelta(seconds=parse_duration(item.get("wait", 0)))
@@ -199,12 +221,16 @@ def compile_follow_ups(path: Path, data: dict[str, Any], problems: Problems,
     return out
 
 
-def _actions(path: Path, item: dict[str, Any], problems: Problems,
-             known_templates: dict[str, str]) -> tuple[ActionSpec, ...] | None:
+def _actions(
+    path: Path, item: dict[str, Any], problems: Problems, known_templates: dict[str, str]
+) -> tuple[ActionSpec, ...] | None:
     section = item.get("actions")
     if not isinstance(section, list) or not section:
-        problems.add(where(path, item, "actions") if "actions" in item else where(path, item),
-                     "needs a list of actions", "e.g. actions: [{notify: 'slack:#support'}]")
+        problems.add(
+            where(path, item, "actions") if "actions" in item else where(path, item),
+            "needs a list of actions",
+            "e.g. actions: [{notify: 'slack:#support'}]",
+        )
         return None
     specs = []
     for index, spec in enumerate(section):
@@ -215,13 +241,22 @@ def _actions(path: Path, item: dict[str, Any], problems: Problems,
     return tuple(specs)
 
 
-def _action(path: Path, parent: list[Any], index: int, spec: Any, problems: Problems,
-            known_templates: dict[str, str]) -> ActionSpec | None:
+def _action(
+    path: Path,
+    parent: list[Any],
+    index: int,
+    spec: Any,
+    problems: Problems,
+    known_templates: dict[str, str],
+) -> ActionSpec | None:
     loc = where(path, parent, index)
     kinds = [k for k in ACTION_KINDS if isinstance(spec, dict) and k in spec]
     if len(kinds) != 1:
-        problems.add(loc, "an action is one of notify, tag or task",
-                     "e.g. {notify: 'slack:#support', template: escalation_notice}")
+        problems.add(
+            loc,
+            "an action is one of notify, tag or task",
+            "e.g. {notify: 'slack:#support', template: escalation_notice}",
+        )
         return None
     kind = kinds[0]
     allowed = {kind, "template", "message", "due_in", "owner"}
@@ -231,9 +266,12 @@ def _action(path: Path, parent: list[Any], index: int, spec: Any, problems: Prob
     if "template" in spec:
         name = str(spec["template"])
         if name not in known_templates:
-            problems.add(where(path, spec, "template"), f"unknown template {name!r}",
-                         f"Define it under templates:, or use one of: "
-                         f"{', '.join(known_templates) or 'none defined'}")
+            problems.add(
+                where(path, spec, "template"),
+                f"unknown template {name!r}",
+                f"Define it under templates:, or use one of: "
+                f"{', '.join(known_templates) or 'none defined'}",
+            )
             return None
         text = known_templates[name]
     elif "message" in spec or kind == "task":
@@ -251,11 +289,17 @@ def _action(path: Path, parent: list[Any], index: int, spec: Any, problems: Prob
             return None
     value = spec[kind]
     if kind == "notify" and (not isinstance(value, str) or ":" not in value):
-        problems.add(where(path, spec, kind), f"notify needs a target like slack:#channel, "
-                     f"email:address or webhook:name, got {value!r}")
+        problems.add(
+            where(path, spec, kind),
+            f"notify needs a target like slack:#channel, "
+            f"email:address or webhook:name, got {value!r}",
+        )
         return None
-    tags = tuple(str(t) for t in (value if isinstance(value, list) else [value])) \
-        if kind == "tag" else ()
+    tags = (
+        tuple(str(t) for t in (value if isinstance(value, list) else [value]))
+        if kind == "tag"
+        else ()
+    )
     target = str(value) if kind == "notify" else str(spec.get("owner", ""))
     return ActionSpec(kind, target, text, tags, due_in, loc)
 
@@ -263,8 +307,10 @@ def _action(path: Path, parent: list[Any], index: int, spec: Any, problems: Prob
 def _known_keys(path: Path, item: dict[str, Any], allowed: set[str], problems: Problems) -> bool:
     unknown = sorted(map(str, set(item) - allowed))
     if unknown:
-        problems.add(where(path, item, unknown[0]), f"unknown key {unknown[0]!r}",
-                     f"Allowed here: {', '.join(sorted(allowed))}")
+        problems.add(
+            where(path, item, unknown[0]),
+            f"unknown key {unknown[0]!r}",
+            f"Allowed here: {', '.join(sorted(allowed))}",
+        )
         return False
     return True
-

@@ -107,9 +107,7 @@ FIELDS: dict[str, tuple[Getter, int]] = {
         for attr in ("breached", "at_risk", "used")
     },
 }
-OPERATORS = (
-    "equals, in, contains, matches, is_empty, gt, ge, lt, le, older_than, within"
-)
+OPERATORS = "equals, in, contains, matches, is_empty, gt, ge, lt, le, older_than, within"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,17 @@ from syncd.rules.loader import Problems, read_rule_file, where
 from syncd.rules.sla import ALWAYS, SlaRules, compile_calendars, compile_sla
 
 SECTIONS = (
-    "name", "owner", "review_by", "description", "calendars", "templates", "categories",
-    "priority", "sla", "escalation", "follow_ups",
+    "name",
+    "owner",
+    "review_by",
+    "description",
+    "calendars",
+    "templates",
+    "categories",
+    "priority",
+    "sla",
+    "escalation",
+    "follow_ups",
 )
 DEFAULT_CATEGORY = "General"
 DEFAULT_LEVELS = ("Critical", "High", "Medium", "Low")
@@ -65,7 +74,9 @@ class RuleSet:
     categories: list[Rule] = field(default_factory=list)
     tag_rules: list[Rule] = field(default_factory=list)
     priorities: list[Rule] = field(default_factory=list)
-    default_priority: Reason = Reason("priority", "Medium", "default", "built-in")
+    default_priority: Reason = field(
+        default_factory=lambda: Reason("priority", "Medium", "default", "built-in")
+    )
     sla: SlaRules = field(default_factory=lambda: SlaRules([]))
     ladders: list[Ladder] = field(default_factory=list)
     follow_ups: list[FollowUp] = field(default_factory=list)
@@ -96,7 +107,8 @@ class RuleSet:
         priority = _first(self.priorities, facts)
         chosen = (
             Reason("priority", priority.value, priority.name, priority.where)
-            if priority else self.default_priority
+            if priority
+            else self.default_priority
         )
         facts.decided["priority"] = chosen.value
         reasons.append(chosen)
@@ -119,16 +131,24 @@ class RuleSet:
         if levels:
             top = max(levels, key=lambda lvl: lvl.level)
             decision = replace(decision, escalation_level=top.level, escalation_name=top.name)
-            reasons.extend(Reason("escalation", f"{lvl.level} {lvl.name}", ladder.name, lvl.where)
-                           for lvl in levels if ladder)
+            reasons.extend(
+                Reason("escalation", f"{lvl.level} {lvl.name}", ladder.name, lvl.where)
+                for lvl in levels
+                if ladder
+            )
         actions: list[Action] = []
         for lvl in levels:
             origin = f"escalation level {lvl.level} ({lvl.name})"
             # Each level's messages speak of that level, not of the highest one reached.
             at_level = replace(decision, escalation_level=lvl.level, escalation_name=lvl.name)
             actions.extend(
-                spec.make(f"escalation:{ladder.name if ladder else ''}:{lvl.level}:{i}",
-                          origin, ticket, at_level, now)
+                spec.make(
+                    f"escalation:{ladder.name if ladder else ''}:{lvl.level}:{i}",
+                    origin,
+                    ticket,
+                    at_level,
+                    now,
+                )
                 for i, spec in enumerate(lvl.actions)
             )
         for follow_up in self.follow_ups:
@@ -139,12 +159,17 @@ class RuleSet:
                 next_checks.append(due)
             elif follow_up.when is None or follow_up.when(facts):
                 origin = f"follow-up {follow_up.name}"
-                actions.extend(spec.make(f"follow_up:{follow_up.name}:{i}", origin, ticket,
-                                         decision, now)
-                               for i, spec in enumerate(follow_up.actions))
+                actions.extend(
+                    spec.make(f"follow_up:{follow_up.name}:{i}", origin, ticket, decision, now)
+                    for i, spec in enumerate(follow_up.actions)
+                )
         next_checks.extend(self._threshold_crossings(facts))
-        return replace(decision, reasons=tuple(reasons), actions=tuple(actions),
-                        next_check=min(next_checks, default=None))
+        return replace(
+            decision,
+            reasons=tuple(reasons),
+            actions=tuple(actions),
+            next_check=min(next_checks, default=None),
+        )
 
     def _threshold_crossings(self, facts: Facts) -> list[datetime]:
         """Future moments when an older_than/within condition flips for this ticket."""
@@ -181,8 +206,11 @@ def load_rules(directory: Path) -> RuleSet:
     ruleset = RuleSet()
     paths = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
     if not paths:
-        problems.add(str(directory), "no rule files (*.yaml) found",
-                     "Point rules.dir at the folder holding your rule files")
+        problems.add(
+            str(directory),
+            "no rule files (*.yaml) found",
+            "Point rules.dir at the folder holding your rule files",
+        )
     documents = []
     for path in paths:
         data = read_rule_file(path, problems)
@@ -205,12 +233,16 @@ def load_rules(directory: Path) -> RuleSet:
 def _check_metadata(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
     for key in data:
         if key not in SECTIONS:
-            problems.add(where(path, data, key), f"unknown section {key!r}",
-                         f"Known sections: {', '.join(SECTIONS)}")
+            problems.add(
+                where(path, data, key),
+                f"unknown section {key!r}",
+                f"Known sections: {', '.join(SECTIONS)}",
+            )
     for key in ("name", "owner"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            problems.add(f"{path}:1:1", f"missing {key!r}",
-                         "Every rule file names its SOP and its owner")
+            problems.add(
+                f"{path}:1:1", f"missing {key!r}", "Every rule file names its SOP and its owner"
+            )
     review_by = data.get("review_by")
     if review_by is not None and not isinstance(review_by, date):
         problems.add(where(path, data, "review_by"), "review_by must be a date like 2027-03-31")
@@ -220,8 +252,9 @@ def _check_metadata(path: Path, data: dict[str, Any], ruleset: RuleSet, problems
     )
 
 
-def _compile_templates(path: Path, data: dict[str, Any], ruleset: RuleSet,
-                       problems: Problems) -> None:
+def _compile_templates(
+    path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems
+) -> None:
     section = data.get("templates")
     if section is None:
         return
@@ -242,18 +275,23 @@ def _compile_templates(path: Path, data: dict[str, Any], ruleset: RuleSet,
         ruleset.templates[str(name)] = text
 
 
-def _compile_levels(path: Path, data: dict[str, Any], ruleset: RuleSet,
-                    problems: Problems) -> None:
+def _compile_levels(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
     section = data.get("priority")
     if not isinstance(section, dict):
         if section is not None:
-            problems.add(where(path, data, "priority"), "priority must be a mapping",
-                         "It holds levels, aliases, default and rules")
+            problems.add(
+                where(path, data, "priority"),
+                "priority must be a mapping",
+                "It holds levels, aliases, default and rules",
+            )
         return
     if "levels" in section:
         levels = section["levels"]
-        if not isinstance(levels, list) or not levels or not all(isinstance(v, str)
-                                                                  for v in levels):
+        if (
+            not isinstance(levels, list)
+            or not levels
+            or not all(isinstance(v, str) for v in levels)
+        ):
             problems.add(where(path, section, "levels"), "levels must be a list of names")
         else:
             ruleset.levels = tuple(levels)
@@ -269,14 +307,16 @@ def _compile_levels(path: Path, data: dict[str, Any], ruleset: RuleSet,
 def _level(ruleset: RuleSet, value: Any, loc: str, problems: Problems) -> str | None:
     name = ruleset.aliases.get(str(value), str(value))
     if name not in ruleset.levels:
-        problems.add(loc, f"unknown priority {value!r}",
-                     f"Use one of: {', '.join(ruleset.levels)} (or {', '.join(ruleset.aliases)})")
+        problems.add(
+            loc,
+            f"unknown priority {value!r}",
+            f"Use one of: {', '.join(ruleset.levels)} (or {', '.join(ruleset.aliases)})",
+        )
         return None
     return name
 
 
-def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet,
-                   problems: Problems) -> None:
+def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
     if "categories" in data:
         compiler = Compiler(path, problems, phase=CATEGORY)
         for rule in _compile_list(path, data, "categories", "category", compiler, ruleset):
@@ -286,8 +326,11 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet,
     if isinstance(section, dict):
         for key in section:
             if key not in ("levels", "aliases", "default", "rules"):
-                problems.add(where(path, section, key), f"unknown priority key {key!r}",
-                             "priority has levels, aliases, default and rules")
+                problems.add(
+                    where(path, section, key),
+                    f"unknown priority key {key!r}",
+                    "priority has levels, aliases, default and rules",
+                )
         if "default" in section:
             loc = where(path, section, "default")
             level = _level(ruleset, section["default"], loc, problems)
@@ -295,8 +338,9 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet,
                 ruleset.default_priority = Reason("priority", level, "default", loc)
         if "rules" in section:
             compiler = Compiler(path, problems, phase=PRIORITY)
-            ruleset.priorities += _compile_list(path, section, "rules", "priority", compiler,
-                                                ruleset)
+            ruleset.priorities += _compile_list(
+                path, section, "rules", "priority", compiler, ruleset
+            )
             ruleset.thresholds += compiler.thresholds
     if "sla" in data:
         compile_sla(path, data, problems, ruleset.calendars, ruleset.levels, ruleset.sla)
@@ -308,8 +352,9 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet,
     ruleset.thresholds += later.thresholds
 
 
-def _compile_list(path: Path, parent: Any, key: str, sets: str, compiler: Compiler,
-                  ruleset: RuleSet) -> list[Rule]:
+def _compile_list(
+    path: Path, parent: Any, key: str, sets: str, compiler: Compiler, ruleset: RuleSet
+) -> list[Rule]:
     problems = compiler.problems
     items = parent[key]
     if not isinstance(items, list):
@@ -319,15 +364,19 @@ def _compile_list(path: Path, parent: Any, key: str, sets: str, compiler: Compil
     for index, item in enumerate(items):
         loc = where(path, items, index)
         tag_only = sets == "category" and isinstance(item, dict) and sets not in item
-        if not isinstance(item, dict) or not (isinstance(item.get(sets), str | int) or (
-                tag_only and "also_tag" in item)):
+        if not isinstance(item, dict) or not (
+            isinstance(item.get(sets), str | int) or (tag_only and "also_tag" in item)
+        ):
             problems.add(loc, f"each rule needs `{sets}:` with a value", f"e.g. - {sets}: Billing")
             continue
         allowed = {sets, "when", "name"} | ({"also_tag"} if sets == "category" else set())
         unknown = sorted(map(str, set(item) - allowed))
         if unknown:
-            problems.add(where(path, item, unknown[0]), f"unknown key {unknown[0]!r} in a rule",
-                         f"A rule has {', '.join(sorted(allowed))}")
+            problems.add(
+                where(path, item, unknown[0]),
+                f"unknown key {unknown[0]!r} in a rule",
+                f"A rule has {', '.join(sorted(allowed))}",
+            )
             continue
         when = None
         if "when" in item:
@@ -350,9 +399,12 @@ def _check_reachable(rules: list[Rule], what: str, problems: Problems) -> None:
     for index, rule in enumerate(rules):
         if rule.when is None and index + 1 < len(rules):
             later = rules[index + 1]
-            problems.add(later.where, f"this {what} rule can never match",
-                         f"The rule at {rule.where} has no `when:` and catches every ticket "
-                         "first; move it last")
+            problems.add(
+                later.where,
+                f"this {what} rule can never match",
+                f"The rule at {rule.where} has no `when:` and catches every ticket "
+                "first; move it last",
+            )
             return
 
 
@@ -360,8 +412,10 @@ def _check_policies(ruleset: RuleSet, problems: Problems) -> None:
     policies = ruleset.sla.policies
     for index, policy in enumerate(policies):
         if policy.when is None and index + 1 < len(policies):
-            problems.add(policies[index + 1].where, "this SLA policy overlaps an earlier one and "
-                         "can never apply",
-                         f"The policy at {policy.where} has no `when:` and covers every ticket; "
-                         "move it last")
+            problems.add(
+                policies[index + 1].where,
+                "this SLA policy overlaps an earlier one and can never apply",
+                f"The policy at {policy.where} has no `when:` and covers every ticket; "
+                "move it last",
+            )
             return

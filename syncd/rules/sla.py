@@ -1,19 +1,19 @@
 """SLA policies: first-response and resolution targets per priority, on a business calendar.
 
-    calendars:
-      business:
-        timezone: Europe/London
-        hours: {mon-fri: "09:00-17:30"}
-        holidays: {country: GB, subdivision: ENG, dates: [2026-12-24]}
-    sla:
-      at_risk: 75%                 # share of a target after which a ticket is at risk
-      pause_on: [pending, on_hold] # the clock stops while the ticket waits on someone else
-      policies:
-        - policy: Standard
-          calendar: business       # "24/7" is built in
-          when: {...}              # optional: which tickets (first matching policy wins)
-          targets:
-            High: {first_response: 2h, resolution: 24h}
+calendars:
+  business:
+    timezone: Europe/London
+    hours: {mon-fri: "09:00-17:30"}
+    holidays: {country: GB, subdivision: ENG, dates: [2026-12-24]}
+sla:
+  at_risk: 75%                 # share of a target after which a ticket is at risk
+  pause_on: [pending, on_hold] # the clock stops while the ticket waits on someone else
+  policies:
+    - policy: Standard
+      calendar: business       # "24/7" is built in
+      when: {...}              # optional: which tickets (first matching policy wins)
+      targets:
+        High: {first_response: 2h, resolution: 24h}
 """
 
 from __future__ import annotations
@@ -78,8 +78,12 @@ class SlaRules:
             policy=policy.name,
             calendar=policy.calendar.name,
             first_response=self._target(
-                policy.calendar, ticket.created_at, targets.first_response,
-                ticket.first_response_at, pauses, now,
+                policy.calendar,
+                ticket.created_at,
+                targets.first_response,
+                ticket.first_response_at,
+                pauses,
+                now,
             ),
             resolution=self._target(
                 policy.calendar, ticket.created_at, targets.resolution, resolved, pauses, now
@@ -112,26 +116,29 @@ class SlaRules:
             at_risk=not breached and used >= self.at_risk,
         )
 
-    def next_change(self, policy: Policy, ticket: Ticket, priority: str,
-                    now: datetime) -> datetime | None:
+    def next_change(
+        self, policy: Policy, ticket: Ticket, priority: str, now: datetime
+    ) -> datetime | None:
         """The next moment a target turns at-risk or breached by the clock alone."""
         targets = policy.targets.get(priority, Targets(None, None))
         pauses = ticket.pauses(self.pause_on)
         moments = []
-        for target, met in ((targets.first_response, ticket.first_response_at),
-                            (targets.resolution, ticket.solved_at)):
+        for target, met in (
+            (targets.first_response, ticket.first_response_at),
+            (targets.resolution, ticket.solved_at),
+        ):
             if target is None or met is not None or not ticket.status.is_open:
                 continue
             for share in (self.at_risk, 1.0):
-                moment = policy.calendar.add_with_pauses(ticket.created_at, target * share,
-                                                         pauses)
+                moment = policy.calendar.add_with_pauses(ticket.created_at, target * share, pauses)
                 if moment is not None and moment > now:
                     moments.append(moment + timedelta(seconds=1))  # just past the threshold
         return min(moments, default=None)
 
 
-def compile_calendars(path: Path, data: dict[str, Any], problems: Problems,
-                      into: dict[str, BusinessCalendar]) -> None:
+def compile_calendars(
+    path: Path, data: dict[str, Any], problems: Problems, into: dict[str, BusinessCalendar]
+) -> None:
     """The `calendars:` section of one file, added to `into`."""
     section = data.get("calendars")
     if section is None:
@@ -145,18 +152,26 @@ def compile_calendars(path: Path, data: dict[str, Any], problems: Problems,
             problems.add(loc, f"calendar {name!r} is defined twice")
             continue
         if not isinstance(spec, dict):
-            problems.add(loc, "a calendar needs timezone and hours", "e.g. {timezone: UTC, "
-                         "hours: {mon-fri: '09:00-17:00'}}")
+            problems.add(
+                loc,
+                "a calendar needs timezone and hours",
+                "e.g. {timezone: UTC, hours: {mon-fri: '09:00-17:00'}}",
+            )
             continue
         unknown = set(spec) - {"timezone", "hours", "holidays"}
         if unknown:
-            problems.add(loc, f"unknown calendar key {sorted(unknown)[0]!r}",
-                         "A calendar has timezone, hours and holidays")
+            problems.add(
+                loc,
+                f"unknown calendar key {sorted(unknown)[0]!r}",
+                "A calendar has timezone, hours and holidays",
+            )
             continue
         holidays = spec.get("holidays") or {}
         try:
-            dates = [d if isinstance(d, date) else date.fromisoformat(str(d))
-                     for d in holidays.get("dates", [])]
+            dates = [
+                d if isinstance(d, date) else date.fromisoformat(str(d))
+                for d in holidays.get("dates", [])
+            ]
             into[str(name)] = BusinessCalendar.build(
                 str(name),
                 str(spec.get("timezone", "UTC")),
@@ -169,9 +184,14 @@ def compile_calendars(path: Path, data: dict[str, Any], problems: Problems,
             problems.add(loc, f"calendar {name!r}: {exc}")
 
 
-def compile_sla(path: Path, data: dict[str, Any], problems: Problems,
-                calendars: dict[str, BusinessCalendar], levels: Sequence[str],
-                into: SlaRules) -> None:
+def compile_sla(
+    path: Path,
+    data: dict[str, Any],
+    problems: Problems,
+    calendars: dict[str, BusinessCalendar],
+    levels: Sequence[str],
+    into: SlaRules,
+) -> None:
     """The `sla:` section of one file, added to `into`; thresholds go to the compiler."""
     section = data["sla"]
     loc = where(path, data, "sla")
@@ -180,8 +200,11 @@ def compile_sla(path: Path, data: dict[str, Any], problems: Problems,
         return
     for key in section:
         if key not in ("at_risk", "pause_on", "policies"):
-            problems.add(where(path, section, key), f"unknown sla key {key!r}",
-                         "sla has at_risk, pause_on and policies")
+            problems.add(
+                where(path, section, key),
+                f"unknown sla key {key!r}",
+                "sla has at_risk, pause_on and policies",
+            )
     if "at_risk" in section:
         share = _share(section["at_risk"])
         if share is None:
@@ -193,8 +216,11 @@ def compile_sla(path: Path, data: dict[str, Any], problems: Problems,
         names = section["pause_on"] if isinstance(section["pause_on"], list) else []
         bad = [n for n in names if n not in statuses]
         if bad or not names:
-            problems.add(where(path, section, "pause_on"), f"pause_on has {bad or names!r}",
-                         f"Use statuses among {', '.join(statuses)}")
+            problems.add(
+                where(path, section, "pause_on"),
+                f"pause_on has {bad or names!r}",
+                f"Use statuses among {', '.join(statuses)}",
+            )
         else:
             into.pause_on = frozenset(statuses[n] for n in names)
     policies = section.get("policies", [])
@@ -208,9 +234,16 @@ def compile_sla(path: Path, data: dict[str, Any], problems: Problems,
             into.policies.append(policy)
 
 
-def _policy(path: Path, parent: list[Any], index: int, item: Any, problems: Problems,
-            calendars: dict[str, BusinessCalendar], levels: Sequence[str],
-            compiler: Compiler) -> Policy | None:
+def _policy(
+    path: Path,
+    parent: list[Any],
+    index: int,
+    item: Any,
+    problems: Problems,
+    calendars: dict[str, BusinessCalendar],
+    levels: Sequence[str],
+    compiler: Compiler,
+) -> Policy | None:
     loc = where(path, parent, index)
     if not isinstance(item, dict) or not isinstance(item.get("policy"), str):
         problems.add(loc, "each SLA policy needs `policy:` with a name", "e.g. - policy: Standard")
@@ -218,15 +251,20 @@ def _policy(path: Path, parent: list[Any], index: int, item: Any, problems: Prob
     unknown = set(item) - {"policy", "when", "calendar", "targets"}
     if unknown:
         bad = sorted(map(str, unknown))[0]
-        problems.add(where(path, item, bad), f"unknown key {bad!r} in an SLA policy",
-                     "A policy has policy, when, calendar and targets")
+        problems.add(
+            where(path, item, bad),
+            f"unknown key {bad!r} in an SLA policy",
+            "A policy has policy, when, calendar and targets",
+        )
         return None
     calendar_name = str(item.get("calendar", ALWAYS))
     calendar = calendars.get(calendar_name)
     if calendar is None:
-        problems.add(where(path, item, "calendar") if "calendar" in item else loc,
-                     f"unknown calendar {calendar_name!r}",
-                     f"Define it under calendars:, or use one of: {', '.join(calendars)}")
+        problems.add(
+            where(path, item, "calendar") if "calendar" in item else loc,
+            f"unknown calendar {calendar_name!r}",
+            f"Define it under calendars:, or use one of: {', '.join(calendars)}",
+        )
         return None
     when = compiler.condition(item["when"], item, "when") if "when" in item else None
     if "when" in item and when is None:
@@ -237,13 +275,16 @@ def _policy(path: Path, parent: list[Any], index: int, item: Any, problems: Prob
     return Policy(item["policy"], when, calendar, targets, loc)
 
 
-def _targets(path: Path, item: dict[str, Any], problems: Problems,
-             levels: Sequence[str]) -> dict[str, Targets] | None:
+def _targets(
+    path: Path, item: dict[str, Any], problems: Problems, levels: Sequence[str]
+) -> dict[str, Targets] | None:
     section = item.get("targets")
     if not isinstance(section, dict) or not section:
-        problems.add(where(path, item, "targets") if "targets" in item else where(path, item),
-                     "a policy needs targets per priority",
-                     "e.g. targets: {High: {first_response: 2h, resolution: 24h}}")
+        problems.add(
+            where(path, item, "targets") if "targets" in item else where(path, item),
+            "a policy needs targets per priority",
+            "e.g. targets: {High: {first_response: 2h, resolution: 24h}}",
+        )
         return None
     out: dict[str, Targets] = {}
     for level, spec in section.items():
@@ -256,8 +297,10 @@ def _targets(path: Path, item: dict[str, Any], problems: Problems,
             return None
         try:
             out[str(level)] = Targets(
-                *(timedelta(seconds=parse_duration(spec[k])) if k in spec else None
-                  for k in ("first_response", "resolution"))
+                *(
+                    timedelta(seconds=parse_duration(spec[k])) if k in spec else None
+                    for k in ("first_response", "resolution")
+                )
             )
         except ValueError as exc:
             problems.add(loc, str(exc))

@@ -1,9 +1,9 @@
 """Response and notification templates: text with {placeholders} checked at load.
 
-    templates:
-      acknowledgment: |
-        Hi {requester.first_name}, we received "{ticket.subject}" and will answer by
-        {sla.first_response_due}.
+templates:
+  acknowledgment: |
+    Hi {requester.first_name}, we received "{ticket.subject}" and will answer by
+    {sla.first_response_due}.
 """
 
 from __future__ import annotations
