@@ -83,6 +83,8 @@ def once(
                 typer.echo(f"  {json.dumps(sample, default=str, ensure_ascii=False)[:300]}")
         if sink.error:
             typer.echo(f"error: {name}: {sink.error}", err=True)
+    for planned in report.planned_actions:
+        typer.echo(f"actions: would {planned}")
     summary = {
         "pulled": report.pulled,
         "changed": report.changed,

@@ -80,6 +80,20 @@ class SheetsConfig(_Section):
     timeout: float = Field(30.0, gt=0)
 
 
+class SlackConfig(_Section):
+    """Slack incoming webhooks for `notify: slack:#channel` actions."""
+
+    # "#channel" -> environment variable holding that channel's webhook URL (a secret)
+    channels: dict[str, str] = {}
+    timeout: float = Field(15.0, gt=0)
+
+
+class NotificationsConfig(_Section):
+    """Where the rules' notify actions go."""
+
+    slack: SlackConfig = SlackConfig()
+
+
 class StateConfig(_Section):
     """Where syncd remembers cursors and what each sink accepted."""
 
@@ -107,6 +121,7 @@ class Config(_Section):
     sheets: SheetsConfig
     state: StateConfig = StateConfig()
     rules: RulesConfig = RulesConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     poll_interval: float = 60.0
     max_tickets_per_cycle: int = Field(10_000, ge=1)
     retry_attempts: int = Field(5, ge=1, le=20)

@@ -37,6 +37,7 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
         config = sandbox.config(f"sqlite:///{state.resolve()}", str(rules_dir.resolve()), key)
         with config_path.open("w") as handle:
             YAML().dump(config, handle)
+        os.environ.update(sandbox.slack_webhooks())
         os.environ.setdefault("ZENDESK_TOKEN", ZENDESK_TOKEN)
         os.environ.setdefault("HUBSPOT_TOKEN", HUBSPOT_TOKEN)
         console.rule(f"syncd demo: sandbox at {sandbox.url}")
@@ -48,11 +49,17 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
         def cycle(title: str) -> CycleReport:
             sandbox.reset_counts()
             started = time.monotonic()
-            report = run_cycle(parts.source, parts.sinks, parts.rules.evaluate, parts.store)
+            report = run_cycle(
+                parts.source,
+                parts.sinks,
+                parts.rules.evaluate,
+                parts.store,
+                notifiers=parts.notifiers,
+            )
             written = {name: s.written for name, s in report.sinks.items()}
             console.print(
                 f"[bold]{title}[/]: pulled {report.pulled}, changed {report.changed}, "
-                f"written {written}, errors {report.errors} "
+                f"written {written}, actions {report.actions_fired}, errors {report.errors} "
                 f"in {time.monotonic() - started:.2f}s; requests {sandbox.counts()}"
             )
             return report
@@ -75,6 +82,10 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
         cycle("cycle 3 (after changes)")
         rows = sandbox.sheets.values(SPREADSHEET_ID, "Tickets")
         hubspot_tickets = sandbox.hubspot.objects("tickets")
+        slack = sandbox.slack.messages()
+    console.print(f"Slack received {len(slack)} escalation/follow-up messages, e.g.:")
+    for message in slack[:2]:
+        console.print(f"  {message['channel']}: {message['text'].strip()}")
     _show(rows, len(hubspot_tickets))
     csv_path = output / "tickets.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
@@ -87,7 +98,17 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
 
 def _show(rows: list[list[str]], hubspot_count: int) -> None:
     header, body = rows[0], rows[1:]
-    wanted = ["Ticket", "Subject", "Requester", "Status", "Category", "Priority", "Updated (UTC)"]
+    wanted = [
+        "Ticket",
+        "Subject",
+        "Requester",
+        "Status",
+        "Category",
+        "Priority",
+        "SLA",
+        "Escalation",
+        "Updated (UTC)",
+    ]
     index = [header.index(c) for c in wanted if c in header]
     table = Table(title=f"Google Sheet 'Tickets' ({len(body)} rows; HubSpot holds {hubspot_count})")
     for i in index:

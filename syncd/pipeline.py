@@ -20,7 +20,7 @@ import structlog
 
 from syncd.errors import SyncdError, UserError
 from syncd.model import Decision, Ticket
-from syncd.ports import Sink, SinkRecord, Source, StateStore
+from syncd.ports import Notifier, Sink, SinkRecord, Source, StateStore
 
 log = structlog.get_logger("syncd.pipeline")
 
@@ -45,8 +45,12 @@ class CycleReport:
     """The outcome of one cycle; `ok` means every sink accepted and the cursor moved."""
 
     pulled: int = 0
+    timers: int = 0  # tickets re-evaluated because their next_check passed
     changed: int = 0
     malformed: int = 0
+    actions_fired: int = 0
+    actions_failed: int = 0
+    planned_actions: list[str] = field(default_factory=list)  # --dry-run
     more: bool = False  # the cycle stopped at max_tickets_per_cycle; more is waiting
     cursor_advanced: bool = False
     sinks: dict[str, SinkReport] = field(default_factory=dict)
@@ -76,6 +80,7 @@ def run_cycle(
     evaluate: Evaluate,
     store: StateStore,
     *,
+    notifiers: Sequence[Notifier] = (),
     max_tickets: int = 10_000,
     dry_run: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -85,7 +90,10 @@ def run_cycle(
     start_cursor = store.get_cursor(source.name)
     tickets, next_cursor = _pull(source, start_cursor, max_tickets, store, report, dry_run)
     now = clock()
-    decided = [(ticket, evaluate(ticket, now)) for ticket in tickets]
+    pulled = {ticket.id for ticket in tickets}
+    due = [t for t in store.due_tickets(now, max_tickets) if t.id not in pulled]
+    report.timers = len(due)
+    decided = [(ticket, evaluate(ticket, now)) for ticket in [*tickets, *due]]
     changed_keys: set[str] = set()
     for sink in sinks:
         sink_report = SinkReport()
@@ -103,18 +111,67 @@ def run_cycle(
         if changed:
             _write(sink, changed, prints, store, sink_report)
     report.changed = len(changed_keys)
-    if not dry_run and not report.failed_sinks and next_cursor and next_cursor != start_cursor:
-        store.set_cursor(source.name, next_cursor)
-        report.cursor_advanced = True
+    retry_soon = _carry_out(decided, notifiers, store, report, dry_run)
+    if not dry_run and not report.failed_sinks:
+        # Only now: a failed sink must see these tickets (and their timers) again.
+        store.save_snapshots(
+            (ticket, now if ticket.id in retry_soon else decision.next_check)
+            for ticket, decision in decided
+        )
+        if next_cursor and next_cursor != start_cursor:
+            store.set_cursor(source.name, next_cursor)
+            report.cursor_advanced = True
     log.info(
         "cycle",
         pulled=report.pulled,
+        timers=report.timers,
+        actions=report.actions_fired,
         changed=report.changed,
         written={n: s.written for n, s in report.sinks.items()},
         errors=report.errors,
         dry_run=dry_run,
     )
     return report
+
+
+def _carry_out(
+    decided: list[tuple[Ticket, Decision]],
+    notifiers: Sequence[Notifier],
+    store: StateStore,
+    report: CycleReport,
+    dry_run: bool,
+) -> set[str]:
+    """Carry out each action the rules asked for, once per ticket; returns the tickets
+    whose actions failed (to be looked at again next cycle)."""
+    wanted = [(t, a) for t, d in decided for a in d.actions]
+    if not wanted:
+        return set()
+    done = store.fired({t.id for t, _ in wanted})
+    failed: set[str] = set()
+    for ticket, action in wanted:
+        if (ticket.id, action.key) in done:
+            continue
+        if dry_run:
+            report.planned_actions.append(
+                f"#{ticket.id} {action.origin}: {action.kind} "
+                f"{action.target or ', '.join(action.tags)}"
+            )
+            continue
+        try:
+            outcome = next((o for n in notifiers if (o := n.deliver(ticket, action))), None)
+        except SyncdError as exc:
+            report.actions_failed += 1
+            failed.add(ticket.id)
+            log.error("action failed", ticket=ticket.id, action=action.key, error=str(exc))
+            continue
+        if outcome is None:
+            outcome = f"skipped: nothing configured to carry out {action.kind} {action.target}"
+            log.warning("action skipped", ticket=ticket.id, action=action.key, reason=outcome)
+        else:
+            report.actions_fired += 1
+            log.info("action fired", ticket=ticket.id, action=action.key, outcome=outcome)
+        store.record_fired(ticket.id, action, outcome)
+    return failed
 
 
 def _pull(

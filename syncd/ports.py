@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-from syncd.model import Decision, Ticket
+from syncd.model import Action, Decision, Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,4 +90,29 @@ class StateStore(Protocol):
 
     def add_dead_letter(self, sink: str, key: str, reason: str, payload: Any) -> None:
         """Park a record a sink rejected, with the reason, for inspection and retry."""
+        ...
+
+    def save_snapshots(self, items: Iterable[tuple[Ticket, datetime | None]]) -> None:
+        """Keep the latest version of each ticket and when to look at it again."""
+        ...
+
+    def due_tickets(self, now: datetime, limit: int) -> list[Ticket]:
+        """Tickets whose timer (next_check) has passed."""
+        ...
+
+    def fired(self, ticket_keys: Iterable[str]) -> set[tuple[str, str]]:
+        """(ticket, action) pairs already carried out."""
+        ...
+
+    def record_fired(self, ticket_key: str, action: Action, outcome: str) -> None:
+        """Remember an action as carried out."""
+        ...
+
+
+class Notifier(Protocol):
+    """Carries out the actions the rules ask for (notify, tag, task)."""
+
+    def deliver(self, ticket: Ticket, action: Action) -> str | None:
+        """Do it and return an outcome for the record; None when this notifier cannot
+        handle the action (the next one is tried). Raises SyncdError on failure."""
         ...

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from syncd.config import Config, secret
 from syncd.logs import register_secret
-from syncd.ports import Sink, Source
+from syncd.ports import Notifier, Sink, Source
 from syncd.rules import RuleSet, load_rules
 from syncd.state import SqlStateStore, open_store
 
@@ -24,6 +24,7 @@ class Parts:
     sinks: list[Sink]
     rules: RuleSet
     store: SqlStateStore
+    notifiers: list[Notifier]
 
 
 def build_source(config: Config) -> Source:
@@ -53,8 +54,25 @@ def build_sinks(config: Config) -> list[Sink]:
     return sinks
 
 
+def build_notifiers(config: Config) -> list[Notifier]:
+    """Whatever carries out the rules' actions (Slack for now)."""
+    slack = config.notifications.slack
+    if not slack.channels:
+        return []
+    from connectors.slack import SlackNotifier
+
+    webhooks = {}
+    for channel, env_name in slack.channels.items():
+        url = secret(env_name, f"notifications.slack.channels.{channel}")
+        register_secret(url)
+        webhooks[channel] = url
+    return [SlackNotifier(webhooks, slack.timeout, attempts=config.retry_attempts)]
+
+
 def build(config: Config) -> Parts:
     """Source, sinks, compiled rules and state store for a config."""
     source = build_source(config)
     sinks = build_sinks(config)
-    return Parts(source, sinks, load_rules(config.rules.dir), open_store(config.state.url))
+    notifiers = build_notifiers(config)
+    rules = load_rules(config.rules.dir)
+    return Parts(source, sinks, rules, open_store(config.state.url), notifiers)

@@ -45,7 +45,9 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
 
 
 @pytest.fixture
-def config_path(tmp_path: Path, sandbox: Sandbox) -> Path:
+def config_path(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name, url in sandbox.slack_webhooks().items():
+        monkeypatch.setenv(name, url)
     key = sandbox.write_service_account(tmp_path / "sa.json")
     data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key)
     return write_config(tmp_path / "syncd.yaml", data)

@@ -24,6 +24,7 @@ from syncd.sandbox.hubspot import HubSpotApp
 from syncd.sandbox.oauth import GoogleOAuthApp
 from syncd.sandbox.server import Faults, SandboxServer
 from syncd.sandbox.sheets import SheetsApp
+from syncd.sandbox.slack import SlackApp
 from syncd.sandbox.zendesk import ZendeskApp
 
 # Credentials the sandbox accepts; tests use others to provoke 401s.
@@ -31,6 +32,8 @@ ZENDESK_EMAIL = "ops@acme.test"
 ZENDESK_TOKEN = "sandbox-zendesk-token"
 HUBSPOT_TOKEN = "sandbox-hubspot-token"
 SPREADSHEET_ID = "sandbox-spreadsheet"
+# The Slack channels the default rule set notifies.
+SLACK_CHANNELS = ("#support", "#support-escalations", "#incidents", "#support-quality")
 
 __all__ = [
     "HUBSPOT_TOKEN",
@@ -59,10 +62,10 @@ class Sandbox:
         )
         self.hubspot = HubSpotApp(token=HUBSPOT_TOKEN)
         self.sheets = SheetsApp(oauth=self.oauth, spreadsheet_ids=[SPREADSHEET_ID])
+        self.slack = SlackApp()
         self.faults = Faults(rate=fault_rate, seed=seed)
-        self.server = SandboxServer(
-            host, port, [self.zendesk, self.hubspot, self.sheets, self.oauth], self.faults
-        )
+        apps = [self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
+        self.server = SandboxServer(host, port, apps, self.faults)
         self._thread: threading.Thread | None = None
 
     @property
@@ -104,6 +107,14 @@ class Sandbox:
         path.write_text(json.dumps(info, indent=2))
         return path
 
+    def slack_webhooks(self) -> dict[str, str]:
+        """Environment variables holding a webhook URL for each channel the default rules use
+        (what `config()` refers to)."""
+        return {
+            f"SLACK_WEBHOOK_{_env_name(channel)}": self.url + self.slack.webhook_path(channel)
+            for channel in SLACK_CHANNELS
+        }
+
     def config(self, state_url: str, rules_dir: str, credentials_file: Path) -> dict[str, Any]:
         """A syncd config (as a dict) pointing every vendor at this sandbox."""
         return {
@@ -122,6 +133,13 @@ class Sandbox:
                 "token_url": f"{self.url}/token",
             },
             "state": {"url": state_url},
+            "notifications": {
+                "slack": {"channels": {c: f"SLACK_WEBHOOK_{_env_name(c)}" for c in SLACK_CHANNELS}}
+            },
             "rules": {"dir": rules_dir},
             "poll_interval": "1s",
         }
+
+
+def _env_name(channel: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in channel.lstrip("#")).upper()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -44,4 +45,30 @@ dead_letters = Table(
     Column("payload", Text, nullable=False),
     Column("attempts", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The latest version of every ticket seen, and when its decision may next change by itself
+# (an SLA turning at risk or breached, a follow-up falling due): the timers of the daemon.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_key", String(200), primary_key=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("next_check", DateTime(timezone=True), nullable=True),
+    Column("payload", Text, nullable=False),
+    Index("ix_tickets_next_check", "next_check"),
+    Index("ix_tickets_updated_at", "updated_at"),
+)
+
+# Actions the rules asked for and that were carried out: each fires once per ticket.
+fired_actions = Table(
+    "fired_actions",
+    metadata,
+    Column("ticket_key", String(200), nullable=False),
+    Column("action_key", String(300), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("ticket_key", "action_key"),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from syncd.errors import ConfigError
+from syncd.model import Action, Ticket
 from syncd.state import schema
+from syncd.state.codec import dump_ticket, load_ticket
 
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 
@@ -96,6 +98,84 @@ class SqlStateStore:
                     },
                 )
 
+    def save_snapshots(self, items: Iterable[tuple[Ticket, datetime | None]]) -> None:
+        """Keep the latest version of each ticket and when to look at it again."""
+        rows = [
+            {
+                "ticket_key": ticket.id,
+                "updated_at": _utc(ticket.updated_at),
+                "next_check": _utc(next_check) if next_check else None,
+                "payload": dump_ticket(ticket),
+            }
+            for ticket, next_check in items
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self._upsert(schema.tickets, ["ticket_key"]), rows)
+
+    def due_tickets(self, now: datetime, limit: int) -> list[Ticket]:
+        """Tickets whose decision may have changed by itself by `now` (oldest timer first)."""
+        table = schema.tickets
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.payload)
+                .where(table.c.next_check.is_not(None), table.c.next_check <= _utc(now))
+                .order_by(table.c.next_check)
+                .limit(limit)
+            )
+            return [load_ticket(payload) for (payload,) in rows]
+
+    def tickets_since(self, since: datetime) -> Iterator[Ticket]:
+        """Every ticket seen that changed at or after `since`."""
+        table = schema.tickets
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.payload)
+                .where(table.c.updated_at >= _utc(since))
+                .order_by(table.c.updated_at)
+            )
+            for (payload,) in rows:
+                yield load_ticket(payload)
+
+    def ticket(self, key: str) -> Ticket | None:
+        """The latest snapshot of one ticket."""
+        table = schema.tickets
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table.c.payload).where(table.c.ticket_key == key)).first()
+        return load_ticket(row[0]) if row else None
+
+    def fired(self, ticket_keys: Iterable[str]) -> set[tuple[str, str]]:
+        """(ticket, action) pairs already carried out, for these tickets."""
+        table = schema.fired_actions
+        keys = list(ticket_keys)
+        found: set[tuple[str, str]] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), _CHUNK):
+                rows = conn.execute(
+                    select(table.c.ticket_key, table.c.action_key).where(
+                        table.c.ticket_key.in_(keys[start : start + _CHUNK])
+                    )
+                )
+                found.update((k, a) for k, a in rows)
+        return found
+
+    def record_fired(self, ticket_key: str, action: Action, outcome: str) -> None:
+        """Remember that an action was carried out (or deliberately skipped)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._upsert(schema.fired_actions, ["ticket_key", "action_key"]),
+                [
+                    {
+                        "ticket_key": ticket_key,
+                        "action_key": action.key,
+                        "kind": action.kind,
+                        "target": action.target,
+                        "outcome": outcome,
+                        "fired_at": _now(),
+                    }
+                ],
+            )
+
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every parked record, oldest first."""
         with self.engine.connect() as conn:
@@ -154,3 +234,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite keeps no offset: store every time in UTC so that comparisons in SQL hold.
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,56 @@
+"""Slack sink for notifications: `notify: slack:#channel` actions, via incoming webhooks.
+
+Each channel has its own incoming-webhook URL (a secret: anyone holding it can post), read
+from the environment variable the config names. slack_sdk's WebhookClient sends; syncd's
+retry policy handles 429 (Slack allows about one message per second per webhook) and 5xx.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.webhook import WebhookClient
+
+from syncd.errors import ConfigError, TerminalError, TransientError
+from syncd.model import Action, Ticket
+from syncd.retry import retry_after_seconds, with_retry
+
+
+class SlackNotifier:
+    """Posts `notify: slack:#channel` actions to that channel's incoming webhook."""
+
+    def __init__(self, webhooks: dict[str, str], timeout: float = 15, attempts: int = 5):
+        self.clients = {
+            channel: WebhookClient(url, timeout=int(timeout), retry_handlers=[])
+            for channel, url in webhooks.items()
+        }
+        self.attempts = attempts
+
+    def deliver(self, ticket: Ticket, action: Action) -> str | None:
+        """Post the action's text; None when it is not a Slack notification."""
+        if action.kind != "notify" or not action.target.startswith("slack:"):
+            return None
+        channel = action.target.removeprefix("slack:")
+        client = self.clients.get(channel)
+        if client is None:
+            raise ConfigError(
+                f"no Slack webhook for {channel} (rule at {action.where})",
+                where="notifications.slack.channels",
+                hint=f"Map {channel} to the environment variable holding its webhook URL",
+            )
+        text = action.text or f"{action.origin}: #{ticket.id} {ticket.subject} {ticket.url}"
+        with_retry(lambda: self._post(client, text, channel), api="slack", attempts=self.attempts)
+        return f"posted to Slack {channel}"
+
+    def _post(self, client: WebhookClient, text: str, channel: str) -> None:
+        try:
+            response = client.send(text=text)
+        except OSError as exc:  # URLError, timeouts, refused connections
+            raise TransientError(f"cannot reach Slack for {channel}: {exc}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            headers = response.headers or {}
+            value = headers.get("Retry-After") or headers.get("retry-after")
+            retry = retry_after_seconds(value[0] if isinstance(value, list) else value)
+            raise TransientError(f"Slack answered {response.status_code}", retry_after=retry)
+        if response.status_code != 200:
+            raise TerminalError(
+                f"Slack refused the message for {channel} ({response.status_code} {response.body})"
+            )
