@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -148,18 +148,142 @@ def rules_check(
     directory: Annotated[Path, typer.Argument(help="Folder of rule files.")] = Path("rules"),
 ) -> None:
     """Load every rule file and report problems with file:line:column (exit 0 or 1)."""
+    from datetime import date
+
+    ruleset = _rules_or_exit(directory)
+    for rule_file in ruleset.files:
+        if rule_file.review_by and rule_file.review_by < date.today():
+            typer.echo(
+                f"warning: {rule_file.path}: review_by {rule_file.review_by} has passed; "
+                f"{rule_file.owner or 'the owner'} should review this SOP",
+                err=True,
+            )
+    typer.echo(
+        f"ok: {len(ruleset.files)} file(s): {len(ruleset.categories)} category, "
+        f"{len(ruleset.priorities)} priority, {len(ruleset.sla.policies)} SLA policy, "
+        f"{sum(len(lad.levels) for lad in ruleset.ladders)} escalation level and "
+        f"{len(ruleset.follow_ups)} follow-up rule(s), {len(ruleset.templates)} template(s)"
+    )
+
+
+@rules_app.command("test")
+def rules_test(
+    directory: Annotated[Path, typer.Argument(help="Folder of rule files.")] = Path("rules"),
+    cases: Annotated[
+        Path | None, typer.Option(help="Folder of test cases (default: DIR/tests).")
+    ] = None,
+) -> None:
+    """Run the rule test cases (DIR/tests/*.yaml) and print a pass/fail table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from syncd.errors import RuleError
+    from syncd.rules.cases import load_cases, run_cases
+
+    ruleset = _rules_or_exit(directory)
+    try:
+        loaded = load_cases(cases or directory / "tests")
+    except RuleError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(1) from None
+    outcomes = run_cases(ruleset, loaded)
+    table = Table(title=f"rule tests in {cases or directory / 'tests'}")
+    for column in ("", "case", "where", "what differs"):
+        table.add_column(column, overflow="fold")
+    for outcome in outcomes:
+        mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
+        table.add_row(
+            mark,
+            outcome.case.name,
+            outcome.case.where.rsplit("/", 1)[-1],
+            "\n".join(outcome.failures),
+        )
+    Console(width=160).print(table)
+    failed = sum(not o.passed for o in outcomes)
+    typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    if failed or not outcomes:
+        raise typer.Exit(1)
+
+
+@rules_app.command("explain")
+def rules_explain(
+    ticket: Annotated[
+        str,
+        typer.Option(
+            help="A ticket file (YAML, as in rule tests) or a "
+            "ticket id syncd has seen (needs --config)."
+        ),
+    ],
+    directory: Annotated[Path, typer.Option("--rules", help="Folder of rule files.")] = Path(
+        "rules"
+    ),
+    at: Annotated[
+        str | None, typer.Option(help="Evaluate as of this time (ISO 8601); default now.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="syncd config, to read a ticket from the state store."),
+    ] = None,
+) -> None:
+    """Show each decision for a ticket and the rule (file:line) that made it."""
+    from datetime import UTC, datetime
+
+    from syncd.rules.cases import _ticket, _time
+    from syncd.state import open_store
+    from syncd.yamlfile import load_yaml
+
+    now = _time(at) if at else datetime.now(UTC)
+    if Path(ticket).is_file():
+        data = load_yaml(Path(ticket), UserError)
+        subject = _ticket(dict(data.get("ticket", data)), now)
+    else:
+        if config is None:
+            raise UserError(
+                f"{ticket!r} is not a file",
+                where="--ticket",
+                hint="Give a ticket file, or --config to look the id up",
+            )
+        cfg = _load(config)
+        found = open_store(cfg.state.url).ticket(ticket)
+        if found is None:
+            raise UserError(f"syncd has not seen ticket {ticket}", where="--ticket")
+        subject = found
+        directory = cfg.rules.dir
+    ruleset = _rules_or_exit(directory)
+    decision = ruleset.evaluate(subject, now)
+    typer.echo(f"ticket #{subject.id} {subject.subject!r} as of {now.isoformat()}")
+    for reason in decision.reasons:
+        typer.echo(
+            f"  {reason.decision:<10} {reason.value:<28} by {reason.rule!r} at {reason.where}"
+        )
+    if decision.sla:
+        for label, target in (
+            ("first response", decision.sla.first_response),
+            ("resolution", decision.sla.resolution),
+        ):
+            due = target.due.isoformat() if target.due else "none"
+            typer.echo(
+                f"  sla        {label}: due {due}, used {target.used:.0%}, "
+                f"breached={target.breached}, at_risk={target.at_risk}"
+            )
+    for action in decision.actions:
+        typer.echo(
+            f"  action     {action.kind} {action.target or ', '.join(action.tags)} "
+            f"({action.origin}) at {action.where}"
+        )
+    if decision.next_check:
+        typer.echo(f"  next check {decision.next_check.isoformat()}")
+
+
+def _rules_or_exit(directory: Path) -> Any:
     from syncd.errors import RuleError
     from syncd.rules import load_rules
 
     try:
-        ruleset = load_rules(directory)
+        return load_rules(directory)
     except RuleError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(1) from None
-    typer.echo(
-        f"ok: {len(ruleset.files)} file(s), {len(ruleset.categories)} category rule(s), "
-        f"{len(ruleset.priorities)} priority rule(s)"
-    )
 
 
 @app.command()

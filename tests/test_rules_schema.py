@@ -167,3 +167,21 @@ def test_schema_names_what_the_compiler_knows():
     assert pause_on["items"]["enum"] == [s.value for s in Status]
     placeholders = "".join(f"{{{name}}}" for name in templates.PLACEHOLDERS)
     assert error_paths(HEAD + f"templates:\n  all: '{placeholders}'\n") == set()
+
+
+def _with_examples(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [found for item in node for found in _with_examples(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if "examples" in node and node is not schema() else []
+    return own + [found for value in node.values() for found in _with_examples(value)]
+
+
+def test_examples_in_the_schema_are_valid():
+    # Editors show these in hovers and completions: they must teach valid rules.
+    for node in _with_examples(schema()):
+        part = {k: v for k, v in node.items() if k != "examples"} | {"$defs": schema()["$defs"]}
+        check = Draft202012Validator(part, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        for example in node["examples"]:
+            assert list(check.iter_errors(example)) == [], (node.get("description"), example)
