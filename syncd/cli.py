@@ -106,19 +106,23 @@ def run(config: ConfigOption) -> None:
     """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0."""
     from syncd.daemon import Daemon
     from syncd.pipeline import run_cycle
+    from syncd.reload import RuleReloader
     from syncd.wiring import build
 
     cfg = _load(config)
     parts = build(cfg)
+    rules = RuleReloader(cfg.rules.dir, parts.rules)
     daemon = Daemon(
         lambda: run_cycle(
             parts.source,
             parts.sinks,
-            parts.rules.evaluate,
+            rules.evaluate,
             parts.store,
+            notifiers=parts.notifiers,
             max_tickets=cfg.max_tickets_per_cycle,
         ),
         cfg.poll_interval,
+        before_cycle=rules.check,
     )
     daemon.install_signal_handlers()
     daemon.run()

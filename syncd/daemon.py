@@ -28,7 +28,7 @@ class Daemon:
         self,
         cycle: Callable[[], CycleReport],
         interval: float,
-        before_cycle: Callable[[], None] | None = None,
+        before_cycle: Callable[[], object] | None = None,
     ) -> None:
         self.cycle = cycle
         self.interval = interval

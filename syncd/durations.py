@@ -12,6 +12,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*$")
 def parse_duration(value: Any) -> float:
     """'90s', '5m', '1.5h', '2d', '1w' or a number of seconds -> seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{value!r} is negative; a duration is 0 or more")
         return float(value)
     match = _DURATION.match(str(value))
     if not match:

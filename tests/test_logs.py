@@ -24,3 +24,4 @@ def test_secret_keys_and_registered_values_are_masked(capsys, caplog):
     assert "s3cr3t-token-value" not in err and "Bearer abc" not in err
     assert '"api_key": "***"' in err and '"ok": 1' in err
     assert "header was ***" in caplog.text and "s3cr3t" not in caplog.text
+    structlog.reset_defaults()

@@ -79,40 +79,121 @@ def test_conditions_on_requester_tags_and_not(tmp_path: Path):
     assert rules.evaluate(spam, NOW).category == "Other"
 
 
+H = "name: t\nowner: o\n"  # lines 1-2 of every broken file
+ESC = H + "escalation:\n  - ladder: L\n    levels:\n      - level: 1\n"
+SLA = H + "sla:\n  policies:\n    - policy: P\n"
+
+# file text -> (where, message): 26 distinct mistakes an admin can make.
 BROKEN = {
     "bad_yaml": (
-        "name: t\nowner: o\ncategories:\n  - category: [oops\n",
+        H + "categories:\n  - category: [oops\n",
         ":5:1",
         "flow sequence at line 4, column 15",
     ),
     "unknown_field": (
-        "name: t\nowner: o\ncategories:\n  - category: A\n    when: {subjet: x}\n",
+        H + "categories:\n  - category: A\n    when: {subjet: x}\n",
         ":5:12",
         "unknown field 'subjet'",
     ),
     "bad_regex": (
-        "name: t\nowner: o\ncategories:\n  - category: A\n    when:\n"
-        "      subject: {matches: '(unclosed'}\n",
+        H + "categories:\n  - category: A\n    when:\n      subject: {matches: '(unclosed'}\n",
         ":6:",
         "bad regular expression",
     ),
     "unknown_operator": (
-        "name: t\nowner: o\ncategories:\n  - category: A\n    when:\n"
-        "      subject: {startswith: x}\n",
+        H + "categories:\n  - category: A\n    when:\n      subject: {startswith: x}\n",
         ":6:",
         "unknown operator 'startswith'",
     ),
-    "missing_value": (
-        "name: t\nowner: o\ncategories:\n  - when: {subject: x}\n",
-        ":4:",
-        "needs `category:`",
-    ),
-    "unknown_section": ("name: t\nowner: o\ncategoriez: []\n", ":3:1", "unknown section"),
+    "missing_value": (H + "categories:\n  - when: {subject: x}\n", ":4:", "needs `category:`"),
+    "unknown_section": (H + "categoriez: []\n", ":3:1", "unknown section"),
     "missing_owner": ("name: t\ncategories: []\n", ":1:1", "missing 'owner'"),
     "gt_not_number": (
-        "name: t\nowner: o\ncategories:\n  - category: A\n    when: {custom.1: {gt: lots}}\n",
+        H + "categories:\n  - category: A\n    when: {custom.1: {gt: lots}}\n",
         ":5:",
         "gt needs a number",
+    ),
+    "unknown_template": (
+        ESC + "        when: {sla.breached: true}\n        actions:\n"
+        "          - notify: 'slack:#x'\n            template: nope\n",
+        ":10:13",
+        "unknown template 'nope'",
+    ),
+    "missing_calendar": (
+        SLA + "      calendar: office\n      targets: {High: {first_response: 1h}}\n",
+        ":6:7",
+        "unknown calendar 'office'",
+    ),
+    "unknown_placeholder": (
+        H + "templates:\n  hello: 'Hi {requester.nickname}'\n",
+        ":4:3",
+        "unknown placeholder {requester.nickname}",
+    ),
+    "bad_duration": (
+        SLA + "      targets: {High: {first_response: two hours}}\n",
+        ":6:",
+        "is not a duration",
+    ),
+    "unknown_sla_priority": (
+        SLA + "      targets: {Urgent: {first_response: 1h}}\n",
+        ":6:",
+        "unknown priority 'Urgent'",
+    ),
+    "decided_later": (
+        H + "categories:\n  - category: A\n    when: {priority: High}\n",
+        ":5:",
+        "'priority' cannot be used in categories",
+    ),
+    "unreachable_rule": (
+        H + "categories:\n  - category: A\n  - category: B\n    when: {subject: x}\n",
+        ":5:5",
+        "can never match",
+    ),
+    "overlapping_sla": (
+        SLA + "      targets: {High: {first_response: 1h}}\n"
+        "    - policy: Q\n      targets: {High: {first_response: 2h}}\n",
+        ":7:7",
+        "overlaps an earlier one",
+    ),
+    "bad_timezone": (
+        H + "calendars:\n  office:\n    timezone: Mars/Olympus\n"
+        "    hours: {mon-fri: '09:00-17:00'}\n",
+        ":4:3",
+        "Mars/Olympus",
+    ),
+    "bad_hours": (
+        H + "calendars:\n  office:\n    timezone: UTC\n    hours: {mon-fri: '18:00-08:00'}\n",
+        ":4:3",
+        "calendar 'office'",
+    ),
+    "two_action_kinds": (
+        ESC + "        when: {sla.breached: true}\n        actions:\n"
+        "          - {notify: 'slack:#x', tag: y}\n",
+        ":9:",
+        "an action is one of notify, tag or task",
+    ),
+    "level_without_when": (ESC + "        actions: [{tag: x}]\n", ":6:", "needs `when:`"),
+    "follow_up_after": (
+        H + "follow_ups:\n  - follow_up: F\n    after: resolved\n    actions: [{tag: x}]\n",
+        ":5:5",
+        "after must be a ticket time",
+    ),
+    "notify_target": (
+        ESC + "        when: {sla.breached: true}\n        actions:\n          - notify: support\n",
+        ":9:",
+        "notify needs a target",
+    ),
+    "review_by": (H + "review_by: soon\n", ":3:1", "review_by must be a date"),
+    "not_a_mapping": ("- category: A\n", ":1:1", "must be a mapping"),
+    "older_than": (
+        H + "categories:\n  - category: A\n    when:\n      created_at: {older_than: forever}\n",
+        ":6:",
+        "is not a duration",
+    ),
+    "unknown_priority": (
+        H + "priority:\n  rules:\n    - priority: Urgent\n",
+        ":5:",
+        "unknown priority 'Urgent'",
     ),
 }
 

@@ -164,7 +164,7 @@ def _level(
 ) -> Level | None:
     item = levels[index]
     loc = where(path, levels, index)
-    if not isinstance(item, dict) or not isinstance(item.get("level"), int):
+    if not isinstance(item, dict) or type(item.get("level")) is not int:
         problems.add(loc, "each level needs `level:` with a number", "e.g. - level: 1")
         return None
     if not _known_keys(path, item, {"level", "name", "when", "actions"}, problems):
@@ -259,10 +259,18 @@ def _action(
         )
         return None
     kind = kinds[0]
-    allowed = {kind, "template", "message", "due_in", "owner"}
+    # notify carries a message (a template or inline text); a task's text is the task itself.
+    allowed = {
+        "notify": {"notify", "template", "message"},
+        "tag": {"tag"},
+        "task": {"task", "owner", "due_in"},
+    }[kind]
     if not _known_keys(path, spec, allowed, problems):
         return None
     text = ""
+    if "template" in spec and "message" in spec:
+        problems.add(loc, "give either template or message, not both")
+        return None
     if "template" in spec:
         name = str(spec["template"])
         if name not in known_templates:

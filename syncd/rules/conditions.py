@@ -199,7 +199,13 @@ class Compiler:
         return preds[0] if len(preds) == 1 else _all(preds)
 
     def _operator(self, op: str, arg: Any, get: Getter, loc: str) -> Predicate | None:
+        if op in ("equals", "in") and (arg is None or arg == "" or arg == []):
+            self.problems.add(loc, f"{op} needs a value", "An empty value never matches")
+            return None
         if op == "equals":
+            if isinstance(arg, list):
+                self.problems.add(loc, "equals takes one value", f"For several, write in: {arg}")
+                return None
             want = _lower(arg)
             return lambda f: _matches_any(get(f), lambda v: _lower(v) == want)
         if op == "in":

@@ -343,7 +343,9 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
             )
             ruleset.thresholds += compiler.thresholds
     if "sla" in data:
-        compile_sla(path, data, problems, ruleset.calendars, ruleset.levels, ruleset.sla)
+        compile_sla(
+            path, data, problems, ruleset.calendars, ruleset.levels, ruleset.sla, ruleset.aliases
+        )
     later = Compiler(path, problems, phase=SLA + 1)
     if "escalation" in data:
         ruleset.ladders += compile_escalation(path, data, problems, ruleset.templates, later)

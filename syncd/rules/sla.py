@@ -167,6 +167,13 @@ def compile_calendars(
             )
             continue
         holidays = spec.get("holidays") or {}
+        if not isinstance(holidays, dict) or set(holidays) - {"country", "subdivision", "dates"}:
+            problems.add(
+                loc,
+                f"calendar {name!r}: holidays take country, subdivision and dates",
+                "e.g. holidays: {country: GB, subdivision: ENG, dates: [2026-12-24]}",
+            )
+            continue
         try:
             dates = [
                 d if isinstance(d, date) else date.fromisoformat(str(d))
@@ -191,6 +198,7 @@ def compile_sla(
     calendars: dict[str, BusinessCalendar],
     levels: Sequence[str],
     into: SlaRules,
+    aliases: dict[str, str] | None = None,
 ) -> None:
     """The `sla:` section of one file, added to `into`; thresholds go to the compiler."""
     section = data["sla"]
@@ -229,7 +237,9 @@ def compile_sla(
         return
     compiler = Compiler(path, problems, phase=3)
     for index, item in enumerate(policies):
-        policy = _policy(path, policies, index, item, problems, calendars, levels, compiler)
+        policy = _policy(
+            path, policies, index, item, problems, calendars, levels, compiler, aliases or {}
+        )
         if policy is not None:
             into.policies.append(policy)
 
@@ -243,6 +253,7 @@ def _policy(
     calendars: dict[str, BusinessCalendar],
     levels: Sequence[str],
     compiler: Compiler,
+    aliases: dict[str, str],
 ) -> Policy | None:
     loc = where(path, parent, index)
     if not isinstance(item, dict) or not isinstance(item.get("policy"), str):
@@ -269,14 +280,18 @@ def _policy(
     when = compiler.condition(item["when"], item, "when") if "when" in item else None
     if "when" in item and when is None:
         return None
-    targets = _targets(path, item, problems, levels)
+    targets = _targets(path, item, problems, levels, aliases)
     if targets is None:
         return None
     return Policy(item["policy"], when, calendar, targets, loc)
 
 
 def _targets(
-    path: Path, item: dict[str, Any], problems: Problems, levels: Sequence[str]
+    path: Path,
+    item: dict[str, Any],
+    problems: Problems,
+    levels: Sequence[str],
+    aliases: dict[str, str],
 ) -> dict[str, Targets] | None:
     section = item.get("targets")
     if not isinstance(section, dict) or not section:
@@ -287,10 +302,11 @@ def _targets(
         )
         return None
     out: dict[str, Targets] = {}
-    for level, spec in section.items():
-        loc = where(path, section, level)
-        if str(level) not in levels:
-            problems.add(loc, f"unknown priority {level!r}", f"Use one of: {', '.join(levels)}")
+    for key, spec in section.items():
+        loc = where(path, section, key)
+        level = aliases.get(str(key), str(key))
+        if level not in levels:
+            problems.add(loc, f"unknown priority {key!r}", f"Use one of: {', '.join(levels)}")
             return None
         if not isinstance(spec, dict) or not set(spec) <= {"first_response", "resolution"}:
             problems.add(loc, "targets take first_response and resolution durations")
