@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 from syncd import logs  # noqa: E402
 from syncd.config import Config, load_config  # noqa: E402
-from syncd.pipeline import run_cycle  # noqa: E402
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN  # noqa: E402
 from syncd.wiring import build  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
@@ -109,13 +108,7 @@ def sync_all(config: Config, sandbox: RemoteSandbox) -> tuple[float, dict[str, i
     sandbox.reset_counts()
     started, cycles = time.perf_counter(), 0
     while True:
-        report = run_cycle(
-            parts.source,
-            parts.sinks,
-            parts.rules.evaluate,
-            parts.store,
-            max_tickets=config.max_tickets_per_cycle,
-        )
+        report = parts.cycle()
         cycles += 1
         if not report.more:
             break

@@ -63,19 +63,11 @@ def once(
     ] = False,
 ) -> None:
     """Run one sync cycle and print a JSON summary line."""
-    from syncd.pipeline import run_cycle
     from syncd.wiring import build
 
     cfg = _load(config)
     parts = build(cfg)
-    report = run_cycle(
-        parts.source,
-        parts.sinks,
-        parts.rules.evaluate,
-        parts.store,
-        max_tickets=cfg.max_tickets_per_cycle,
-        dry_run=dry_run,
-    )
+    report = parts.cycle(dry_run=dry_run)
     for name, sink in report.sinks.items():
         if dry_run:
             typer.echo(f"{name}: would {sink.plan}")
@@ -105,7 +97,6 @@ def once(
 def run(config: ConfigOption) -> None:
     """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0."""
     from syncd.daemon import Daemon
-    from syncd.pipeline import run_cycle
     from syncd.reload import RuleReloader
     from syncd.wiring import build
 
@@ -113,14 +104,7 @@ def run(config: ConfigOption) -> None:
     parts = build(cfg)
     rules = RuleReloader(cfg.rules.dir, parts.rules)
     daemon = Daemon(
-        lambda: run_cycle(
-            parts.source,
-            parts.sinks,
-            rules.evaluate,
-            parts.store,
-            notifiers=parts.notifiers,
-            max_tickets=cfg.max_tickets_per_cycle,
-        ),
+        lambda: parts.cycle(evaluate=rules.evaluate),
         cfg.poll_interval,
         before_cycle=rules.check,
     )
@@ -179,6 +163,7 @@ def rules_test(
 ) -> None:
     """Run the rule test cases (DIR/tests/*.yaml) and print a pass/fail table."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from syncd.errors import RuleError
@@ -196,13 +181,13 @@ def rules_test(
         table.add_column(column, overflow="fold")
     for outcome in outcomes:
         mark = "[green]PASS[/]" if outcome.passed else "[red]FAIL[/]"
-        table.add_row(
+        table.add_row(  # escaped: case names and values may hold [brackets] or :emoji:
             mark,
-            outcome.case.name,
-            outcome.case.where.rsplit("/", 1)[-1],
-            "\n".join(outcome.failures),
+            escape(outcome.case.name),
+            escape(outcome.case.where.rsplit("/", 1)[-1]),
+            escape("\n".join(outcome.failures)),
         )
-    Console(width=160).print(table)
+    Console(width=160, emoji=False).print(table)
     failed = sum(not o.passed for o in outcomes)
     typer.echo(f"{len(outcomes) - failed} passed, {failed} failed")
     if failed or not outcomes:

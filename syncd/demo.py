@@ -18,7 +18,7 @@ from rich.table import Table
 from ruamel.yaml import YAML
 
 from syncd.config import load_config
-from syncd.pipeline import CycleReport, run_cycle
+from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
 from syncd.wiring import build
 
@@ -49,13 +49,7 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
         def cycle(title: str) -> CycleReport:
             sandbox.reset_counts()
             started = time.monotonic()
-            report = run_cycle(
-                parts.source,
-                parts.sinks,
-                parts.rules.evaluate,
-                parts.store,
-                notifiers=parts.notifiers,
-            )
+            report = parts.cycle()
             written = {name: s.written for name, s in report.sinks.items()}
             console.print(
                 f"[bold]{title}[/]: pulled {report.pulled}, changed {report.changed}, "

@@ -7,10 +7,13 @@ registered with the log redactor before any request is made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from syncd.config import Config, secret
 from syncd.logs import register_secret
+from syncd.pipeline import CycleReport, Evaluate, run_cycle
 from syncd.ports import Notifier, Sink, Source
 from syncd.rules import RuleSet, load_rules
 from syncd.state import SqlStateStore, open_store
@@ -25,6 +28,26 @@ class Parts:
     rules: RuleSet
     store: SqlStateStore
     notifiers: list[Notifier]
+    max_tickets: int = 10_000
+
+    def cycle(
+        self,
+        *,
+        dry_run: bool = False,
+        evaluate: Evaluate | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> CycleReport:
+        """One sync cycle with these parts (`evaluate` defaults to the loaded rules)."""
+        return run_cycle(
+            self.source,
+            self.sinks,
+            evaluate or self.rules.evaluate,
+            self.store,
+            notifiers=self.notifiers,
+            max_tickets=self.max_tickets,
+            dry_run=dry_run,
+            clock=clock or (lambda: datetime.now(UTC)),
+        )
 
 
 def build_source(config: Config) -> Source:
@@ -75,4 +98,5 @@ def build(config: Config) -> Parts:
     sinks = build_sinks(config)
     notifiers = build_notifiers(config)
     rules = load_rules(config.rules.dir)
-    return Parts(source, sinks, rules, open_store(config.state.url), notifiers)
+    store = open_store(config.state.url)
+    return Parts(source, sinks, rules, store, notifiers, config.max_tickets_per_cycle)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from syncd.config import load_config
-from syncd.pipeline import CycleReport, run_cycle
+from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
 from syncd.wiring import Parts, build
 
@@ -65,16 +66,9 @@ class Syncd:
             if hasattr(sink, "setup"):
                 sink.setup()
 
-    def once(self, dry_run: bool = False) -> CycleReport:
-        p = self.parts
-        return run_cycle(
-            p.source,
-            p.sinks,
-            p.rules.evaluate,
-            p.store,
-            max_tickets=self.config.max_tickets_per_cycle,
-            dry_run=dry_run,
-        )
+    def once(self, dry_run: bool = False, at: datetime | None = None) -> CycleReport:
+        """One cycle, as `syncd once` runs it; `at` fixes the clock."""
+        return self.parts.cycle(dry_run=dry_run, clock=(lambda: at) if at else None)
 
 
 @pytest.fixture

@@ -216,3 +216,20 @@ def test_rules_check_cli(tmp_path: Path):
     (tmp_path / "bad.yaml").write_text(BROKEN["unknown_field"][0])
     bad = run_cli("rules", "check", str(tmp_path))
     assert bad.returncode == 1 and "unknown field 'subjet'" in bad.stderr
+
+
+def test_the_default_rule_tests_pass():
+    from syncd.rules.cases import load_cases, run_cases
+
+    cases = load_cases(RULES / "tests")
+    assert len(cases) >= 30
+    failures = [
+        (o.case.where, o.failures) for o in run_cases(load_rules(RULES), cases) if not o.passed
+    ]
+    assert failures == []
+
+
+def test_rules_test_cli_prints_a_summary():
+    result = run_cli("rules", "test", str(RULES))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("passed, 0 failed")

@@ -9,11 +9,11 @@ in each ordered section. No I/O and no clock reads here: `now` is an argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from syncd.model import Action, Decision, Reason, Ticket
+from syncd.model import Action, Decision, Reason, Status, Ticket
 from syncd.rules import templates
 from syncd.rules.actions import FollowUp, Ladder, compile_escalation, compile_follow_ups, escalate
 from syncd.rules.calendar import BusinessCalendar
@@ -112,7 +112,10 @@ class RuleSet:
         )
         facts.decided["priority"] = chosen.value
         reasons.append(chosen)
-        policy = self.sla.policy_for(facts) if ticket.status.is_open or ticket.solved_at else None
+        measurable = ticket.status.is_open or (
+            ticket.solved_at is not None and ticket.status is not Status.DELETED
+        )
+        policy = self.sla.policy_for(facts) if measurable else None
         next_checks: list[datetime] = []
         if policy is not None:
             facts.sla = self.sla.measure(policy, ticket, chosen.value, now)
@@ -185,7 +188,7 @@ class RuleSet:
             else:
                 crossing = moment + threshold.duration
             if crossing is not None and crossing > facts.now:
-                out.append(crossing)
+                out.append(crossing + timedelta(seconds=1))  # just past: older_than is strict
         return out
 
     def render(self, template: str, ticket: Ticket, decision: Decision) -> str:

@@ -1,0 +1,74 @@
+"""The SOP rules in the running pipeline: SLA timers without helpdesk changes, escalations
+that notify once per ticket and level (also across a restart), decisions in both sinks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from tests.conftest import Syncd
+
+
+def _row(sandbox: Sandbox, ticket_id: int) -> dict[str, str]:
+    rows = sandbox.sheets.values(SPREADSHEET_ID, "Tickets")
+    header = rows[0]
+    (row,) = [r for r in rows[1:] if r[0] == str(ticket_id)]
+    return dict(zip(header, row, strict=False))
+
+
+def test_a_breach_reaches_the_sinks_without_a_helpdesk_change(sandbox: Sandbox, syncd: Syncd):
+    now = datetime.now(UTC).replace(microsecond=0)
+    ticket = sandbox.zendesk.add_ticket(
+        subject="The site is down for all users",
+        requester_email="it@initech.example",
+        requester_name="Peter Gibbons",
+    )
+    first = syncd.once(at=now)
+    assert first.pulled == 1
+    row = _row(sandbox, ticket["id"])
+    assert (row["Priority"], row["SLA"], row["Escalation"]) == ("Critical", "ok", "")
+    due = datetime.strptime(row["First response due (UTC)"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert timedelta(minutes=14) <= due - now <= timedelta(minutes=16)  # Critical: 15 min
+
+    sandbox.reset_counts()
+    quiet = syncd.once(at=now + timedelta(minutes=5))  # nothing due yet: nothing written
+    assert (quiet.pulled, quiet.timers) == (0, 0)
+    assert sandbox.counts() == {"zendesk": 1}
+
+    late = syncd.once(at=now + timedelta(minutes=20))  # no helpdesk change, but breached
+    assert (late.pulled, late.timers) == (0, 1)
+    row = _row(sandbox, ticket["id"])
+    assert row["SLA"] == "breached" and row["Escalation"] == "CTO/Founder"
+    hub = sandbox.hubspot.find("tickets", "helpdesk_ticket_id", str(ticket["id"]))
+    assert hub["properties"]["syncd_sla_state"] == "breached"
+    assert hub["properties"]["syncd_escalation_level"] == "4"
+    channels = [m["channel"] for m in sandbox.slack.messages()]
+    assert channels.count("#incidents") == 1 and channels.count("#support-escalations") == 1
+
+
+def test_escalations_notify_once_per_ticket_and_level_across_restarts(
+    sandbox: Sandbox, syncd: Syncd, config_path: Path
+):
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    for n in range(5):
+        sandbox.zendesk.add_ticket(
+            subject=f"Production outage number {n}",
+            requester_email=f"ops{n}@initech.example",
+            created_at=long_ago,
+            updated_at=long_ago,
+        )
+    syncd.once()
+    messages = sandbox.slack.messages()
+    per_channel = {
+        c: sum(1 for m in messages if m["channel"] == c)
+        for c in ("#incidents", "#support-escalations")
+    }
+    assert per_channel == {"#incidents": 5, "#support-escalations": 5}
+
+    restarted = Syncd(config_path)  # a new process: only the state store remembers
+    for ticket in sandbox.zendesk.tickets():
+        sandbox.zendesk.update_ticket(ticket["id"], subject=ticket["subject"] + " (still)")
+    report = restarted.once()
+    assert report.pulled == 5 and report.actions_fired == 0
+    assert len(sandbox.slack.messages()) == len(messages), "nobody is notified twice"
