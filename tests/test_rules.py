@@ -39,7 +39,8 @@ def default_rules():
         ("I was charged twice for my invoice", "Billing", "High"),
         ("The site is down for all users", "Technical", "Critical"),
         ("We are seeing data loss after the update", "Technical", "Critical"),
-        ("How do I export my data?", "Information request", "Low"),
+        ("How do I export my data?", "Information request", "Medium"),  # how-to: Medium
+        ("Where can I find the documentation about exports?", "Information request", "Low"),
         ("Feature request: dark mode", "Feature request", "Low"),
         ("Re: my previous ticket", "Follow-up", "Medium"),
         ("This is unacceptable, I want to speak to a manager", "Complaint/Escalation", "High"),
