@@ -264,6 +264,55 @@ def rules_explain(
         typer.echo(f"  next check {decision.next_check.isoformat()}")
 
 
+@rules_app.command("preview")
+def rules_preview(
+    directory: Annotated[Path, typer.Argument(help="Folder of the edited rule files.")],
+    config: ConfigOption,
+    since: Annotated[str, typer.Option(help="Tickets changed in this window: 7d, 24h...")] = "7d",
+    limit: Annotated[int, typer.Option(help="Rows of changes to show.")] = 50,
+) -> None:
+    """Show every decision an edit would change on the tickets syncd has seen; writes nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from syncd.durations import parse_duration
+    from syncd.rules.preview import compare
+    from syncd.state import open_store
+
+    cfg = _load(config)
+    try:
+        window = timedelta(seconds=parse_duration(since))
+    except ValueError as exc:
+        raise UserError(str(exc), where="--since") from None
+    running, edited = _rules_or_exit(cfg.rules.dir), _rules_or_exit(directory)
+    now = datetime.now(UTC)
+    tickets = open_store(cfg.state.url).tickets_since(now - window)
+    changes, per_field, seen = compare(tickets, running, edited, now)
+    table = Table(
+        title=f"{len(changes)} decision(s) would change on {seen} ticket(s) "
+        f"seen in the last {since}"
+    )
+    for column in ("ticket", "subject", "field", "before", "after"):
+        table.add_column(column, overflow="fold")
+    for change in changes[:limit]:
+        table.add_row(
+            change.ticket.id,
+            escape(change.ticket.subject[:60]),
+            change.field,
+            escape(change.before),
+            escape(change.after),
+        )
+    console = Console(width=160, emoji=False)
+    console.print(table)
+    if len(changes) > limit:
+        console.print(f"... and {len(changes) - limit} more (--limit)")
+    for name, count in per_field.most_common():
+        typer.echo(f"{name}: {count} ticket(s) change")
+
+
 def _rules_or_exit(directory: Path) -> Any:
     from syncd.errors import RuleError
     from syncd.rules import load_rules

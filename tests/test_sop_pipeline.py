@@ -72,3 +72,27 @@ def test_escalations_notify_once_per_ticket_and_level_across_restarts(
     report = restarted.once()
     assert report.pulled == 5 and report.actions_fired == 0
     assert len(sandbox.slack.messages()) == len(messages), "nobody is notified twice"
+
+
+def test_rules_preview_lists_what_an_edit_would_change(
+    sandbox: Sandbox, syncd: Syncd, config_path: Path, tmp_path: Path
+):
+    import shutil
+
+    from tests.conftest import RULES, run_cli
+
+    sandbox.zendesk.add_ticket(subject="Please refund my invoice", requester_email="a@b.example")
+    sandbox.zendesk.add_ticket(subject="Error 500 on login", requester_email="c@d.example")
+    syncd.once()
+    edited = tmp_path / "edited"
+    shutil.copytree(RULES, edited)
+    triage = edited / "triage.yaml"
+    refunds = "  - category: Refunds\n    when: {text: {contains: refund}}\n"
+    triage.write_text(triage.read_text().replace("categories:\n", "categories:\n" + refunds, 1))
+    sandbox.reset_counts()
+    result = run_cli("rules", "preview", str(edited), "--config", str(config_path))
+    assert result.returncode == 0, result.stderr
+    assert "1 decision(s) would change on 2 ticket(s)" in result.stdout
+    assert "Billing" in result.stdout and "Refunds" in result.stdout
+    assert "category: 1 ticket(s) change" in result.stdout
+    assert sandbox.counts() == {}, "a preview sends nothing anywhere"
