@@ -38,6 +38,7 @@ class Facts:
     decided: dict[str, str] = field(default_factory=dict)
     sla: SlaStatus | None = None
     calendar: BusinessCalendar | None = None  # for business-hour durations
+    lowered: dict[str, Any] = field(default_factory=dict)  # field -> lower-cased value, once
 
 
 Predicate = Callable[[Facts], bool]
@@ -185,11 +186,12 @@ class Compiler:
                 f"Use one of: {', '.join(FIELDS)}, or custom.<field>",
             )
             return None
+        low = _lowered(name, get)
         if not isinstance(value, dict):
-            return self._operator("equals", value, get, loc)
+            return self._operator("equals", value, get, low, loc)
         preds = []
         for op, arg in value.items():
-            pred = self._operator(str(op), arg, get, where(self.path, value, op))
+            pred = self._operator(str(op), arg, get, low, where(self.path, value, op))
             if pred is None:
                 return None
             preds.append(pred)
@@ -198,7 +200,9 @@ class Compiler:
             return None
         return preds[0] if len(preds) == 1 else _all(preds)
 
-    def _operator(self, op: str, arg: Any, get: Getter, loc: str) -> Predicate | None:
+    def _operator(self, op: str, arg: Any, get: Getter, low: Getter, loc: str) -> Predicate | None:
+        # `low` gives the field lower-cased (computed once per evaluation): text comparisons
+        # use it with lower-cased patterns, much faster than case-insensitive regexes.
         if op in ("equals", "in") and (arg is None or arg == "" or arg == []):
             self.problems.add(loc, f"{op} needs a value", "An empty value never matches")
             return None
@@ -207,17 +211,17 @@ class Compiler:
                 self.problems.add(loc, "equals takes one value", f"For several, write in: {arg}")
                 return None
             want = _lower(arg)
-            return lambda f: _matches_any(get(f), lambda v: _lower(v) == want)
+            return lambda f: _matches_any(low(f), lambda v: v == want)
         if op == "in":
             options = {_lower(v) for v in _as_list(arg)}
-            return lambda f: _matches_any(get(f), lambda v: _lower(v) in options)
+            return lambda f: _matches_any(low(f), lambda v: v in options)
         if op == "contains":
             values = [str(v) for v in _as_list(arg) if str(v).strip()]
             if not values:
                 self.problems.add(loc, "contains needs at least one word", "e.g. [invoice]")
                 return None
-            pattern = _words(values)
-            return lambda f: _matches_any(get(f), lambda v: bool(pattern.search(str(v))))
+            search = _words(values).search
+            return lambda f: _matches_any(low(f), lambda v: search(str(v)) is not None)
         if op == "matches":
             try:
                 regex = re.compile(str(arg), re.IGNORECASE)
@@ -275,10 +279,27 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 
 def _words(values: list[str]) -> re.Pattern[str]:
-    # Whole words or phrases, any case, plural allowed: "receipt" matches "receipts", but
-    # "down" must not match "download".
-    alternatives = "|".join(re.escape(v.strip()) for v in sorted(values, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?:e?s)?(?!\w)", re.IGNORECASE)
+    # Whole words or phrases, plural allowed: "receipt" matches "receipts", but "down" must
+    # not match "download". Matched against lower-cased text, so any case matches.
+    alternatives = "|".join(
+        re.escape(v.strip().lower()) for v in sorted(values, key=len, reverse=True)
+    )
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?:e?s)?(?!\w)")
+
+
+def _lowered(name: str, get: Getter) -> Getter:
+    """`get`, lower-cased, computed once per evaluation and kept on the facts."""
+
+    def low(f: Facts) -> Any:
+        cache = f.lowered
+        if name not in cache:
+            value = get(f)
+            if isinstance(value, list | tuple):
+                value = tuple(_lower(v) for v in value)
+            cache[name] = _lower(value)
+        return cache[name]
+
+    return low
 
 
 def _as_list(value: Any) -> list[Any]:
