@@ -3,6 +3,7 @@ creation time, moment of evaluation and pending/on-hold pauses (DST, weekends, h
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -49,11 +50,7 @@ def test_first_response_due_and_breach_follow_the_calendar(created, hours_later,
     )
     decision = RULESET.evaluate(ticket, now)
     assert (decision.priority, decision.sla.policy) == ("High", "Standard")
-    spans = [
-        (a.at, b.at)
-        for a, b in zip(history, history[1:], strict=False)
-        if a.status is Status.PENDING
-    ]
+    spans = [(a.at, b.at) for a, b in itertools.pairwise(history) if a.status is Status.PENDING]
     target = decision.sla.first_response
     assert target.due == CALENDAR.add_with_pauses(created, TARGET, spans)
     worked = CALENDAR.elapsed_with_pauses(created, now, spans)
