@@ -92,6 +92,8 @@ class NotificationsConfig(_Section):
     """Where the rules' notify actions go."""
 
     slack: SlackConfig = SlackConfig()
+    # The first sync meets the whole backlog; by default its actions are recorded, not sent.
+    notify_on_first_sync: bool = False
 
 
 class StateConfig(_Section):

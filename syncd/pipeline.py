@@ -81,6 +81,7 @@ def run_cycle(
     store: StateStore,
     *,
     notifiers: Sequence[Notifier] = (),
+    notify_on_first_sync: bool = False,
     max_tickets: int = 10_000,
     dry_run: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -111,7 +112,10 @@ def run_cycle(
         if changed:
             _write(sink, changed, prints, store, sink_report)
     report.changed = len(changed_keys)
-    retry_soon = _carry_out(decided, notifiers, store, report, dry_run)
+    # The first sync meets the whole backlog: record its actions as a baseline rather than
+    # sending one notification per ticket that was late long before syncd arrived.
+    baseline = start_cursor is None and not notify_on_first_sync
+    retry_soon = _carry_out(decided, notifiers, store, report, dry_run, baseline)
     if not dry_run and not report.failed_sinks:
         # Only now: a failed sink must see these tickets (and their timers) again.
         store.save_snapshots(
@@ -140,6 +144,7 @@ def _carry_out(
     store: StateStore,
     report: CycleReport,
     dry_run: bool,
+    baseline: bool,
 ) -> set[str]:
     """Carry out each action the rules asked for, once per ticket; returns the tickets
     whose actions failed (to be looked at again next cycle)."""
@@ -156,6 +161,9 @@ def _carry_out(
                 f"#{ticket.id} {action.origin}: {action.kind} "
                 f"{action.target or ', '.join(action.tags)}"
             )
+            continue
+        if baseline:
+            store.record_fired(ticket.id, action, "baseline: first sync, not sent")
             continue
         try:
             outcome = next((o for n in notifiers if (o := n.deliver(ticket, action))), None)

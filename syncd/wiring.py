@@ -29,6 +29,7 @@ class Parts:
     store: SqlStateStore
     notifiers: list[Notifier]
     max_tickets: int = 10_000
+    notify_on_first_sync: bool = False
 
     def cycle(
         self,
@@ -44,6 +45,7 @@ class Parts:
             evaluate or self.rules.evaluate,
             self.store,
             notifiers=self.notifiers,
+            notify_on_first_sync=self.notify_on_first_sync,
             max_tickets=self.max_tickets,
             dry_run=dry_run,
             clock=clock or (lambda: datetime.now(UTC)),
@@ -99,4 +101,12 @@ def build(config: Config) -> Parts:
     notifiers = build_notifiers(config)
     rules = load_rules(config.rules.dir)
     store = open_store(config.state.url)
-    return Parts(source, sinks, rules, store, notifiers, config.max_tickets_per_cycle)
+    return Parts(
+        source,
+        sinks,
+        rules,
+        store,
+        notifiers,
+        config.max_tickets_per_cycle,
+        config.notifications.notify_on_first_sync,
+    )

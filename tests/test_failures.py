@@ -89,6 +89,7 @@ def test_rate_limit_storm_completes(sandbox: Sandbox, syncd: Syncd):
     sandbox.zendesk.generate(300, seed=5)
     sandbox.faults.rate = 0.3
     sandbox.faults.retry_after = 0
+    sandbox.faults.only = {"zendesk", "hubspot", "sheets", "oauth"}
     for sink in syncd.parts.sinks:
         sink.attempts = 10
     syncd.parts.source.attempts = 10

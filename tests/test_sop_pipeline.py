@@ -19,6 +19,7 @@ def _row(sandbox: Sandbox, ticket_id: int) -> dict[str, str]:
 
 def test_a_breach_reaches_the_sinks_without_a_helpdesk_change(sandbox: Sandbox, syncd: Syncd):
     now = datetime.now(UTC).replace(microsecond=0)
+    syncd.once(at=now)  # the first sync is a baseline: later changes notify
     ticket = sandbox.zendesk.add_ticket(
         subject="The site is down for all users",
         requester_email="it@initech.example",
@@ -50,6 +51,7 @@ def test_a_breach_reaches_the_sinks_without_a_helpdesk_change(sandbox: Sandbox, 
 def test_escalations_notify_once_per_ticket_and_level_across_restarts(
     sandbox: Sandbox, syncd: Syncd, config_path: Path
 ):
+    syncd.once()  # the first sync is a baseline: later changes notify
     long_ago = datetime.now(UTC) - timedelta(days=3)
     for n in range(5):
         sandbox.zendesk.add_ticket(
@@ -96,3 +98,22 @@ def test_rules_preview_lists_what_an_edit_would_change(
     assert "Billing" in result.stdout and "Refunds" in result.stdout
     assert "category: 1 ticket(s) change" in result.stdout
     assert sandbox.counts() == {}, "a preview sends nothing anywhere"
+
+
+def test_the_first_sync_records_old_escalations_without_sending_them(
+    sandbox: Sandbox, syncd: Syncd
+):
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    for n in range(20):
+        sandbox.zendesk.add_ticket(
+            subject=f"Outage {n}",
+            requester_email=f"o{n}@x.example",
+            created_at=long_ago,
+            updated_at=long_ago,
+        )
+    report = syncd.once()
+    assert report.pulled == 20 and report.actions_fired == 0
+    assert sandbox.slack.messages() == []
+    assert len(syncd.parts.store.fired([str(t["id"]) for t in sandbox.zendesk.tickets()])) > 20
+    again = syncd.once()
+    assert again.actions_fired == 0, "baselined actions never fire later"
