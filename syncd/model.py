@@ -6,7 +6,7 @@ The rules engine turns a `Ticket` into a `Decision`. Both are immutable values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -170,10 +170,17 @@ class Action:
     kind: str  # notify | tag | task
     origin: str  # "escalation level 2 (Support manager)" or "follow-up Satisfaction check"
     target: str = ""  # notify: "slack:#channel", "email:a@b"; task: owner
-    text: str = ""  # message or task subject, template already filled in
     tags: tuple[str, ...] = ()
     due: datetime | None = None  # tasks: due date
     where: str = ""  # file:line of the rule
+    # The message or task subject is filled in only when asked for: most actions were
+    # already carried out in an earlier cycle and are never rendered again.
+    message: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The message or task subject, template filled in ("" when there is none)."""
+        return self.message() if self.message else ""
 
 
 @dataclass(frozen=True, slots=True)

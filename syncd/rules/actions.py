@@ -27,6 +27,7 @@ still alerts levels 1 and 2 once each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,24 +49,31 @@ class ActionSpec:
 
     kind: str
     target: str
-    text: str
+    template: templates.Parsed  # empty: no text
     tags: tuple[str, ...]
     due_in: timedelta | None
     where: str
 
     def make(
-        self, key: str, origin: str, ticket: Ticket, decision: Decision, now: datetime
+        self,
+        key: str,
+        origin: str,
+        ticket: Ticket,
+        decision: Callable[[], Decision],
+        now: datetime,
     ) -> Action:
-        """The action for one ticket, template filled in."""
+        """The action for one ticket; its text is rendered when first asked for."""
+        template = self.template
+        message = (lambda: templates.render(template, ticket, decision())) if template else None
         return Action(
             key=key,
             kind=self.kind,
             origin=origin,
             target=self.target,
-            text=templates.render(self.text, ticket, decision) if self.text else "",
             tags=self.tags,
             due=now + self.due_in if self.due_in is not None else None,
             where=self.where,
+            message=message,
         )
 
 
@@ -309,7 +317,7 @@ def _action(
         else ()
     )
     target = str(value) if kind == "notify" else str(spec.get("owner", ""))
-    return ActionSpec(kind, target, text, tags, due_in, loc)
+    return ActionSpec(kind, target, templates.parse(text) if text else (), tags, due_in, loc)
 
 
 def _known_keys(path: Path, item: dict[str, Any], allowed: set[str], problems: Problems) -> bool:

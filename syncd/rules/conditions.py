@@ -211,24 +211,24 @@ class Compiler:
                 self.problems.add(loc, "equals takes one value", f"For several, write in: {arg}")
                 return None
             want = _lower(arg)
-            return lambda f: _matches_any(low(f), lambda v: v == want)
+            return _each(low, lambda v: v == want)
         if op == "in":
             options = {_lower(v) for v in _as_list(arg)}
-            return lambda f: _matches_any(low(f), lambda v: v in options)
+            return _each(low, lambda v: v in options)
         if op == "contains":
             values = [str(v) for v in _as_list(arg) if str(v).strip()]
             if not values:
                 self.problems.add(loc, "contains needs at least one word", "e.g. [invoice]")
                 return None
             search = _words(values).search
-            return lambda f: _matches_any(low(f), lambda v: search(str(v)) is not None)
+            return _each(low, lambda v: v is not None and search(str(v)) is not None)
         if op == "matches":
             try:
                 regex = re.compile(str(arg), re.IGNORECASE)
             except re.error as exc:
                 self.problems.add(loc, f"bad regular expression {arg!r}: {exc}", "Fix the pattern")
                 return None
-            return lambda f: _matches_any(get(f), lambda v: bool(regex.search(str(v))))
+            return _each(get, lambda v: v is not None and regex.search(str(v)) is not None)
         if op == "is_empty":
             expected = bool(arg)
             return lambda f: (get(f) in (None, "", (), [])) == expected
@@ -310,11 +310,16 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _matches_any(value: Any, test: Callable[[Any], bool]) -> bool:
-    # A list field (tags) matches when any of its items does.
-    if isinstance(value, list | tuple):
-        return any(test(v) for v in value)
-    return value is not None and test(value)
+def _each(get: Getter, test: Callable[[Any], bool]) -> Predicate:
+    """`test` on the field's value; a list field (tags) matches when any item does."""
+
+    def check(f: Facts) -> bool:
+        value = get(f)
+        if value.__class__ is tuple or value.__class__ is list:
+            return any(test(v) for v in value)
+        return test(value)
+
+    return check
 
 
 def _number(value: Any) -> float | None:

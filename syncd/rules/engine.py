@@ -8,6 +8,7 @@ in each ordered section. No I/O and no clock reads here: `now` is an argument.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -118,40 +119,30 @@ class RuleSet:
         policy = self.sla.policy_for(facts) if measurable else None
         next_checks: list[datetime] = []
         if policy is not None:
-            facts.sla = self.sla.measure(policy, ticket, chosen.value, now)
+            facts.sla, next_sla = self.sla.measure(policy, ticket, chosen.value, now)
             facts.calendar = policy.calendar
             reasons.append(Reason("sla", policy.name, policy.name, policy.where))
-            next_sla = self.sla.next_change(policy, ticket, chosen.value, now)
             if next_sla:
                 next_checks.append(next_sla)
-        decision = Decision(
-            category=facts.decided["category"],
-            priority=chosen.value,
-            tags=tuple(tags),
-            sla=facts.sla,
-        )
+        # Action texts are rendered later, against the finished decision (`final`).
+        final: list[Decision] = []
         ladder, levels = escalate(self.ladders, facts)
-        if levels:
-            top = max(levels, key=lambda lvl: lvl.level)
-            decision = replace(decision, escalation_level=top.level, escalation_name=top.name)
-            reasons.extend(
-                Reason("escalation", f"{lvl.level} {lvl.name}", ladder.name, lvl.where)
-                for lvl in levels
-                if ladder
-            )
         actions: list[Action] = []
         for lvl in levels:
             origin = f"escalation level {lvl.level} ({lvl.name})"
-            # Each level's messages speak of that level, not of the highest one reached.
-            at_level = replace(decision, escalation_level=lvl.level, escalation_name=lvl.name)
-            actions.extend(
-                spec.make(
-                    f"escalation:{ladder.name if ladder else ''}:{lvl.level}:{i}",
-                    origin,
-                    ticket,
-                    at_level,
-                    now,
+            reasons.append(
+                Reason(
+                    "escalation",
+                    f"{lvl.level} {lvl.name}",
+                    ladder.name if ladder else "",
+                    lvl.where,
                 )
+            )
+            # Each level's messages speak of that level, not of the highest one reached.
+            at_level = _at_level(final, lvl.level, lvl.name)
+            prefix = f"escalation:{ladder.name if ladder else ''}:{lvl.level}"
+            actions.extend(
+                spec.make(f"{prefix}:{i}", origin, ticket, at_level, now)
                 for i, spec in enumerate(lvl.actions)
             )
         for follow_up in self.follow_ups:
@@ -163,16 +154,26 @@ class RuleSet:
             elif follow_up.when is None or follow_up.when(facts):
                 origin = f"follow-up {follow_up.name}"
                 actions.extend(
-                    spec.make(f"follow_up:{follow_up.name}:{i}", origin, ticket, decision, now)
+                    spec.make(
+                        f"follow_up:{follow_up.name}:{i}", origin, ticket, lambda: final[0], now
+                    )
                     for i, spec in enumerate(follow_up.actions)
                 )
         next_checks.extend(self._threshold_crossings(facts))
-        return replace(
-            decision,
+        top = max(levels, key=lambda lvl: lvl.level) if levels else None
+        decision = Decision(
+            category=facts.decided["category"],
+            priority=chosen.value,
+            tags=tuple(tags),
             reasons=tuple(reasons),
+            sla=facts.sla,
+            escalation_level=top.level if top else 0,
+            escalation_name=top.name if top else "",
             actions=tuple(actions),
             next_check=min(next_checks, default=None),
         )
+        final.append(decision)
+        return decision
 
     def _threshold_crossings(self, facts: Facts) -> list[datetime]:
         """Future moments when an older_than/within condition flips for this ticket."""
@@ -194,6 +195,10 @@ class RuleSet:
     def render(self, template: str, ticket: Ticket, decision: Decision) -> str:
         """A named template filled in for a ticket."""
         return templates.render(self.templates[template], ticket, decision)
+
+
+def _at_level(final: list[Decision], level: int, name: str) -> Callable[[], Decision]:
+    return lambda: replace(final[0], escalation_level=level, escalation_name=name)
 
 
 def _first(rules: list[Rule], facts: Facts) -> Rule | None:

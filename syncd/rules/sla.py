@@ -69,26 +69,35 @@ class SlaRules:
                 return policy
         return None
 
-    def measure(self, policy: Policy, ticket: Ticket, priority: str, now: datetime) -> SlaStatus:
-        """Where the ticket stands against the policy at `now`."""
-        targets = policy.targets.get(priority, Targets(None, None))
-        pauses = ticket.pauses(self.pause_on)
-        resolved = ticket.solved_at if ticket.status in (Status.SOLVED, Status.CLOSED) else None
-        return SlaStatus(
-            policy=policy.name,
-            calendar=policy.calendar.name,
-            first_response=self._target(
-                policy.calendar,
-                ticket.created_at,
-                targets.first_response,
-                ticket.first_response_at,
-                pauses,
-                now,
-            ),
-            resolution=self._target(
-                policy.calendar, ticket.created_at, targets.resolution, resolved, pauses, now
-            ),
+    def measure(
+        self, policy: Policy, ticket: Ticket, priority: str, now: datetime
+    ) -> tuple[SlaStatus, datetime | None]:
+        """Where the ticket stands against the policy at `now`, and the next moment that
+        changes by the clock alone (a target turning at risk or breached)."""
+        targets = policy.targets.get(priority, NO_TARGETS)
+        pauses = (
+            ticket.pauses(self.pause_on)
+            if ticket.status_history or (ticket.status in self.pause_on)
+            else []
         )
+        resolved = ticket.solved_at if ticket.status in (Status.SOLVED, Status.CLOSED) else None
+        calendar = policy.calendar
+        first, next_first = self._target(
+            calendar,
+            ticket.created_at,
+            targets.first_response,
+            ticket.first_response_at,
+            pauses,
+            now,
+        )
+        resolution, next_resolution = self._target(
+            calendar, ticket.created_at, targets.resolution, resolved, pauses, now
+        )
+        status = SlaStatus(policy.name, calendar.name, first, resolution)
+        if not ticket.status.is_open:
+            return status, None
+        upcoming = [m for m in (next_first, next_resolution) if m is not None]
+        return status, min(upcoming, default=None)
 
     def _target(
         self,
@@ -98,42 +107,45 @@ class SlaRules:
         met_at: datetime | None,
         pauses: Sequence[Pause],
         now: datetime,
-    ) -> SlaTarget:
+    ) -> tuple[SlaTarget, datetime | None]:
         if target is None or target <= timedelta(0):
-            return SlaTarget(due=None, met_at=met_at)
+            return SlaTarget(due=None, met_at=met_at), None
         until = met_at or now
-        used_time = calendar.elapsed_with_pauses(start, until, pauses)
+        if pauses:
+            used_time = calendar.elapsed_with_pauses(start, until, pauses)
+            due = calendar.add_with_pauses(start, target, pauses)
+        else:
+            used_time = calendar.elapsed(start, until)
+            due = calendar.add(start, target)
         used = used_time / target
-        due = calendar.add_with_pauses(start, target, pauses)
-        if met_at is not None:
-            return SlaTarget(due=due, met_at=met_at, used=used, breached=used_time > target)
         breached = used_time > target
-        return SlaTarget(
-            due=due,
-            left=target - used_time,
-            used=used,
-            breached=breached,
-            at_risk=not breached and used >= self.at_risk,
+        if met_at is not None:
+            return SlaTarget(due=due, met_at=met_at, used=used, breached=breached), None
+        at_risk = not breached and used >= self.at_risk
+        next_change = None
+        if not breached and due is not None:
+            # Just past the threshold: at-risk first (if not yet), then the due time.
+            if at_risk:
+                next_change = due + timedelta(seconds=1)
+            elif not pauses or ticket_clock_runs(pauses):
+                risk = (
+                    calendar.add_with_pauses(start, target * self.at_risk, pauses)
+                    if pauses
+                    else calendar.add(start, target * self.at_risk)
+                )
+                next_change = risk + timedelta(seconds=1) if risk else None
+        status = SlaTarget(
+            due=due, left=target - used_time, used=used, breached=breached, at_risk=at_risk
         )
+        return status, next_change
 
-    def next_change(
-        self, policy: Policy, ticket: Ticket, priority: str, now: datetime
-    ) -> datetime | None:
-        """The next moment a target turns at-risk or breached by the clock alone."""
-        targets = policy.targets.get(priority, Targets(None, None))
-        pauses = ticket.pauses(self.pause_on)
-        moments = []
-        for target, met in (
-            (targets.first_response, ticket.first_response_at),
-            (targets.resolution, ticket.solved_at),
-        ):
-            if target is None or met is not None or not ticket.status.is_open:
-                continue
-            for share in (self.at_risk, 1.0):
-                moment = policy.calendar.add_with_pauses(ticket.created_at, target * share, pauses)
-                if moment is not None and moment > now:
-                    moments.append(moment + timedelta(seconds=1))  # just past the threshold
-        return min(moments, default=None)
+
+def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
+    """False while the ticket sits in a paused status (an open-ended pause)."""
+    return all(end is not None for _start, end in pauses)
+
+
+NO_TARGETS = Targets(None, None)
 
 
 def compile_calendars(

@@ -69,11 +69,23 @@ def check(text: str) -> str | None:
     return None
 
 
-def render(text: str, ticket: Ticket, decision: Decision) -> str:
-    """Fill in a template that passed `check`."""
+Parsed = tuple[tuple[str, Values | None], ...]
+
+
+def parse(text: str) -> Parsed:
+    """A template that passed `check`, split once into (literal, placeholder) pieces."""
+    return tuple(
+        (literal, PLACEHOLDERS[name] if name is not None else None)
+        for literal, name, _spec, _conversion in string.Formatter().parse(text)
+    )
+
+
+def render(template: str | Parsed, ticket: Ticket, decision: Decision) -> str:
+    """Fill in a template (text that passed `check`, or already parsed)."""
+    pieces = parse(template) if isinstance(template, str) else template
     out = []
-    for literal, name, _spec, _conversion in string.Formatter().parse(text):
+    for literal, value in pieces:
         out.append(literal)
-        if name is not None:
-            out.append(str(PLACEHOLDERS[name](ticket, decision)))
+        if value is not None:
+            out.append(str(value(ticket, decision)))
     return "".join(out)
