@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syncd.errors import RuleError
 from syncd.model import Person, Status, Ticket
@@ -234,3 +236,60 @@ def test_rules_test_cli_prints_a_summary():
     result = run_cli("rules", "test", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("passed, 0 failed")
+
+
+WORDS = [
+    "down",
+    "download",
+    "charge",
+    "charges",
+    "charged",
+    "can't",
+    "log",
+    "in",
+    "twice",
+    "refund",
+    "Refunds",
+    "ERROR",
+    "500",
+    "data",
+    "loss",
+    "é",
+    "naïve",
+    "-",
+    ",",
+    "\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(WORDS), max_size=12),
+    phrases=st.lists(
+        st.sampled_from(
+            [
+                "down",
+                "charge",
+                "can't log in",
+                "charged twice",
+                "refund",
+                "error 500",
+                "data loss",
+                "naïve",
+                "-x",
+            ]
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_the_word_prefilter_never_changes_what_contains_matches(text, phrases):
+    from syncd.rules.conditions import Compiler, Facts, _words
+    from syncd.rules.loader import Problems
+
+    subject = " ".join(text)
+    compiler = Compiler(Path("t.yaml"), Problems(), phase=1)
+    predicate = compiler.condition({"subject": {"contains": phrases}}, {"w": 0}, "w")
+    facts = Facts(ticket(subject), NOW)
+    expected = _words(phrases).search(subject.lower()) is not None
+    assert predicate(facts) == expected

@@ -188,10 +188,10 @@ class Compiler:
             return None
         low = _lowered(name, get)
         if not isinstance(value, dict):
-            return self._operator("equals", value, get, low, loc)
+            return self._operator("equals", value, get, low, loc, name)
         preds = []
         for op, arg in value.items():
-            pred = self._operator(str(op), arg, get, low, where(self.path, value, op))
+            pred = self._operator(str(op), arg, get, low, where(self.path, value, op), name)
             if pred is None:
                 return None
             preds.append(pred)
@@ -200,7 +200,9 @@ class Compiler:
             return None
         return preds[0] if len(preds) == 1 else _all(preds)
 
-    def _operator(self, op: str, arg: Any, get: Getter, low: Getter, loc: str) -> Predicate | None:
+    def _operator(
+        self, op: str, arg: Any, get: Getter, low: Getter, loc: str, name: str
+    ) -> Predicate | None:
         # `low` gives the field lower-cased (computed once per evaluation): text comparisons
         # use it with lower-cased patterns, much faster than case-insensitive regexes.
         if op in ("equals", "in") and (arg is None or arg == "" or arg == []):
@@ -221,7 +223,20 @@ class Compiler:
                 self.problems.add(loc, "contains needs at least one word", "e.g. [invoice]")
                 return None
             search = _words(values).search
-            return _each(low, lambda v: v is not None and search(str(v)) is not None)
+            words = _word_getter(name)
+            firsts = _first_words(values)
+            if firsts is None:  # a phrase starts with punctuation: no cheap pre-check
+                return _each(low, lambda v: v is not None and search(str(v)) is not None)
+
+            def contains(f: Facts) -> bool:
+                # Most tickets hold none of a rule's words: a set lookup settles that before
+                # any regex runs. When one is there, the regex decides (word boundaries).
+                present = words(f, low)
+                if present.isdisjoint(firsts):
+                    return False
+                return _each(low, lambda v: v is not None and search(str(v)) is not None)(f)
+
+            return contains
         if op == "matches":
             try:
                 regex = re.compile(str(arg), re.IGNORECASE)
@@ -285,6 +300,41 @@ def _words(values: list[str]) -> re.Pattern[str]:
         re.escape(v.strip().lower()) for v in sorted(values, key=len, reverse=True)
     )
     return re.compile(rf"(?<!\w)(?:{alternatives})(?:e?s)?(?!\w)")
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _first_words(values: list[str]) -> frozenset[str] | None:
+    """The words a text must hold for any phrase to match: each phrase's first word, and for
+    one-word phrases their plural too. None when a phrase does not start with a word."""
+    firsts: set[str] = set()
+    for value in values:
+        tokens = _WORD.findall(value.strip().lower())
+        if not tokens or not value.strip()[0].isalnum():
+            return None
+        first = tokens[0]
+        firsts.add(first)
+        if len(tokens) == 1 and value.strip().lower() == first:
+            firsts.update({first + "s", first + "es"})
+    return frozenset(firsts)
+
+
+def _word_getter(name: str) -> Callable[[Facts, Getter], frozenset[str]]:
+    """The set of words of a lower-cased field, computed once per evaluation."""
+    key = f"words:{name}"
+
+    def words(f: Facts, low: Getter) -> frozenset[str]:
+        cache = f.lowered
+        if key not in cache:
+            value = low(f)
+            texts = value if isinstance(value, tuple) else (value,)
+            cache[key] = frozenset(
+                w for text in texts if text is not None for w in _WORD.findall(str(text))
+            )
+        return cache[key]
+
+    return words
 
 
 def _lowered(name: str, get: Getter) -> Getter:
