@@ -144,7 +144,7 @@ def compile_escalation(
         if not isinstance(item, dict) or not isinstance(item.get("ladder"), str):
             problems.add(loc, "each ladder needs `ladder:` with a name and `levels:`")
             continue
-        if not _known_keys(path, item, {"ladder", "when", "levels"}, problems):
+        if not problems.only_keys(path, item, {"ladder", "when", "levels"}, "a ladder"):
             continue
         when = compiler.condition(item["when"], item, "when") if "when" in item else None
         levels = item.get("levels")
@@ -175,7 +175,7 @@ def _level(
     if not isinstance(item, dict) or type(item.get("level")) is not int:
         problems.add(loc, "each level needs `level:` with a number", "e.g. - level: 1")
         return None
-    if not _known_keys(path, item, {"level", "name", "when", "actions"}, problems):
+    if not problems.only_keys(path, item, {"level", "name", "when", "actions"}, "a level"):
         return None
     if "when" not in item:
         problems.add(loc, f"level {item['level']} needs `when:`", "say what triggers it")
@@ -206,7 +206,8 @@ def compile_follow_ups(
         if not isinstance(item, dict) or not isinstance(item.get("follow_up"), str):
             problems.add(loc, "each follow-up needs `follow_up:` with a name")
             continue
-        if not _known_keys(path, item, {"follow_up", "after", "wait", "when", "actions"}, problems):
+        keys = {"follow_up", "after", "wait", "when", "actions"}
+        if not problems.only_keys(path, item, keys, "a follow-up"):
             continue
         after = item.get("after")
         if after not in EVENT_FIELDS:
@@ -273,7 +274,7 @@ def _action(
         "tag": {"tag"},
         "task": {"task", "owner", "due_in"},
     }[kind]
-    if not _known_keys(path, spec, allowed, problems):
+    if not problems.only_keys(path, spec, allowed, f"a {kind} action"):
         return None
     text = ""
     if "template" in spec and "message" in spec:
@@ -318,15 +319,3 @@ def _action(
     )
     target = str(value) if kind == "notify" else str(spec.get("owner", ""))
     return ActionSpec(kind, target, templates.parse(text) if text else (), tags, due_in, loc)
-
-
-def _known_keys(path: Path, item: dict[str, Any], allowed: set[str], problems: Problems) -> bool:
-    unknown = sorted(map(str, set(item) - allowed))
-    if unknown:
-        problems.add(
-            where(path, item, unknown[0]),
-            f"unknown key {unknown[0]!r}",
-            f"Allowed here: {', '.join(sorted(allowed))}",
-        )
-        return False
-    return True

@@ -116,9 +116,7 @@ def _case(path: Path, parent: list[Any], index: int, item: Any, problems: Proble
     if not isinstance(item, dict) or not isinstance(item.get("case"), str):
         problems.add(loc, "each case needs `case:` with a name, `ticket:` and `expect:`")
         return None
-    unknown = set(item) - {"case", "now", "ticket", "expect"}
-    if unknown:
-        problems.add(where(path, item, sorted(unknown)[0]), f"unknown key {sorted(unknown)[0]!r}")
+    if not problems.only_keys(path, item, {"case", "now", "ticket", "expect"}, "a case"):
         return None
     ticket_data = item.get("ticket") or {}
     bad = set(ticket_data) - TICKET_KEYS

@@ -380,13 +380,7 @@ def _compile_list(
             problems.add(loc, f"each rule needs `{sets}:` with a value", f"e.g. - {sets}: Billing")
             continue
         allowed = {sets, "when", "name"} | ({"also_tag"} if sets == "category" else set())
-        unknown = sorted(map(str, set(item) - allowed))
-        if unknown:
-            problems.add(
-                where(path, item, unknown[0]),
-                f"unknown key {unknown[0]!r} in a rule",
-                f"A rule has {', '.join(sorted(allowed))}",
-            )
+        if not problems.only_keys(path, item, allowed, "a rule"):
             continue
         when = None
         if "when" in item:

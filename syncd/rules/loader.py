@@ -20,6 +20,18 @@ class Problems:
         """Record one problem at file:line:column."""
         self.errors.append(RuleError(message, where=where, hint=hint))
 
+    def only_keys(self, path: Path, item: dict[str, Any], allowed: set[str], what: str) -> bool:
+        """True when `item` has no key outside `allowed`; else records the first stray key
+        at its own line, naming what is allowed in `what` (a rule, an SLA policy...)."""
+        unknown = sorted(map(str, set(item) - allowed))
+        if unknown:
+            self.add(
+                where(path, item, unknown[0]),
+                f"unknown key {unknown[0]!r} in {what}",
+                f"Allowed here: {', '.join(sorted(allowed))}",
+            )
+        return not unknown
+
     def raise_if_any(self) -> None:
         """Raise the first error, listing the count of the others."""
         if not self.errors:

@@ -170,13 +170,7 @@ def compile_calendars(
                 "e.g. {timezone: UTC, hours: {mon-fri: '09:00-17:00'}}",
             )
             continue
-        unknown = set(spec) - {"timezone", "hours", "holidays"}
-        if unknown:
-            problems.add(
-                loc,
-                f"unknown calendar key {sorted(unknown)[0]!r}",
-                "A calendar has timezone, hours and holidays",
-            )
+        if not problems.only_keys(path, spec, {"timezone", "hours", "holidays"}, "a calendar"):
             continue
         holidays = spec.get("holidays") or {}
         if not isinstance(holidays, dict) or set(holidays) - {"country", "subdivision", "dates"}:
@@ -271,14 +265,9 @@ def _policy(
     if not isinstance(item, dict) or not isinstance(item.get("policy"), str):
         problems.add(loc, "each SLA policy needs `policy:` with a name", "e.g. - policy: Standard")
         return None
-    unknown = set(item) - {"policy", "when", "calendar", "targets"}
-    if unknown:
-        bad = sorted(map(str, unknown))[0]
-        problems.add(
-            where(path, item, bad),
-            f"unknown key {bad!r} in an SLA policy",
-            "A policy has policy, when, calendar and targets",
-        )
+    if not problems.only_keys(
+        path, item, {"policy", "when", "calendar", "targets"}, "an SLA policy"
+    ):
         return None
     calendar_name = str(item.get("calendar", ALWAYS))
     calendar = calendars.get(calendar_name)
