@@ -112,9 +112,10 @@ def run_cycle(
         if changed:
             _write(sink, changed, prints, store, sink_report)
     report.changed = len(changed_keys)
-    # The first sync meets the whole backlog: record its actions as a baseline rather than
-    # sending one notification per ticket that was late long before syncd arrived.
-    baseline = start_cursor is None and not notify_on_first_sync
+    # Until the source has caught up once, the cycles meet the old backlog: record their
+    # actions as a baseline rather than notify about tickets late long before syncd came.
+    caught_up_key = f"caught_up:{source.name}"
+    baseline = not notify_on_first_sync and store.get_meta(caught_up_key) is None
     retry_soon = _carry_out(decided, notifiers, store, report, dry_run, baseline)
     if not dry_run and not report.failed_sinks:
         # Only now: a failed sink must see these tickets (and their timers) again.
@@ -125,6 +126,8 @@ def run_cycle(
         if next_cursor and next_cursor != start_cursor:
             store.set_cursor(source.name, next_cursor)
             report.cursor_advanced = True
+        if baseline and not report.more:
+            store.set_meta(caught_up_key, now.isoformat())
     log.info(
         "cycle",
         pulled=report.pulled,

@@ -80,6 +80,14 @@ class StateStore(Protocol):
         """Save a source's cursor."""
         ...
 
+    def get_meta(self, key: str) -> str | None:
+        """A small remembered fact (None if never set)."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a small fact."""
+        ...
+
     def fingerprints(self, sink: str, keys: Iterable[str]) -> dict[str, str]:
         """What the sink last accepted, for the keys it has seen."""
         ...

@@ -117,3 +117,25 @@ def test_the_first_sync_records_old_escalations_without_sending_them(
     assert len(syncd.parts.store.fired([str(t["id"]) for t in sandbox.zendesk.tickets()])) > 20
     again = syncd.once()
     assert again.actions_fired == 0, "baselined actions never fire later"
+
+
+def test_the_baseline_lasts_until_the_backlog_is_worked_off(sandbox: Sandbox, syncd: Syncd):
+    sandbox.zendesk.generate(2500, seed=9)  # weeks of tickets, many long breached
+    syncd.parts.max_tickets = 1000
+    reports = [syncd.once() for _ in range(4)]
+    assert [(r.pulled, r.more) for r in reports] == [
+        (1000, True),
+        (1000, True),
+        (500, False),
+        (0, False),
+    ]
+    assert sandbox.slack.messages() == [], "no cycle of the initial backlog notifies"
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    sandbox.zendesk.add_ticket(
+        subject="A new outage",
+        requester_email="n@x.example",
+        created_at=long_ago,
+        updated_at=long_ago,
+    )
+    assert syncd.once().actions_fired > 0, "after catching up, new escalations notify"
+    assert sandbox.slack.messages()

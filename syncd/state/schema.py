@@ -72,3 +72,11 @@ fired_actions = Table(
     Column("fired_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("ticket_key", "action_key"),
 )
+
+# Small facts about a pipeline, e.g. that a source has caught up with its backlog once.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)

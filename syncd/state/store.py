@@ -43,6 +43,17 @@ class SqlStateStore:
                 [{"source": source, "cursor": cursor, "updated_at": _now()}],
             )
 
+    def get_meta(self, key: str) -> str | None:
+        """A small remembered fact (None if never set)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).first()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a small fact."""
+        with self.engine.begin() as conn:
+            conn.execute(self._upsert(schema.meta, ["key"]), [{"key": key, "value": value}])
+
     def fingerprints(self, sink: str, keys: Iterable[str]) -> dict[str, str]:
         """What the sink last accepted, for those of `keys` it has seen."""
         table = schema.fingerprints
