@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,6 +157,7 @@ def _carry_out(
         return set()
     done = store.fired({t.id for t, _ in wanted})
     failed: set[str] = set()
+    skipped: Counter[str] = Counter()
     for ticket, action in wanted:
         if (ticket.id, action.key) in done:
             continue
@@ -176,12 +178,18 @@ def _carry_out(
             log.error("action failed", ticket=ticket.id, action=action.key, error=str(exc))
             continue
         if outcome is None:
-            outcome = f"skipped: nothing configured to carry out {action.kind} {action.target}"
-            log.warning("action skipped", ticket=ticket.id, action=action.key, reason=outcome)
+            what = f"{action.kind} {action.target}".strip()
+            skipped[what] += 1
+            outcome = f"skipped: nothing configured to carry out {what}"
         else:
             report.actions_fired += 1
             log.info("action fired", ticket=ticket.id, action=action.key, outcome=outcome)
         store.record_fired(ticket.id, action, outcome)
+    if skipped:  # one line per cycle, not one per action
+        log.warning(
+            "actions skipped: nothing configured to carry them out",
+            counts=dict(skipped.most_common()),
+        )
     return failed
 
 
