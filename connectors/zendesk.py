@@ -146,6 +146,9 @@ def normalize(
         assignee_id=str(raw["assignee_id"]) if raw.get("assignee_id") else None,
         url=f"{link_base}/agent/tickets/{ticket_id}",
         custom_fields=custom,
+        # The export carries no reply times (ticket metrics are a separate API, not read
+        # yet): first-response SLAs are shown, not judged, rather than falsely breached.
+        replies_known=False,
     )
 
 

@@ -92,6 +92,9 @@ class Ticket:
     csat_at: datetime | None = None
     csat_comment: str = ""
     status_history: tuple[StatusChange, ...] = ()  # oldest first; may be empty
+    # False when the source cannot tell first replies (first_response_at is then unknown,
+    # not missing): first-response SLAs are shown but never judged breached.
+    replies_known: bool = True
 
     def pauses(self, paused: frozenset[Status]) -> list[tuple[datetime, datetime | None]]:
         """Intervals spent in a paused status (end None: still paused). Without a history, the

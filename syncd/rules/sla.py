@@ -80,7 +80,10 @@ class SlaRules:
             if ticket.status_history or (ticket.status in self.pause_on)
             else []
         )
-        resolved = ticket.solved_at if ticket.status in (Status.SOLVED, Status.CLOSED) else None
+        resolved = None
+        if ticket.status in (Status.SOLVED, Status.CLOSED):
+            # Without the helpdesk's solve time, the last update is when it was solved.
+            resolved = ticket.solved_at or ticket.updated_at
         calendar = policy.calendar
         first, next_first = self._target(
             calendar,
@@ -90,6 +93,8 @@ class SlaRules:
             pauses,
             now,
         )
+        if not ticket.replies_known and ticket.first_response_at is None:
+            first, next_first = SlaTarget(due=first.due), None  # cannot judge: show due only
         resolution, next_resolution = self._target(
             calendar, ticket.created_at, targets.resolution, resolved, pauses, now
         )
