@@ -217,14 +217,14 @@ def rules_explain(
     """Show each decision for a ticket and the rule (file:line) that made it."""
     from datetime import UTC, datetime
 
-    from syncd.rules.cases import _ticket, _time
+    from syncd.rules.cases import parse_time, ticket_from_data
     from syncd.state import open_store
     from syncd.yamlfile import load_yaml
 
-    now = _time(at) if at else datetime.now(UTC)
+    now = parse_time(at) if at else datetime.now(UTC)
     if Path(ticket).is_file():
         data = load_yaml(Path(ticket), UserError)
-        subject = _ticket(dict(data.get("ticket", data)), now)
+        subject = ticket_from_data(dict(data.get("ticket", data)), now)
     else:
         if config is None:
             raise UserError(

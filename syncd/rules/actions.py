@@ -236,7 +236,7 @@ def _actions(
     section = item.get("actions")
     if not isinstance(section, list) or not section:
         problems.add(
-            where(path, item, "actions") if "actions" in item else where(path, item),
+            where(path, item, "actions"),  # the item itself when the key is missing
             "needs a list of actions",
             "e.g. actions: [{notify: 'slack:#support'}]",
         )

@@ -119,38 +119,24 @@ def _case(path: Path, parent: list[Any], index: int, item: Any, problems: Proble
     if not problems.only_keys(path, item, {"case", "now", "ticket", "expect"}, "a case"):
         return None
     ticket_data = item.get("ticket") or {}
-    bad = set(ticket_data) - TICKET_KEYS
-    if bad:
-        key = sorted(bad)[0]
-        problems.add(
-            where(path, ticket_data, key),
-            f"unknown ticket field {key!r}",
-            f"Use: {', '.join(sorted(TICKET_KEYS))}",
-        )
+    if not problems.only_keys(path, ticket_data, TICKET_KEYS, "a case's ticket"):
         return None
     expect = item.get("expect")
     if not isinstance(expect, dict) or not expect:
         problems.add(loc, "a case needs `expect:` with at least one expectation")
         return None
-    unknown_expect = set(expect) - set(EXPECTATIONS)
-    if unknown_expect:
-        key = sorted(unknown_expect)[0]
-        problems.add(
-            where(path, expect, key),
-            f"unknown expectation {key!r}",
-            f"Use: {', '.join(EXPECTATIONS)}",
-        )
+    if not problems.only_keys(path, expect, set(EXPECTATIONS), "a case's expectations"):
         return None
     try:
-        now = _time(item.get("now", "2026-01-05T09:00:00Z"))
-        ticket = _ticket(ticket_data, now)
+        now = parse_time(item.get("now", "2026-01-05T09:00:00Z"))
+        ticket = ticket_from_data(ticket_data, now)
     except (ValueError, TypeError) as exc:
         problems.add(loc, f"case {item['case']!r}: {exc}")
         return None
     return Case(item["case"], loc, ticket, now, dict(expect))
 
 
-def _time(value: Any) -> datetime:
+def parse_time(value: Any) -> datetime:
     moment = (
         value
         if isinstance(value, datetime)
@@ -161,10 +147,10 @@ def _time(value: Any) -> datetime:
     return moment
 
 
-def _ticket(data: dict[str, Any], now: datetime) -> Ticket:
+def ticket_from_data(data: dict[str, Any], now: datetime) -> Ticket:
     requester = data.get("requester") or {}
     org = data.get("organization") or {}
-    created = _time(data.get("created_at", now))
+    created = parse_time(data.get("created_at", now))
     return Ticket(
         id=str(data.get("id", "1")),
         source="test",
@@ -172,7 +158,7 @@ def _ticket(data: dict[str, Any], now: datetime) -> Ticket:
         description=str(data.get("description", "")),
         status=Status(data.get("status", "open")),
         created_at=created,
-        updated_at=_time(data.get("updated_at", created)),
+        updated_at=parse_time(data.get("updated_at", created)),
         helpdesk_priority=data.get("helpdesk_priority"),
         channel=str(data.get("channel", "email")),
         tags=tuple(str(t) for t in data.get("tags", [])),
@@ -183,15 +169,16 @@ def _ticket(data: dict[str, Any], now: datetime) -> Ticket:
         if org
         else None,
         custom_fields=dict(data.get("custom") or {}),
-        first_response_at=_time(data["first_response_at"])
+        first_response_at=parse_time(data["first_response_at"])
         if data.get("first_response_at")
         else None,
-        solved_at=_time(data["solved_at"]) if data.get("solved_at") else None,
+        solved_at=parse_time(data["solved_at"]) if data.get("solved_at") else None,
         reopens=int(data.get("reopens", 0)),
         csat=float(data["csat"]) if data.get("csat") is not None else None,
-        csat_at=_time(data["csat_at"]) if data.get("csat_at") else None,
+        csat_at=parse_time(data["csat_at"]) if data.get("csat_at") else None,
         status_history=tuple(
-            StatusChange(_time(at), Status(status)) for at, status in data.get("status_history", [])
+            StatusChange(parse_time(at), Status(status))
+            for at, status in data.get("status_history", [])
         ),
     )
 

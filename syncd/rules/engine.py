@@ -192,10 +192,6 @@ class RuleSet:
                 out.append(crossing + timedelta(seconds=1))  # just past: older_than is strict
         return out
 
-    def render(self, template: str, ticket: Ticket, decision: Decision) -> str:
-        """A named template filled in for a ticket."""
-        return templates.render(self.templates[template], ticket, decision)
-
 
 def _at_level(final: list[Decision], level: int, name: str) -> Callable[[], Decision]:
     return lambda: replace(final[0], escalation_level=level, escalation_name=name)

@@ -302,7 +302,7 @@ def _targets(
     section = item.get("targets")
     if not isinstance(section, dict) or not section:
         problems.add(
-            where(path, item, "targets") if "targets" in item else where(path, item),
+            where(path, item, "targets"),  # the item itself when the key is missing
             "a policy needs targets per priority",
             "e.g. targets: {High: {first_response: 2h, resolution: 24h}}",
         )
