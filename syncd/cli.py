@@ -217,14 +217,25 @@ def rules_explain(
     """Show each decision for a ticket and the rule (file:line) that made it."""
     from datetime import UTC, datetime
 
+    from syncd.model import Ticket
     from syncd.rules.cases import parse_time, ticket_from_data
     from syncd.state import open_store
     from syncd.yamlfile import load_yaml
 
     now = parse_time(at) if at else datetime.now(UTC)
+    subjects: list[tuple[Ticket, datetime]] = []
     if Path(ticket).is_file():
         data = load_yaml(Path(ticket), UserError)
-        subject = ticket_from_data(dict(data.get("ticket", data)), now)
+        # One ticket, one rule-test case, or a list of cases (each at its own `now`).
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict):
+                raise UserError(
+                    "expected a ticket or rule-test cases",
+                    where=ticket,
+                    hint="See rules/tests/*.yaml for the format",
+                )
+            when = now if at or "now" not in item else parse_time(item["now"])
+            subjects.append((ticket_from_data(dict(item.get("ticket", item)), when), when))
     else:
         if config is None:
             raise UserError(
@@ -236,32 +247,33 @@ def rules_explain(
         found = open_store(cfg.state.url).ticket(ticket)
         if found is None:
             raise UserError(f"syncd has not seen ticket {ticket}", where="--ticket")
-        subject = found
+        subjects.append((found, now))
         directory = cfg.rules.dir
     ruleset = _rules_or_exit(directory)
-    decision = ruleset.evaluate(subject, now)
-    typer.echo(f"ticket #{subject.id} {subject.subject!r} as of {now.isoformat()}")
-    for reason in decision.reasons:
-        typer.echo(
-            f"  {reason.decision:<10} {reason.value:<28} by {reason.rule!r} at {reason.where}"
-        )
-    if decision.sla:
-        for label, target in (
-            ("first response", decision.sla.first_response),
-            ("resolution", decision.sla.resolution),
-        ):
-            due = target.due.isoformat() if target.due else "none"
+    for subject, now in subjects:
+        decision = ruleset.evaluate(subject, now)
+        typer.echo(f"ticket #{subject.id} {subject.subject!r} as of {now.isoformat()}")
+        for reason in decision.reasons:
             typer.echo(
-                f"  sla        {label}: due {due}, used {target.used:.0%}, "
-                f"breached={target.breached}, at_risk={target.at_risk}"
+                f"  {reason.decision:<10} {reason.value:<28} by {reason.rule!r} at {reason.where}"
             )
-    for action in decision.actions:
-        typer.echo(
-            f"  action     {action.kind} {action.target or ', '.join(action.tags)} "
-            f"({action.origin}) at {action.where}"
-        )
-    if decision.next_check:
-        typer.echo(f"  next check {decision.next_check.isoformat()}")
+        if decision.sla:
+            for label, target in (
+                ("first response", decision.sla.first_response),
+                ("resolution", decision.sla.resolution),
+            ):
+                due = target.due.isoformat() if target.due else "none"
+                typer.echo(
+                    f"  sla        {label}: due {due}, used {target.used:.0%}, "
+                    f"breached={target.breached}, at_risk={target.at_risk}"
+                )
+        for action in decision.actions:
+            typer.echo(
+                f"  action     {action.kind} {action.target or ', '.join(action.tags)} "
+                f"({action.origin}) at {action.where}"
+            )
+        if decision.next_check:
+            typer.echo(f"  next check {decision.next_check.isoformat()}")
 
 
 @rules_app.command("preview")

@@ -293,3 +293,29 @@ def test_the_word_prefilter_never_changes_what_contains_matches(text, phrases):
     facts = Facts(ticket(subject), NOW)
     expected = _words(phrases).search(subject.lower()) is not None
     assert predicate(facts) == expected
+
+
+def test_rules_explain_takes_a_ticket_or_a_file_of_cases(tmp_path: Path):
+    single = tmp_path / "ticket.yaml"
+    single.write_text("subject: Refund my invoice\ncreated_at: 2026-11-23T09:00:00Z\n")
+    one = run_cli(
+        "rules",
+        "explain",
+        "--rules",
+        str(RULES),
+        "--ticket",
+        str(single),
+        "--at",
+        "2026-11-23T10:00:00Z",
+    )
+    assert one.returncode == 0, one.stderr
+    assert "category   Billing" in one.stdout and "triage.yaml:" in one.stdout
+    cases = run_cli(
+        "rules", "explain", "--rules", str(RULES), "--ticket", str(RULES / "tests" / "triage.yaml")
+    )
+    assert cases.returncode == 0, cases.stderr
+    assert cases.stdout.count("ticket #") >= 20  # every case of the file, at its own `now`
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- 3\n")
+    bad = run_cli("rules", "explain", "--rules", str(RULES), "--ticket", str(broken))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
