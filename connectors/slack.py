@@ -24,8 +24,8 @@ class SlackNotifier:
         }
         self.attempts = attempts
 
-    def deliver(self, ticket: Ticket, action: Action) -> str | None:
-        """Post the action's text; None when it is not a Slack notification."""
+    def deliver(self, ticket: Ticket, action: Action, text: str) -> str | None:
+        """Post the text; None when the action is not a Slack notification."""
         if action.kind != "notify" or not action.target.startswith("slack:"):
             return None
         channel = action.target.removeprefix("slack:")
@@ -36,7 +36,7 @@ class SlackNotifier:
                 where="notifications.slack.channels",
                 hint=f"Map {channel} to the environment variable holding its webhook URL",
             )
-        text = action.text or f"{action.origin}: #{ticket.id} {ticket.subject} {ticket.url}"
+        text = text or f"{action.origin}: #{ticket.id} {ticket.subject} {ticket.url}"
         with_retry(lambda: self._post(client, text, channel), api="slack", attempts=self.attempts)
         return f"posted to Slack {channel}"
 

@@ -1,7 +1,10 @@
 """The ticket model every source produces and every rule and sink consumes.
 
 Sources normalise the vendor's JSON into `Ticket`; nothing downstream sees vendor shapes.
-The rules engine turns a `Ticket` into a `Decision`. Both are immutable values.
+The rules engine turns a `Ticket` into a `Decision`. Both are values: never change one after
+it is made. What the engine builds for every ticket on every cycle (`Decision`, `Reason`,
+`SlaStatus`, `SlaTarget`, `Action`) is a plain slotted dataclass rather than a frozen one,
+because a frozen dataclass costs four times as much to construct.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ class Status(StrEnum):
     CLOSED = "closed"
     DELETED = "deleted"
 
-    @property
-    def is_open(self) -> bool:
+    def __init__(self, value: str) -> None:
+        # A plain attribute, not a property: the rules ask it several times per ticket.
+        self.is_open: bool = value in ("new", "open", "pending", "on_hold")
         """True while the ticket still needs work from the team."""
-        return self in (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +104,14 @@ class Ticket:
         current status is assumed to have held since the last update."""
         history = self.status_history or (StatusChange(self.updated_at, self.status),)
         spans: list[tuple[datetime, datetime | None]] = []
-        for change, following in zip(history, [*history[1:], None], strict=True):
+        last = len(history) - 1
+        for i, change in enumerate(history):
             if change.status in paused:
-                spans.append((change.at, following.at if following else None))
+                spans.append((change.at, history[i + 1].at if i < last else None))
         return spans
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reason:
     """Which rule made a decision, for `rules explain` and logs."""
 
@@ -117,7 +121,7 @@ class Reason:
     where: str  # file:line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SlaTarget:
     """One SLA target (first response or resolution) as of a moment."""
 
@@ -129,7 +133,7 @@ class SlaTarget:
     at_risk: bool = False  # past the policy's at-risk share, not yet breached
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SlaStatus:
     """The SLA policy that applies and where the ticket stands against it."""
 
@@ -161,7 +165,7 @@ class SlaStatus:
         return "ok"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Action:
     """Something the rules ask to happen once per ticket: notify, tag, create a task.
 
@@ -174,19 +178,20 @@ class Action:
     origin: str  # "escalation level 2 (Support manager)" or "follow-up Satisfaction check"
     target: str = ""  # notify: "slack:#channel", "email:a@b"; task: owner
     tags: tuple[str, ...] = ()
-    due: datetime | None = None  # tasks: due date
+    due_in: timedelta | None = None  # tasks: due this long after the action is carried out
     where: str = ""  # file:line of the rule
-    # The message or task subject is filled in only when asked for: most actions were
-    # already carried out in an earlier cycle and are never rendered again.
-    message: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    # Fills in the message or task subject. Called only when the action is carried out:
+    # most actions fired in an earlier cycle and are never rendered again.
+    render: Callable[[Ticket, Decision], str] | None = field(
+        default=None, compare=False, repr=False
+    )
 
-    @property
-    def text(self) -> str:
-        """The message or task subject, template filled in ("" when there is none)."""
-        return self.message() if self.message else ""
+    def text(self, ticket: Ticket, decision: Decision) -> str:
+        """The message or task subject for this ticket ("" when the rule gives none)."""
+        return self.render(ticket, decision) if self.render else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """What the SOP rules decided for one ticket at one moment."""
 

@@ -152,13 +152,13 @@ def _carry_out(
 ) -> set[str]:
     """Carry out each action the rules asked for, once per ticket; returns the tickets
     whose actions failed (to be looked at again next cycle)."""
-    wanted = [(t, a) for t, d in decided for a in d.actions]
+    wanted = [(t, d, a) for t, d in decided for a in d.actions]
     if not wanted:
         return set()
-    done = store.fired({t.id for t, _ in wanted})
+    done = store.fired({t.id for t, _, _ in wanted})
     failed: set[str] = set()
     skipped: Counter[str] = Counter()
-    for ticket, action in wanted:
+    for ticket, decision, action in wanted:
         if (ticket.id, action.key) in done:
             continue
         if dry_run:
@@ -171,7 +171,8 @@ def _carry_out(
             store.record_fired(ticket.id, action, "baseline: first sync, not sent")
             continue
         try:
-            outcome = next((o for n in notifiers if (o := n.deliver(ticket, action))), None)
+            text = action.text(ticket, decision)
+            outcome = next((o for n in notifiers if (o := n.deliver(ticket, action, text))), None)
         except SyncdError as exc:
             report.actions_failed += 1
             failed.add(ticket.id)

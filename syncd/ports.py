@@ -120,7 +120,8 @@ class StateStore(Protocol):
 class Notifier(Protocol):
     """Carries out the actions the rules ask for (notify, tag, task)."""
 
-    def deliver(self, ticket: Ticket, action: Action) -> str | None:
-        """Do it and return an outcome for the record; None when this notifier cannot
-        handle the action (the next one is tried). Raises SyncdError on failure."""
+    def deliver(self, ticket: Ticket, action: Action, text: str) -> str | None:
+        """Do it (`text`: the message or task subject, rendered) and return an outcome for
+        the record; None when this notifier cannot handle the action (the next one is
+        tried). Raises SyncdError on failure."""
         ...

@@ -283,12 +283,15 @@ WORDS = [
         max_size=3,
     ),
 )
-def test_the_word_prefilter_never_changes_what_contains_matches(text, phrases):
+def test_the_shared_phrase_scan_matches_exactly_what_each_rules_regex_matches(text, phrases):
     from syncd.rules.conditions import Compiler, Facts, _words
     from syncd.rules.loader import Problems
 
     subject = " ".join(text)
     compiler = Compiler(Path("t.yaml"), Problems(), phase=1)
+    # Other rules' phrases share the scan: overlapping and nested ones must not hide these.
+    others = ["charged", "log in", "loss", "error", "500", "can't", "naïve", "x"]
+    compiler.condition({"subject": {"contains": others}}, {"w": 0}, "w")
     predicate = compiler.condition({"subject": {"contains": phrases}}, {"w": 0}, "w")
     facts = Facts(ticket(subject), NOW)
     expected = _words(phrases).search(subject.lower()) is not None

@@ -28,24 +28,25 @@ still alerts levels 1 and 2 once each.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from syncd.durations import parse_duration
-from syncd.model import Action, Decision, Ticket
+from syncd.model import Action, Decision, Reason, Ticket
 from syncd.rules import templates
 from syncd.rules.conditions import Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
 
 ACTION_KINDS = ("notify", "tag", "task")
+Renderer = Callable[[Ticket, Decision], str]
 EVENT_FIELDS = ("created_at", "updated_at", "solved_at", "first_response_at", "csat_at")
 
 
 @dataclass(frozen=True, slots=True)
 class ActionSpec:
-    """One compiled action; text may hold {placeholders}."""
+    """One compiled action of a rule file; text may hold {placeholders}."""
 
     kind: str
     target: str
@@ -54,38 +55,41 @@ class ActionSpec:
     due_in: timedelta | None
     where: str
 
-    def make(
-        self,
-        key: str,
-        origin: str,
-        ticket: Ticket,
-        decision: Callable[[], Decision],
-        now: datetime,
-    ) -> Action:
-        """The action for one ticket; its text is rendered when first asked for."""
-        template = self.template
-        message = (lambda: templates.render(template, ticket, decision())) if template else None
-        return Action(
-            key=key,
-            kind=self.kind,
+
+def prebuild(
+    specs: tuple[ActionSpec, ...], prefix: str, origin: str, level: tuple[int, str] | None = None
+) -> tuple[Action, ...]:
+    """The actions of one escalation level or follow-up, built once at load.
+
+    An Action is the same for every ticket: its key, target, text template and, for a task,
+    how long after it fires it is due. So evaluating a ticket allocates nothing for actions,
+    and nothing in them refers back to a decision.
+    """
+    return tuple(
+        Action(
+            key=f"{prefix}:{i}",
+            kind=spec.kind,
             origin=origin,
-            target=self.target,
-            tags=self.tags,
-            due=now + self.due_in if self.due_in is not None else None,
-            where=self.where,
-            message=message,
+            target=spec.target,
+            tags=spec.tags,
+            due_in=spec.due_in,
+            where=spec.where,
+            render=_renderer(spec.template, level),
         )
+        for i, spec in enumerate(specs)
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Level:
-    """One rung of a ladder."""
+    """One rung of a ladder, with what evaluating it reports, built once at load."""
 
     level: int
     name: str
     when: Predicate
-    actions: tuple[ActionSpec, ...]
     where: str
+    reason: Reason
+    actions: tuple[Action, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +109,8 @@ class FollowUp:
     after: str
     wait: timedelta
     when: Predicate | None
-    actions: tuple[ActionSpec, ...]
     where: str
+    actions: tuple[Action, ...]
 
     def due_at(self, ticket: Ticket) -> datetime | None:
         """When it becomes due for this ticket (None: the event has not happened)."""
@@ -114,12 +118,25 @@ class FollowUp:
         return moment + self.wait if isinstance(moment, datetime) else None
 
 
-def escalate(ladders: list[Ladder], facts: Facts) -> tuple[Ladder | None, list[Level]]:
-    """The ladder that applies and its levels whose condition holds."""
+def _renderer(template: templates.Parsed, level: tuple[int, str] | None) -> Renderer | None:
+    """Fills the template for a ticket and its decision; an escalation level's messages speak
+    of that level, not of the highest one the ticket reached."""
+    if not template:
+        return None
+    if level is None:
+        return lambda ticket, decision: templates.render(template, ticket, decision)
+    number, name = level
+    return lambda ticket, decision: templates.render(
+        template, ticket, replace(decision, escalation_level=number, escalation_name=name)
+    )
+
+
+def escalate(ladders: list[Ladder], facts: Facts) -> list[Level]:
+    """The levels whose condition holds, lowest first, on the first ladder that applies."""
     for ladder in ladders:
         if ladder.when is None or ladder.when(facts):
-            return ladder, [lvl for lvl in ladder.levels if lvl.when(facts)]
-    return None, []
+            return [lvl for lvl in ladder.levels if lvl.when(facts)]
+    return []
 
 
 def compile_escalation(
@@ -152,13 +169,15 @@ def compile_escalation(
             problems.add(loc, "a ladder needs a list of levels")
             continue
         compiled = [
-            _level(path, levels, i, problems, known_templates, compiler) for i in range(len(levels))
+            _level(path, levels, i, item["ladder"], problems, known_templates, compiler)
+            for i in range(len(levels))
         ]
         numbers = [lvl.level for lvl in compiled if lvl is not None]
         if len(set(numbers)) != len(numbers):
             problems.add(loc, f"ladder {item['ladder']!r} repeats a level number")
         if all(lvl is not None for lvl in compiled):
-            ladders.append(Ladder(item["ladder"], when, tuple(c for c in compiled if c)))
+            ordered = sorted((c for c in compiled if c), key=lambda lvl: lvl.level)
+            ladders.append(Ladder(item["ladder"], when, tuple(ordered)))
     return ladders
 
 
@@ -166,6 +185,7 @@ def _level(
     path: Path,
     levels: list[Any],
     index: int,
+    ladder: str,
     problems: Problems,
     known_templates: dict[str, str],
     compiler: Compiler,
@@ -184,8 +204,16 @@ def _level(
     actions = _actions(path, item, problems, known_templates)
     if when is None or actions is None:
         return None
-    name = str(item.get("name", f"level {item['level']}"))
-    return Level(item["level"], name, when, actions, loc)
+    number = item["level"]
+    name = str(item.get("name", f"level {number}"))
+    built = prebuild(
+        actions,
+        f"escalation:{ladder}:{number}",
+        f"escalation level {number} ({name})",
+        level=(number, name),
+    )
+    reason = Reason("escalation", f"{number} {name}", ladder, loc)
+    return Level(number, name, when, loc, reason, built)
 
 
 def compile_follow_ups(
@@ -226,7 +254,9 @@ def compile_follow_ups(
         actions = _actions(path, item, problems, known_templates)
         if ("when" in item and when is None) or actions is None:
             continue
-        out.append(FollowUp(item["follow_up"], after, wait, when, actions, loc))
+        name = item["follow_up"]
+        built = prebuild(actions, f"follow_up:{name}", f"follow-up {name}")
+        out.append(FollowUp(name, after, wait, when, loc, built))
     return out
 
 

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as pyholidays
 
-__all__ = ["DEFAULT_HOLIDAY_YEARS", "END_OF_DAY", "BusinessCalendar", "Pause"]
+__all__ = ["DEFAULT_HOLIDAY_YEARS", "END_OF_DAY", "BusinessCalendar", "Pause", "merge_pauses"]
 
 # A closing time of midnight means the end of the day (24:00): `time` cannot say 24:00 and an
 # interval cannot close before it opens, so the reading is unambiguous.
@@ -131,6 +131,9 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     _continuous: bool = field(init=False, repr=False, compare=False)
     _years: dict[int, _Year] = field(init=False, repr=False, compare=False)
+    _recent: list[tuple[datetime, _Year, timedelta] | None] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.timezone, tzinfo):
@@ -154,6 +157,7 @@ class BusinessCalendar:
         continuous = not self.holidays and all(hours.get(d) == _WHOLE_DAY for d in range(7))
         object.__setattr__(self, "_continuous", continuous)
         object.__setattr__(self, "_years", {})
+        object.__setattr__(self, "_recent", [None, None])
 
     def __hash__(self) -> int:
         # The generated hash would fail on the mapping; hash its items instead.
@@ -226,14 +230,16 @@ class BusinessCalendar:
         positive duration may end exactly at a closing time. Raises ValueError on a naive
         `start` or a negative duration.
         """
-        at = _utc(start, "start")
-        _check_duration(duration)
+        # The checks inline: this runs several times per ticket and rules evaluation.
+        at = start if start.__class__ is datetime and start.tzinfo is UTC else _utc(start, "start")
+        if duration.__class__ is not timedelta or duration < _ZERO:
+            _check_duration(duration)
         if self._continuous:
             return at + duration
         if not duration:
             return self._next_open(at)
-        year = self._year_at(at)
-        target = year.worked(at) + duration
+        year, worked = self._locate(at, 0)
+        target = worked + duration
         # Skip whole years (rarely more than one step); within the year, one binary search.
         while target > year.total:
             target -= year.total
@@ -243,23 +249,23 @@ class BusinessCalendar:
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Working time between two moments (zero if `end` <= `start`)."""
-        a = _utc(start, "start")
-        b = _utc(end, "end")
+        a = start if start.__class__ is datetime and start.tzinfo is UTC else _utc(start, "start")
+        b = end if end.__class__ is datetime and end.tzinfo is UTC else _utc(end, "end")
         if b <= a:
             return _ZERO
         if self._continuous:
             return b - a
-        ya = self._year_at(a)
-        yb = self._year_at(b)
+        ya, worked_a = self._locate(a, 0)
+        yb, worked_b = self._locate(b, 1)
         if ya is yb:
-            return yb.worked(b) - ya.worked(a)
-        total = ya.total - ya.worked(a) + yb.worked(b)
+            return worked_b - worked_a
+        total = ya.total - worked_a + worked_b
         for y in range(ya.year + 1, yb.year):
             total += self._year(y).total
         return total
 
     def add_with_pauses(
-        self, start: datetime, duration: timedelta, pauses: Sequence[Pause]
+        self, start: datetime, duration: timedelta, pauses: Sequence[Pause], *, merged: bool = False
     ) -> datetime | None:
         """Like `add`, but the clock does not run during the pauses (e.g. waiting on the customer).
 
@@ -267,13 +273,14 @@ class BusinessCalendar:
         or extend past the result. `until` None means still paused: if the clock is paused
         for good before `duration` has run, the result is None (no deadline). The clock runs again
         from a pause's end instant. Raises ValueError on naive moments, a pause that ends
-        before it starts, or a negative duration.
+        before it starts, or a negative duration. `merged`: the pauses are already what
+        `merge_pauses(pauses, start)` returns (saves merging them again on every call).
         """
         at = _utc(start, "start")
         _check_duration(duration)
         moment = at
         left = duration
-        for p_from, p_until in _merge_pauses(pauses, at):
+        for p_from, p_until in pauses if merged else merge_pauses(pauses, at):
             if p_from > moment:
                 # The clock runs from `moment` up to the pause: does it finish before it?
                 if left:
@@ -291,14 +298,14 @@ class BusinessCalendar:
         return self.add(moment, left) if left else self._next_open(moment)
 
     def elapsed_with_pauses(
-        self, start: datetime, end: datetime, pauses: Sequence[Pause]
+        self, start: datetime, end: datetime, pauses: Sequence[Pause], *, merged: bool = False
     ) -> timedelta:
-        """Working time between two moments outside the pauses (same pause rules as
-        `add_with_pauses`; an open-ended pause runs to `end`)."""
+        """Working time between two moments outside the pauses (same pause rules and
+        `merged` as `add_with_pauses`; an open-ended pause runs to `end`)."""
         a = _utc(start, "start")
         b = _utc(end, "end")
         total = self.elapsed(a, b)
-        for p_from, p_until in _merge_pauses(pauses, a):
+        for p_from, p_until in pauses if merged else merge_pauses(pauses, a):
             if p_from >= b:
                 break  # sorted: the rest start later still
             total -= self.elapsed(p_from, b if p_until is None else min(p_until, b))
@@ -316,6 +323,21 @@ class BusinessCalendar:
             year = self._year(year.year + 1)
             i = 0
         return at if at >= year.starts[i] else year.starts[i]
+
+    def _locate(self, at: datetime, slot: int) -> tuple[_Year, timedelta]:
+        """The local year holding the UTC moment `at`, and the working time from its start.
+
+        The last answer is kept per slot (0: starts, 1: ends): an SLA asks about one ticket's
+        start several times, and about the same `now` for every ticket of a cycle. A slot
+        holds one tuple, replaced whole, so threads sharing the calendar read consistent ones.
+        """
+        recent = self._recent[slot]
+        if recent is not None and recent[0] == at:
+            return recent[1], recent[2]
+        year = self._year_at(at)
+        worked = year.worked(at)
+        self._recent[slot] = (at, year, worked)
+        return year, worked
 
     def _year_at(self, at: datetime) -> _Year:
         """The local year holding the UTC moment `at`."""
@@ -381,10 +403,9 @@ def _check_duration(duration: timedelta) -> None:
         raise ValueError(f"duration must not be negative, got {duration}")
 
 
-def _merge_pauses(
-    pauses: Sequence[Pause], start: datetime
-) -> list[tuple[datetime, datetime | None]]:
+def merge_pauses(pauses: Sequence[Pause], start: datetime) -> list[Pause]:
     """Pauses in UTC, clipped to start at `start` or later, sorted, overlaps merged."""
+    start = _utc(start, "start")
     spans: list[tuple[datetime, datetime | None]] = []
     for p_from, p_until in pauses:
         a = _utc(p_from, "pause start")

@@ -8,8 +8,7 @@ in each ordered section. No I/O and no clock reads here: `now` is an argument.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,16 @@ from syncd.model import Action, Decision, Reason, Status, Ticket
 from syncd.rules import templates
 from syncd.rules.actions import FollowUp, Ladder, compile_escalation, compile_follow_ups, escalate
 from syncd.rules.calendar import BusinessCalendar
-from syncd.rules.conditions import CATEGORY, PRIORITY, SLA, Compiler, Facts, Predicate, Threshold
+from syncd.rules.conditions import (
+    CATEGORY,
+    PRIORITY,
+    SLA,
+    Compiler,
+    Facts,
+    PhraseScanner,
+    Predicate,
+    Threshold,
+)
 from syncd.rules.loader import Problems, read_rule_file, where
 from syncd.rules.sla import ALWAYS, SlaRules, compile_calendars, compile_sla
 
@@ -36,6 +44,8 @@ SECTIONS = (
     "follow_ups",
 )
 DEFAULT_CATEGORY = "General"
+DEFAULT_CATEGORY_REASON = Reason("category", DEFAULT_CATEGORY, "default", "built-in")
+_JUST_PAST = timedelta(seconds=1)
 DEFAULT_LEVELS = ("Critical", "High", "Medium", "Low")
 DEFAULT_ALIASES = {"P1": "Critical", "P2": "High", "P3": "Medium", "P4": "Low"}
 
@@ -48,7 +58,8 @@ class Rule:
     when: Predicate | None  # None: always matches (a catch-all)
     name: str
     where: str
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...]
+    reason: Reason  # what `rules explain` shows when it matches; built once, at load
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,36 +93,33 @@ class RuleSet:
     ladders: list[Ladder] = field(default_factory=list)
     follow_ups: list[FollowUp] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
+    scanners: dict[str, PhraseScanner] = field(default_factory=dict)  # shared by all sections
 
-    @property
-    def default_calendar(self) -> BusinessCalendar:
-        """The calendar for business-hour durations outside an SLA policy."""
+    default_calendar: BusinessCalendar = field(default_factory=BusinessCalendar.always)
+
+    def choose_default_calendar(self) -> None:
+        """The calendar for business-hour durations outside an SLA policy: `business` if
+        defined, else the first one defined, else 24/7."""
         named = [c for n, c in self.calendars.items() if n != ALWAYS]
-        return self.calendars.get("business") or (named[0] if named else self.calendars[ALWAYS])
+        self.default_calendar = self.calendars.get("business") or (
+            named[0] if named else self.calendars[ALWAYS]
+        )
 
     def evaluate(self, ticket: Ticket, now: datetime) -> Decision:
         """Apply the rules to a ticket as of `now` (pure)."""
         facts = Facts(ticket, now, calendar=self.default_calendar)
-        reasons: list[Reason] = []
+        decided = facts.decided
         category = _first(self.categories, facts)
-        if category is None:
-            facts.decided["category"] = DEFAULT_CATEGORY
-            reasons.append(Reason("category", DEFAULT_CATEGORY, "default", "built-in"))
-        else:
-            facts.decided["category"] = category.value
-            reasons.append(Reason("category", category.value, category.name, category.where))
-        tags = list(category.tags if category else ())
+        reasons = [category.reason if category else DEFAULT_CATEGORY_REASON]
+        facts.decide("category", category.value if category else DEFAULT_CATEGORY)
+        tags = list(category.tags) if category else []
         for rule in self.tag_rules:
             if rule.when is None or rule.when(facts):
                 tags.extend(t for t in rule.tags if t not in tags)
-                reasons.append(Reason("tags", ", ".join(rule.tags), rule.name, rule.where))
+                reasons.append(rule.reason)
         priority = _first(self.priorities, facts)
-        chosen = (
-            Reason("priority", priority.value, priority.name, priority.where)
-            if priority
-            else self.default_priority
-        )
-        facts.decided["priority"] = chosen.value
+        chosen = priority.reason if priority else self.default_priority
+        facts.decide("priority", chosen.value)
         reasons.append(chosen)
         measurable = ticket.status.is_open or (
             ticket.solved_at is not None and ticket.status is not Status.DELETED
@@ -121,30 +129,14 @@ class RuleSet:
         if policy is not None:
             facts.sla, next_sla = self.sla.measure(policy, ticket, chosen.value, now)
             facts.calendar = policy.calendar
-            reasons.append(Reason("sla", policy.name, policy.name, policy.where))
+            reasons.append(policy.reason)
             if next_sla:
                 next_checks.append(next_sla)
-        # Action texts are rendered later, against the finished decision (`final`).
-        final: list[Decision] = []
-        ladder, levels = escalate(self.ladders, facts)
+        levels = escalate(self.ladders, facts)
         actions: list[Action] = []
         for lvl in levels:
-            origin = f"escalation level {lvl.level} ({lvl.name})"
-            reasons.append(
-                Reason(
-                    "escalation",
-                    f"{lvl.level} {lvl.name}",
-                    ladder.name if ladder else "",
-                    lvl.where,
-                )
-            )
-            # Each level's messages speak of that level, not of the highest one reached.
-            at_level = _at_level(final, lvl.level, lvl.name)
-            prefix = f"escalation:{ladder.name if ladder else ''}:{lvl.level}"
-            actions.extend(
-                spec.make(f"{prefix}:{i}", origin, ticket, at_level, now)
-                for i, spec in enumerate(lvl.actions)
-            )
+            reasons.append(lvl.reason)
+            actions.extend(lvl.actions)
         for follow_up in self.follow_ups:
             due = follow_up.due_at(ticket)
             if due is None:
@@ -152,33 +144,24 @@ class RuleSet:
             if due > now:
                 next_checks.append(due)
             elif follow_up.when is None or follow_up.when(facts):
-                origin = f"follow-up {follow_up.name}"
-                actions.extend(
-                    spec.make(
-                        f"follow_up:{follow_up.name}:{i}", origin, ticket, lambda: final[0], now
-                    )
-                    for i, spec in enumerate(follow_up.actions)
-                )
-        next_checks.extend(self._threshold_crossings(facts))
-        top = max(levels, key=lambda lvl: lvl.level) if levels else None
-        decision = Decision(
-            category=facts.decided["category"],
-            priority=chosen.value,
-            tags=tuple(tags),
-            reasons=tuple(reasons),
-            sla=facts.sla,
-            escalation_level=top.level if top else 0,
-            escalation_name=top.name if top else "",
-            actions=tuple(actions),
-            next_check=min(next_checks, default=None),
+                actions.extend(follow_up.actions)
+        if self.thresholds and ticket.status.is_open:
+            next_checks.extend(self._threshold_crossings(facts))
+        top = levels[-1] if levels else None
+        return Decision(
+            decided["category"],
+            chosen.value,
+            tuple(tags),
+            tuple(reasons),
+            facts.sla,
+            top.level if top else 0,
+            top.name if top else "",
+            tuple(actions),
+            min(next_checks) if next_checks else None,
         )
-        final.append(decision)
-        return decision
 
     def _threshold_crossings(self, facts: Facts) -> list[datetime]:
-        """Future moments when an older_than/within condition flips for this ticket."""
-        if not facts.ticket.status.is_open:
-            return []
+        """Future moments when an older_than/within condition flips for an open ticket."""
         out = []
         for threshold in self.thresholds:
             moment = threshold.get(facts)
@@ -189,12 +172,8 @@ class RuleSet:
             else:
                 crossing = moment + threshold.duration
             if crossing is not None and crossing > facts.now:
-                out.append(crossing + timedelta(seconds=1))  # just past: older_than is strict
+                out.append(crossing + _JUST_PAST)  # older_than is strict
         return out
-
-
-def _at_level(final: list[Decision], level: int, name: str) -> Callable[[], Decision]:
-    return lambda: replace(final[0], escalation_level=level, escalation_name=name)
 
 
 def _first(rules: list[Rule], facts: Facts) -> Rule | None:
@@ -225,6 +204,7 @@ def load_rules(directory: Path) -> RuleSet:
         compile_calendars(path, data, problems, ruleset.calendars)
         _compile_templates(path, data, ruleset, problems)
         _compile_levels(path, data, ruleset, problems)
+    ruleset.choose_default_calendar()
     for path, data in documents:  # pass 2: the rules
         _compile_rules(path, data, ruleset, problems)
     _check_reachable(ruleset.categories, "category", problems)
@@ -322,7 +302,7 @@ def _level(ruleset: RuleSet, value: Any, loc: str, problems: Problems) -> str | 
 
 def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
     if "categories" in data:
-        compiler = Compiler(path, problems, phase=CATEGORY)
+        compiler = Compiler(path, problems, CATEGORY, scanners=ruleset.scanners)
         for rule in _compile_list(path, data, "categories", "category", compiler, ruleset):
             (ruleset.categories if rule.value else ruleset.tag_rules).append(rule)
         ruleset.thresholds += compiler.thresholds
@@ -341,16 +321,25 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
             if level:
                 ruleset.default_priority = Reason("priority", level, "default", loc)
         if "rules" in section:
-            compiler = Compiler(path, problems, phase=PRIORITY)
+            compiler = Compiler(path, problems, PRIORITY, scanners=ruleset.scanners)
             ruleset.priorities += _compile_list(
                 path, section, "rules", "priority", compiler, ruleset
             )
             ruleset.thresholds += compiler.thresholds
     if "sla" in data:
+        compiler = Compiler(path, problems, SLA, scanners=ruleset.scanners)
         compile_sla(
-            path, data, problems, ruleset.calendars, ruleset.levels, ruleset.sla, ruleset.aliases
+            path,
+            data,
+            problems,
+            ruleset.calendars,
+            ruleset.levels,
+            ruleset.sla,
+            ruleset.aliases,
+            compiler,
         )
-    later = Compiler(path, problems, phase=SLA + 1)
+        ruleset.thresholds += compiler.thresholds
+    later = Compiler(path, problems, SLA + 1, scanners=ruleset.scanners)
     if "escalation" in data:
         ruleset.ladders += compile_escalation(path, data, problems, ruleset.templates, later)
     if "follow_ups" in data:
@@ -390,7 +379,11 @@ def _compile_list(
                 continue
         tags = item.get("also_tag", [])
         tags = tuple(str(t) for t in (tags if isinstance(tags, list) else [tags]))
-        rules.append(Rule(value, when, str(item.get("name", value or ", ".join(tags))), loc, tags))
+        name = str(item.get("name", value or ", ".join(tags)))
+        reason = (
+            Reason(sets, value, name, loc) if value else Reason("tags", ", ".join(tags), name, loc)
+        )
+        rules.append(Rule(value, when, name, loc, tags, reason))
     return rules
 
 

@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from syncd.durations import parse_duration
-from syncd.model import SlaStatus, SlaTarget, Status, Ticket
-from syncd.rules.calendar import BusinessCalendar
+from syncd.model import Reason, SlaStatus, SlaTarget, Status, Ticket
+from syncd.rules.calendar import BusinessCalendar, merge_pauses
 from syncd.rules.conditions import Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
 
 ALWAYS = "24/7"
+_ZERO = timedelta(0)
+_SECOND = timedelta(seconds=1)
 DEFAULT_PAUSE = frozenset({Status.PENDING, Status.ON_HOLD})
 Pause = tuple[datetime, datetime | None]
 
@@ -52,6 +54,7 @@ class Policy:
     calendar: BusinessCalendar
     targets: dict[str, Targets]
     where: str
+    reason: Reason
 
 
 @dataclass
@@ -75,74 +78,86 @@ class SlaRules:
         """Where the ticket stands against the policy at `now`, and the next moment that
         changes by the clock alone (a target turning at risk or breached)."""
         targets = policy.targets.get(priority, NO_TARGETS)
-        pauses = (
-            ticket.pauses(self.pause_on)
-            if ticket.status_history or (ticket.status in self.pause_on)
-            else []
-        )
+        status = ticket.status
+        paused = self.pause_on
+        pauses = ticket.pauses(paused) if ticket.status_history or status in paused else ()
         resolved = None
-        if ticket.status in (Status.SOLVED, Status.CLOSED):
+        if status is Status.SOLVED or status is Status.CLOSED:
             # Without the helpdesk's solve time, the last update is when it was solved.
             resolved = ticket.solved_at or ticket.updated_at
-        calendar = policy.calendar
-        first, next_first = self._target(
-            calendar,
-            ticket.created_at,
-            targets.first_response,
-            ticket.first_response_at,
-            pauses,
-            now,
-        )
+        clock = _Clock(policy.calendar, ticket.created_at, pauses, now, self.at_risk)
+        first, next_first = clock.standing(targets.first_response, ticket.first_response_at)
         if not ticket.replies_known and ticket.first_response_at is None:
             first, next_first = SlaTarget(due=first.due), None  # cannot judge: show due only
-        resolution, next_resolution = self._target(
-            calendar, ticket.created_at, targets.resolution, resolved, pauses, now
-        )
-        status = SlaStatus(policy.name, calendar.name, first, resolution)
-        if not ticket.status.is_open:
-            return status, None
-        upcoming = [m for m in (next_first, next_resolution) if m is not None]
-        return status, min(upcoming, default=None)
+        resolution, next_resolution = clock.standing(targets.resolution, resolved)
+        sla = SlaStatus(policy.name, policy.calendar.name, first, resolution)
+        if not status.is_open:
+            return sla, None
+        return sla, _earliest(next_first, next_resolution)
 
-    def _target(
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return min(a, b)
+
+
+class _Clock:
+    """One ticket's SLA clock on a calendar: working time from its creation, minus pauses."""
+
+    __slots__ = ("at_risk", "calendar", "now", "pauses", "start", "until_now")
+
+    def __init__(
         self,
         calendar: BusinessCalendar,
         start: datetime,
-        target: timedelta | None,
-        met_at: datetime | None,
         pauses: Sequence[Pause],
         now: datetime,
+        at_risk: float,
+    ) -> None:
+        self.calendar = calendar
+        self.start = start
+        # Merged once here rather than on each of the calendar calls below.
+        self.pauses = merge_pauses(pauses, start) if pauses else ()
+        self.now = now
+        self.at_risk = at_risk
+        self.until_now: timedelta | None = None  # shared by both targets
+
+    def standing(
+        self, target: timedelta | None, met_at: datetime | None
     ) -> tuple[SlaTarget, datetime | None]:
-        if target is None or target <= timedelta(0):
+        """Where one target stands, and when it next changes by the clock alone."""
+        if target is None or target <= _ZERO:
             return SlaTarget(due=None, met_at=met_at), None
-        until = met_at or now
-        if pauses:
-            used_time = calendar.elapsed_with_pauses(start, until, pauses)
-            due = calendar.add_with_pauses(start, target, pauses)
-        else:
-            used_time = calendar.elapsed(start, until)
-            due = calendar.add(start, target)
+        due = self._after(target)
+        if met_at is not None:
+            used_time = self._worked(met_at)
+            return SlaTarget(due, met_at, None, used_time / target, used_time > target), None
+        if self.until_now is None:
+            self.until_now = self._worked(self.now)
+        used_time = self.until_now
         used = used_time / target
         breached = used_time > target
-        if met_at is not None:
-            return SlaTarget(due=due, met_at=met_at, used=used, breached=breached), None
         at_risk = not breached and used >= self.at_risk
         next_change = None
         if not breached and due is not None:
             # Just past the threshold: at-risk first (if not yet), then the due time.
             if at_risk:
-                next_change = due + timedelta(seconds=1)
-            elif not pauses or ticket_clock_runs(pauses):
-                risk = (
-                    calendar.add_with_pauses(start, target * self.at_risk, pauses)
-                    if pauses
-                    else calendar.add(start, target * self.at_risk)
-                )
-                next_change = risk + timedelta(seconds=1) if risk else None
-        status = SlaTarget(
-            due=due, left=target - used_time, used=used, breached=breached, at_risk=at_risk
-        )
-        return status, next_change
+                next_change = due + _SECOND
+            elif not self.pauses or ticket_clock_runs(self.pauses):
+                risk = self._after(target * self.at_risk)
+                next_change = risk + _SECOND if risk else None
+        return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
+
+    def _after(self, duration: timedelta) -> datetime | None:
+        if self.pauses:
+            return self.calendar.add_with_pauses(self.start, duration, self.pauses, merged=True)
+        return self.calendar.add(self.start, duration)
+
+    def _worked(self, until: datetime) -> timedelta:
+        if self.pauses:
+            return self.calendar.elapsed_with_pauses(self.start, until, self.pauses, merged=True)
+        return self.calendar.elapsed(self.start, until)
 
 
 def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
@@ -209,9 +224,11 @@ def compile_sla(
     calendars: dict[str, BusinessCalendar],
     levels: Sequence[str],
     into: SlaRules,
-    aliases: dict[str, str] | None = None,
+    aliases: dict[str, str],
+    compiler: Compiler,
 ) -> None:
-    """The `sla:` section of one file, added to `into`; thresholds go to the compiler."""
+    """The `sla:` section of one file, added to `into`; time thresholds of the policies'
+    conditions go to `compiler.thresholds`."""
     section = data["sla"]
     loc = where(path, data, "sla")
     if not isinstance(section, dict):
@@ -246,10 +263,9 @@ def compile_sla(
     if not isinstance(policies, list):
         problems.add(where(path, section, "policies"), "policies must be a list")
         return
-    compiler = Compiler(path, problems, phase=3)
     for index, item in enumerate(policies):
         policy = _policy(
-            path, policies, index, item, problems, calendars, levels, compiler, aliases or {}
+            path, policies, index, item, problems, calendars, levels, compiler, aliases
         )
         if policy is not None:
             into.policies.append(policy)
@@ -289,7 +305,8 @@ def _policy(
     targets = _targets(path, item, problems, levels, aliases)
     if targets is None:
         return None
-    return Policy(item["policy"], when, calendar, targets, loc)
+    name = item["policy"]
+    return Policy(name, when, calendar, targets, loc, Reason("sla", name, name, loc))
 
 
 def _targets(
