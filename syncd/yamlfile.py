@@ -25,3 +25,7 @@ def load_yaml(path: Path, error: type[UserError]) -> Any:
         raise error(message, where=where, hint="Check indentation, quotes and brackets") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read the file: {exc}", where=str(path)) from None
+    except RecursionError:
+        raise error(
+            "nested too deeply to read", where=str(path), hint="Split it into simpler parts"
+        ) from None

@@ -198,7 +198,25 @@ BROKEN = {
         ":5:",
         "unknown priority 'Urgent'",
     ),
+    "nested_too_deeply": (
+        H
+        + "categories:\n  - category: A\n    when: "
+        + "{not: " * 210
+        + "{subject: x}"
+        + "}" * 210
+        + "\n",
+        ":5:",
+        "nested too deeply",
+    ),
 }
+
+
+def test_yaml_nested_beyond_reading_is_a_rule_error_naming_the_file(tmp_path: Path):
+    path = tmp_path / "deep.yaml"
+    path.write_text(H + "categories:\n  - category: A\n    when: " + "{not: " * 2000 + "}" * 2000)
+    with pytest.raises(RuleError) as info:
+        load_rules(tmp_path)
+    assert f"{path}: nested too deeply to read" in info.value.render()
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))

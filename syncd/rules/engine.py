@@ -121,8 +121,9 @@ class RuleSet:
         chosen = priority.reason if priority else self.default_priority
         facts.decide("priority", chosen.value)
         reasons.append(chosen)
-        measurable = ticket.status.is_open or (
-            ticket.solved_at is not None and ticket.status is not Status.DELETED
+        status = ticket.status
+        measurable = status.is_open or (
+            ticket.solved_at is not None and status is not Status.DELETED
         )
         policy = self.sla.policy_for(facts) if measurable else None
         next_checks: list[datetime] = []
@@ -145,7 +146,7 @@ class RuleSet:
                 next_checks.append(due)
             elif follow_up.when is None or follow_up.when(facts):
                 actions.extend(follow_up.actions)
-        if self.thresholds and ticket.status.is_open:
+        if self.thresholds and status.is_open:
             next_checks.extend(self._threshold_crossings(facts))
         top = levels[-1] if levels else None
         return Decision(
