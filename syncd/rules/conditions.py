@@ -432,14 +432,16 @@ def _lowered(name: str, get: Getter) -> Getter:
     """`get`, lower-cased, computed once per evaluation and kept on the facts."""
 
     def low(f: Facts) -> Any:
-        try:
-            return f.lowered[name]
-        except KeyError:
-            value = get(f)
-            if isinstance(value, list | tuple):
-                value = tuple([_lower(v) for v in value])
-            value = f.lowered[name] = _lower(value)
-            return value
+        cache = f.lowered
+        if name in cache:
+            return cache[name]
+        value = get(f)
+        if value.__class__ is str:
+            value = value.lower()
+        elif isinstance(value, list | tuple):
+            value = tuple([_lower(v) for v in value])
+        cache[name] = value
+        return value
 
     return low
 
