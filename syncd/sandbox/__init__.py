@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from syncd.sandbox.freshdesk import FreshdeskApp
 from syncd.sandbox.hubspot import HubSpotApp
 from syncd.sandbox.oauth import GoogleOAuthApp
 from syncd.sandbox.server import Faults, SandboxServer
@@ -30,12 +31,16 @@ from syncd.sandbox.zendesk import ZendeskApp
 # Credentials the sandbox accepts; tests use others to provoke 401s.
 ZENDESK_EMAIL = "ops@acme.test"
 ZENDESK_TOKEN = "sandbox-zendesk-token"
+FRESHDESK_DOMAIN = "acme"
+FRESHDESK_API_KEY = "sandbox-freshdesk-key"
 HUBSPOT_TOKEN = "sandbox-hubspot-token"
 SPREADSHEET_ID = "sandbox-spreadsheet"
 # The Slack channels the default rule set notifies.
 SLACK_CHANNELS = ("#support", "#support-escalations", "#incidents", "#support-quality")
 
 __all__ = [
+    "FRESHDESK_API_KEY",
+    "FRESHDESK_DOMAIN",
     "HUBSPOT_TOKEN",
     "SPREADSHEET_ID",
     "ZENDESK_EMAIL",
@@ -60,11 +65,12 @@ class Sandbox:
         self.zendesk = ZendeskApp(
             email=ZENDESK_EMAIL, token=ZENDESK_TOKEN, export_lag_seconds=export_lag_seconds
         )
+        self.freshdesk = FreshdeskApp(api_key=FRESHDESK_API_KEY, domain=FRESHDESK_DOMAIN)
         self.hubspot = HubSpotApp(token=HUBSPOT_TOKEN)
         self.sheets = SheetsApp(oauth=self.oauth, spreadsheet_ids=[SPREADSHEET_ID])
         self.slack = SlackApp()
         self.faults = Faults(rate=fault_rate, seed=seed)
-        apps = [self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
+        apps = [self.zendesk, self.freshdesk, self.hubspot, self.sheets, self.oauth, self.slack]
         self.server = SandboxServer(host, port, apps, self.faults)
         self._thread: threading.Thread | None = None
 

@@ -3,10 +3,21 @@
 Vendor endpoints (".json" suffix optional, as on Zendesk):
 
     GET /api/v2/incremental/tickets/cursor   cursor-based incremental ticket export
+                                             (include=users,organizations,metric_sets)
+    GET /api/v2/incremental/ticket_metric_events?start_time=   time-based, or page[size]
     GET /api/v2/tickets/{id}                 GET /api/v2/tickets/show_many?ids=1,2
     PUT /api/v2/tickets/{id}                 -> {"ticket": ..., "audit": ...}
+    GET /api/v2/tickets/{id}/metrics         GET /api/v2/ticket_metrics[/{id}]
+    GET /api/v2/tickets/{id}/related         POST /api/v2/tickets/{id}/merge -> job_status
+    PUT /api/v2/tickets/{id}/mark_as_spam    PUT /api/v2/tickets/mark_many_as_spam?ids=
+    GET /api/v2/job_statuses/{id}            GET /api/v2/deleted_tickets
+    GET /api/v2/satisfaction_ratings[/{id}]
     GET /api/v2/users/{id}                   GET /api/v2/users/show_many?ids=   GET /api/v2/users/me
     GET /api/v2/organizations/{id}
+
+The lifecycle endpoints and their Python API (`reply`, `rate`, `merge`, `mark_spam`,
+`archive_closed`, `metrics`, ...) live in `zendesk_lifecycle`; ticket metrics and metric
+events are computed from each ticket's history by `zendesk_metrics`.
 
 Behaviour follows Zendesk's public docs, cited where it matters:
 
@@ -17,6 +28,9 @@ Behaviour follows Zendesk's public docs, cited where it matters:
 - [RL] Rate limits, https://developer.zendesk.com/api-reference/introduction/rate-limits/ and
   Best practices for avoiding rate limiting,
   https://developer.zendesk.com/documentation/api-basics/best-practices/best-practices-for-avoiding-rate-limiting
+- [T] Tickets, https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+- [NSR] About native system ticket rules,
+  https://support.zendesk.com/hc/en-us/articles/4408894213018
 
 The export is a change log: every create, update or delete gives the ticket a new sequence
 number, so the ticket moves to the end of the stream. A cursor is an opaque string holding a
@@ -24,13 +38,20 @@ position in that log; a page holds the tickets whose latest change comes after i
 order. A start_time export keeps its start_time as a floor: later pages and exports from its
 cursors skip tickets whose generated_timestamp (here always equal to updated_at) is older.
 Tests and the demo drive the data through the Python API (`add_ticket`, `update_ticket`,
-`generate`, ...) or the admin routes under /_sandbox/zendesk.
+`generate`, `reply`, ...) or the admin routes under /_sandbox/zendesk.
+
+Updates follow [NSR]: a new ticket that gets an assignee becomes open; a ticket that has left
+"new" cannot go back to it; an end user's comment on a pending, on-hold or solved ticket
+reopens it; closed tickets cannot be updated. A comment's `author_id` decides whether it is an
+agent's reply or the requester's; without one the API user (an admin) writes it.
 
 Inferred rather than documented, so worth re-checking against a live account: the bodies of
 422 parameter errors ({"error": "InvalidValue", "description": "Too recent start_time. ..."}),
 of 429s, and of show_many with over 100 ids; the ticket export's own rate-limit header name
 (`Zendesk-RateLimit-incremental-exports`, [IE] documents `...-incremental-exports-cursor` for
-the user export); and that a no-op PUT does not touch updated_at.
+the user export); that a no-op PUT does not touch updated_at; and that `include=metric_sets`
+adds a top-level `metric_sets` list (one Ticket Metric per non-deleted ticket on the page),
+which is how Zendesk support staff describe it and how public client code reads it.
 """
 
 from __future__ import annotations
@@ -38,18 +59,28 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from syncd.sandbox import zendesk_data as data
 from syncd.sandbox.server import Handler, Request, Response
+from syncd.sandbox.zendesk_common import (
+    TICKET_STATUSES,
+    InvalidRecord,
+    admin_error,
+    bulk,
+    clone,
+    int_arg,
+    iso,
+    json_object,
+    to_epoch,
+)
+from syncd.sandbox.zendesk_lifecycle import RATING_SCORES, Lifecycle
+from syncd.sandbox.zendesk_metrics import History
 
-TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")  # plus "deleted"
 PRIORITIES = ("urgent", "high", "normal", "low")
 TICKET_TYPES = ("problem", "incident", "question", "task")
 CHANNELS = ("web", "email", "chat", "api")
@@ -77,29 +108,6 @@ CREATE_ONLY = {
     "channel", "via", "created_at", "updated_at", "submitter_id", "satisfaction_rating",
     "is_public", "recipient", "brand_id", "ticket_form_id",
 }  # fmt: skip
-
-
-class InvalidRecord(ValueError):
-    """A change Zendesk would refuse with 422 RecordInvalid."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def iso(epoch: float) -> str:
-    """Zendesk's timestamp format: ISO-8601 UTC, whole seconds, `Z` suffix."""
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def to_epoch(value: float | str | datetime) -> float:
-    """Epoch seconds from an epoch number, an ISO-8601 string or a datetime."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, str):
-        return to_epoch(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    return float(value)
 
 
 class RateWindow:
@@ -160,7 +168,7 @@ def decode_cursor(cursor: str) -> tuple[str, int, int] | None:
         return None
 
 
-class ZendeskApp:
+class ZendeskApp(Lifecycle):
     """The Zendesk emulator: in-memory tickets, users and organizations behind the API."""
 
     name = "zendesk"
@@ -175,8 +183,14 @@ class ZendeskApp:
         *,
         subdomain: str = "acme",
         clock: Callable[[], float] = time.time,
+        ticket_metric_as_list: bool = False,
     ) -> None:
-        """`export_lag_seconds` holds back recent changes from the export (Zendesk: 60)."""
+        """`export_lag_seconds` holds back recent changes from the export (Zendesk: 60).
+
+        `ticket_metric_as_list` answers the show-metrics endpoints with
+        {"ticket_metric": [metric]}, as the examples in Zendesk's Ticket Metrics reference
+        show, instead of {"ticket_metric": metric} as zenpy and the live API expect.
+        """
         self.email = email
         self.token = token
         self.export_lag_seconds = export_lag_seconds
@@ -199,7 +213,11 @@ class ZendeskApp:
         self._changed_at: dict[int, float] = {}  # wall-clock time of each ticket's last change
         self._last_change = 0.0
         # Distinct id ranges per kind, so a client mixing up ids gets a 404, not a wrong record.
-        self._next_id = {"ticket": 1, "user": 361_000_001, "org": 362_000_001, "audit": 1}
+        self._next_id = {
+            "ticket": 1, "user": 361_000_001, "org": 362_000_001, "audit": 1,
+            "rating": 364_000_001, "job": 1,
+        }  # fmt: skip
+        self._init_lifecycle(ticket_metric_as_list)
         self.me = self.add_user("Sandbox Admin", email, role="admin")
 
     # ----------------------------------------------------------------- VendorApp protocol
@@ -216,6 +234,10 @@ class ZendeskApp:
             ("GET", rf"/api/v2/users/show_many{j}", self._serve(self._show_many_users)),
             ("GET", rf"/api/v2/users/(?P<id>\d+){j}", self._serve(self._show_user)),
             ("GET", rf"/api/v2/organizations/(?P<id>\d+){j}", self._serve(self._show_org)),
+            *(
+                (method, pattern, self._serve(handler, incremental))
+                for method, pattern, handler, incremental in self._lifecycle_routes()
+            ),
         ]
 
     def admin_routes(self) -> list[tuple[str, str, Handler]]:
@@ -226,6 +248,7 @@ class ZendeskApp:
             ("PUT", r"/tickets/(?P<id>\d+)", self._admin_update),
             ("DELETE", r"/tickets/(?P<id>\d+)", self._admin_delete),
             ("POST", r"/generate", self._admin_generate),
+            *self._lifecycle_admin_routes(),
         ]
 
     def error(self, status: int, message: str) -> Response:
@@ -310,13 +333,13 @@ class ZendeskApp:
             return self._public(self._render_ticket(self._tickets[ticket_id]))
 
     def delete_ticket(self, ticket_id: int) -> None:
-        """Soft-delete: the ticket reappears in the export with status "deleted"."""
+        """Soft-delete: the ticket reappears in the export with status "deleted" and is listed
+        by GET /api/v2/deleted_tickets; other ticket endpoints answer 404."""
         with self._lock:
             ticket = self._live_ticket(ticket_id)
             if ticket is None:
                 raise KeyError(ticket_id)
-            now = self.clock()
-            self._store({**ticket, "status": "deleted"}, now)
+            self._delete(ticket, self.clock())
 
     def tickets(self) -> list[dict[str, Any]]:
         """Every ticket, deleted ones included, by id."""
@@ -333,16 +356,23 @@ class ZendeskApp:
         with self._lock:
             return self._public([self._render_org(o) for o in self._orgs.values()])
 
-    def generate(self, count: int, seed: int = 0) -> list[dict[str, Any]]:
+    def generate(
+        self, count: int, seed: int = 0, *, days: float = data.HISTORY_DAYS
+    ) -> list[dict[str, Any]]:
         """Create `count` realistic tickets (deterministic per seed; see zendesk_data).
 
-        Timestamps are spread over the past 30 days; tickets enter the stream in updated_at
-        order, so a start_time export sees them as Zendesk would.
+        Timestamps are spread over the past `days` days (30 by default); tickets enter the
+        stream in updated_at order, so a start_time export sees them as Zendesk would. Each
+        ticket comes with a history that agrees with its status (assignment, agent replies,
+        pending and on-hold spells, solves, reopens, CSAT offered or rated good/bad), so its
+        metrics and metric events are meaningful. A few unsolved tickets are merged into the
+        requester's earlier ticket (closed, tagged closed_by_merge), deleted, or marked as
+        spam. With `days` over 120, tickets closed long enough ago come out archived.
         """
-        with self._lock:
+        with self._lock, bulk():
             now = self.clock()
             agent_domain = self.email.rpartition("@")[2] or "example.com"
-            batch = data.plan_batch(count, seed, now, agent_domain)
+            batch = data.plan_batch(count, seed, now, agent_domain, days=days)
             orgs = [self._generated_org(spec) for spec in batch.organizations]
             requesters = [self._generated_user(spec, orgs) for spec in batch.requesters]
             agents = [
@@ -442,7 +472,7 @@ class ZendeskApp:
         start_arg, cursor_arg = req.arg("start_time") or None, req.arg("cursor") or None
         if (start_arg is None) == (cursor_arg is None):
             return self._invalid("Provide exactly one of start_time (first request) or cursor")
-        per_page = _int_arg(req.arg("per_page"), default=MAX_PER_PAGE)
+        per_page = int_arg(req.arg("per_page"), default=MAX_PER_PAGE)
         if per_page is None or per_page < 1:
             return self._invalid("per_page must be a positive integer")
         per_page = min(per_page, MAX_PER_PAGE)
@@ -454,7 +484,7 @@ class ZendeskApp:
         cutoff = now - self.export_lag_seconds
 
         if start_arg is not None:
-            start = _int_arg(start_arg.split(".")[0], default=None)
+            start = int_arg(start_arg.split(".")[0], default=None)
             if start is None or start < 0:
                 return self._invalid("start_time must be a Unix epoch time in seconds")
             if start > cutoff:
@@ -554,7 +584,8 @@ class ZendeskApp:
 
     def _sideloads(self, req: Request, tickets: list[dict[str, Any]]) -> dict[str, Any]:
         # include=users,organizations side-loads the people and organizations the tickets
-        # reference; other sideloads (groups, metric_sets, ...) are not emulated and ignored.
+        # reference, metric_sets their Ticket Metrics; other sideloads (groups, ...) are not
+        # emulated and ignored.
         wanted = {
             part.strip() for value in req.query.get("include", []) for part in value.split(",")
         }
@@ -577,6 +608,11 @@ class ZendeskApp:
                 t["organization_id"] for t in tickets if t["organization_id"] in self._orgs
             )
             out["organizations"] = [self._render_org(self._orgs[oid]) for oid in org_ids]
+        if "metric_sets" in wanted:
+            # Deleted tickets have no metrics record any more (their metrics endpoint is 404).
+            out["metric_sets"] = [
+                self._metric_of(t["id"]) for t in tickets if t["status"] != "deleted"
+            ]
         return out
 
     # ------------------------------------------------------------- other vendor endpoints
@@ -658,38 +694,38 @@ class ZendeskApp:
         return Response(200, self.tickets())
 
     def _admin_create(self, req: Request) -> Response:
-        body = _json_object(req)
+        body = json_object(req)
         if body is None or "subject" not in body:
-            return _admin_error(400, "expected a JSON object with at least a subject")
+            return admin_error(400, "expected a JSON object with at least a subject")
         try:
             return Response(201, self.add_ticket(**body))
         except (TypeError, ValueError) as exc:
-            return _admin_error(400, str(exc))
+            return admin_error(400, str(exc))
 
     def _admin_update(self, req: Request) -> Response:
-        body = _json_object(req)
+        body = json_object(req)
         if body is None:
-            return _admin_error(400, "expected a JSON object of changes")
+            return admin_error(400, "expected a JSON object of changes")
         ticket_id = int(req.params["id"])
         if self._live_ticket(ticket_id) is None:
-            return _admin_error(404, f"no live ticket {ticket_id}")
+            return admin_error(404, f"no live ticket {ticket_id}")
         try:
             return Response(200, self.update_ticket(ticket_id, **body))
         except (TypeError, ValueError) as exc:
-            return _admin_error(400, str(exc))
+            return admin_error(400, str(exc))
 
     def _admin_delete(self, req: Request) -> Response:
         try:
             self.delete_ticket(int(req.params["id"]))
         except KeyError:
-            return _admin_error(404, f"no live ticket {req.params['id']}")
+            return admin_error(404, f"no live ticket {req.params['id']}")
         return Response(204, None)
 
     def _admin_generate(self, req: Request) -> Response:
-        body = _json_object(req) or {}
+        body = json_object(req) or {}
         count, seed = body.get("count", 100), body.get("seed", 0)
         if not isinstance(count, int) or not isinstance(seed, int) or count < 0:
-            return _admin_error(400, "count and seed must be integers")
+            return admin_error(400, "count and seed must be integers")
         return Response(200, {"created": len(self.generate(count, seed))})
 
     # ------------------------------------------------------------------------ internals
@@ -784,7 +820,7 @@ class ZendeskApp:
 
     def _public(self, value: Any) -> Any:
         # Callers may mutate what they get back; the store must not change with it.
-        return _clone(value)
+        return clone(value)
 
     def _live_ticket(self, ticket_id: int) -> dict[str, Any] | None:
         ticket = self._tickets.get(ticket_id)
@@ -813,6 +849,7 @@ class ZendeskApp:
         self._last_change = max(self._last_change, self.clock())
         self._changed_at[tid] = self._last_change
         self._tickets[tid] = ticket
+        self._forget_events(tid)  # its metric events are recomputed on demand
         return ticket
 
     def _ensure_org(self, organization: str | int | None, email: str | None) -> int | None:
@@ -870,55 +907,142 @@ class ZendeskApp:
         for field, value in fields.items():
             if field in WRITABLE and field != "comment":
                 self._apply(ticket, field, value)
-        ticket["id"] = self._take_id("ticket")  # only once the fields are known to be valid
+        ticket["id"] = tid = self._take_id("ticket")  # only once the fields are valid
+        # The history starts as Zendesk would have created the ticket; a later status (say
+        # solved) is dated updated_at, so its metrics measure created_at -> updated_at.
+        submitter = self._users.get(ticket["submitter_id"])
+        if ticket["status"] in ("new", "open"):
+            first = ticket["status"]
+        else:  # created pending, solved, ...: it was new (or open, once assigned) before
+            first = "open" if ticket["assignee_id"] is not None else "new"
+        history = History(
+            created,
+            first,
+            ticket["priority"],
+            by_agent=submitter is not None and submitter["role"] != "end-user",
+            assignee=ticket["assignee_id"],
+            group=ticket["group_id"],
+        )
+        if ticket["status"] != first:
+            history.add(updated, "status", ticket["status"], "agent")
+        if ticket["status"] == "closed":
+            self._closed_at[tid] = updated
+        self._history[tid] = history
+        rating = ticket["satisfaction_rating"]
+        if isinstance(rating, dict) and rating.get("score") in RATING_SCORES:
+            ticket["satisfaction_rating"] = self._set_rating(
+                ticket, rating["score"], rating.get("comment"), updated
+            )
         return self._store(ticket, updated)
 
-    def _update(self, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply changes as Zendesk would; returns the audit. Raises InvalidRecord."""
+    def _update(
+        self, current: dict[str, Any], changes: dict[str, Any], at: float | None = None
+    ) -> dict[str, Any]:
+        """Apply changes as Zendesk would ([NSR]); returns the audit. Raises InvalidRecord.
+
+        `at` dates the change (default now). What the metrics need (status changes,
+        comments and their authors, assignments) is appended to the ticket's history.
+        """
         if current["status"] == "closed":
             raise InvalidRecord("status", "closed prevents ticket update")
+        # A change never predates the ticket's last one (a clock set back in a test).
+        now = max(self.clock() if at is None else at, self._history[current["id"]].last)
         ticket = dict(current)  # copy-on-write: readers holding the old version are unaffected
         events: list[dict[str, Any]] = []
+        comment: dict[str, Any] | None = None
         for field, value in changes.items():
             if field == "comment":
-                events.append(self._comment_event(value))
+                comment = self._comment_event(value)
                 continue
             name = "tags" if field in ("additional_tags", "remove_tags") else field
             before = ticket.get(name)
             self._apply(ticket, field, value)
             if ticket.get(name) != before:
-                events.append(
-                    {
-                        "id": self._take_id("audit"),
-                        "type": "Change",
-                        "field_name": name,
-                        "value": ticket[name],
-                        "previous_value": before,
-                    }
-                )
-        now = self.clock()
+                events.append(self._change_event(name, ticket[name], before))
+        if ticket["status"] == "new" and current["status"] != "new":
+            raise InvalidRecord("status", "a ticket that left New cannot be set back to New")
+        by_agent = comment is None or self._users[comment["author_id"]]["role"] != "end-user"
+        if "status" not in changes:
+            native = None
+            if not by_agent and ticket["status"] in ("pending", "hold", "solved"):
+                native = "open"  # [NSR] an end user's comment reopens the ticket
+            elif ticket["status"] == "new" and ticket["assignee_id"] not in (
+                None,
+                current["assignee_id"],
+            ):
+                native = "open"  # [NSR] a new ticket that gets an assignee opens
+            if native is not None:
+                events.append(self._change_event("status", native, ticket["status"]))
+                ticket["status"] = native
+        if comment is not None:
+            events.append(comment)
         if events:  # a no-op update leaves the ticket (and its place in the stream) alone
+            self._record(current, ticket, comment, by_agent, now)
             self._store(ticket, now)
         return {
             "id": self._take_id("audit"),
             "ticket_id": ticket["id"],
             "created_at": iso(now),
-            "author_id": self.me["id"],
+            "author_id": comment["author_id"] if comment else self.me["id"],
             "metadata": {"system": {}, "custom": {}},
             "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
             "events": events,
         }
 
+    def _change_event(self, field: str, value: Any, previous: Any) -> dict[str, Any]:
+        return {
+            "id": self._take_id("audit"),
+            "type": "Change",
+            "field_name": field,
+            "value": value,
+            "previous_value": previous,
+        }
+
     def _comment_event(self, comment: Any) -> dict[str, Any]:
         body = comment.get("body", "") if isinstance(comment, dict) else str(comment)
         public = comment.get("public", True) if isinstance(comment, dict) else True
+        author = comment.get("author_id") if isinstance(comment, dict) else None
+        if author is None:
+            author = self.me["id"]  # the API user writes comments that name no author
+        elif author not in self._users:
+            raise InvalidRecord("author_id", f"no user {author}")
         return {
             "id": self._take_id("audit"),
             "type": "Comment",
             "body": body,
             "public": bool(public),
-            "author_id": self.me["id"],
+            "author_id": author,
         }
+
+    def _record(
+        self,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        comment: dict[str, Any] | None,
+        by_agent: bool,
+        at: float,
+    ) -> None:
+        """Append an update to the ticket's history, in the order the metrics see it."""
+        history = self._history[after["id"]]
+        actor = "agent" if by_agent else "end-user"
+        for field, kind in (
+            ("assignee_id", "assign"),
+            ("group_id", "group"),
+            ("priority", "priority"),
+        ):
+            if after[field] != before[field]:
+                history.add(at, kind, after[field], actor)
+        status_changed = after["status"] != before["status"]
+        # A requester's comment reopens before it is read; an agent answers, then sets a
+        # status (a reply with "pending" first fulfils the reply, then pauses the clocks).
+        if status_changed and not by_agent:
+            history.add(at, "status", after["status"], actor)
+        if comment is not None:
+            history.add(at, "comment", comment["public"], actor)
+        if status_changed and by_agent:
+            history.add(at, "status", after["status"], actor)
+        if after["status"] == "closed":
+            self._closed_at[after["id"]] = at
 
     def _apply(self, ticket: dict[str, Any], field: str, value: Any) -> None:
         """Validate and set one writable field, building new containers (copy-on-write)."""
@@ -993,13 +1117,13 @@ class ZendeskApp:
         agents: list[int],
     ) -> dict[str, Any]:
         requester = self._users[requesters[spec["requester"]]]
+        assignee = agents[spec["assignee"]] if spec["assignee"] is not None else None
         ticket = _blank_ticket(ticket_id, spec["subject"], spec["description"], self.subdomain)
-        satisfaction = spec["satisfaction"]
         ticket.update(
             requester_id=requester["id"],
             submitter_id=requester["id"],
             organization_id=requester["organization_id"],
-            assignee_id=agents[spec["assignee"]] if spec["assignee"] is not None else None,
+            assignee_id=assignee,
             group_id=spec["group_id"],
             status=spec["status"],
             priority=spec["priority"],
@@ -1007,10 +1131,31 @@ class ZendeskApp:
             tags=list(spec["tags"]),
             custom_fields=[dict(f) for f in spec["custom_fields"]],
             fields=[dict(f) for f in spec["custom_fields"]],
-            satisfaction_rating={"id": ticket_id, **satisfaction} if satisfaction else None,
             created_at=iso(spec["created_at"]),
         )
         ticket["via"] = _via(spec["channel"], requester, ticket)
+        # The planned steps are already in time order; "assign" names the spec's agent.
+        history = History(spec["created_at"], "new", spec["priority"], group=spec["group_id"])
+        ratings: list[tuple[float, str]] = []
+        for at, kind, value, actor in spec["steps"]:
+            if kind == "assign":
+                value = assignee
+            elif kind == "rating":
+                ratings.append((at, value))
+            elif kind == "status" and value == "closed":
+                self._closed_at[ticket_id] = at
+            history.events.append((at, kind, value, actor))
+        self._history[ticket_id] = history
+        if ratings:
+            satisfaction = spec["satisfaction"] or {}
+            ticket["satisfaction_rating"] = self._set_rating(
+                ticket, ratings[-1][1], satisfaction.get("comment"), ratings[-1][0], ratings[0][0]
+            )
+        if spec["fate"] in ("spam", "deleted"):
+            self._deleted[ticket_id] = self._deletion(ticket, spec["updated_at"])
+            ticket["status"] = "deleted"
+            if spec["fate"] == "spam":
+                self._suspend(requester["id"], spec["updated_at"])
         return self._store(ticket, spec["updated_at"])
 
 
@@ -1024,15 +1169,6 @@ _ERROR_NAMES = {
     502: "BadGateway",
     503: "ServiceUnavailable",
 }
-
-
-def _clone(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars); much faster than deepcopy."""
-    if isinstance(value, dict):
-        return {key: _clone(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clone(item) for item in value]
-    return value
 
 
 def _blank_ticket(ticket_id: int, subject: str, description: str, subdomain: str) -> dict[str, Any]:
@@ -1109,21 +1245,3 @@ def _merge_custom_fields(current: list[dict[str, Any]], changes: Any) -> list[di
             raise InvalidRecord("custom_fields", "items must look like {id, value}")
         merged[item["id"]] = item.get("value")
     return [{"id": fid, "value": value} for fid, value in merged.items()]
-
-
-def _int_arg(value: str | None, default: int | None) -> int | None:
-    if value is None or value == "":
-        return default
-    return int(value) if re.fullmatch(r"-?\d+", value) else None
-
-
-def _json_object(req: Request) -> dict[str, Any] | None:
-    try:
-        body = req.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _admin_error(status: int, message: str) -> Response:
-    return Response(status, {"error": message})

@@ -8,12 +8,19 @@ offsets from the `now` passed in).
 The mix is meant to exercise routing rules: billing, technical, outage, how-to, feature-request
 and complaint tickets, a few heavy requesters, enterprise organizations tagged `vip`, every
 channel a sync tool commonly sees (web, email, chat, api).
+
+Each ticket also gets `steps`, the history that led to its status (assignment, agent replies,
+pending and on-hold spells, solves and reopens, the CSAT survey offered and answered), and a
+`fate`: a few unsolved tickets are merged into the requester's earlier ticket, a few are
+deleted or marked as spam. These come from a second RNG, so a seed yields the same tickets
+(subjects, statuses, times) as it did before histories existed.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from bisect import insort
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -313,8 +320,11 @@ def _weighted(rng: random.Random, table: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices(values, weights)[0]
 
 
-def plan_batch(count: int, seed: int, now: float, agent_domain: str) -> Batch:
-    """Plan `count` tickets from about count/5 requesters across about count/20 organizations."""
+def plan_batch(
+    count: int, seed: int, now: float, agent_domain: str, *, days: float = HISTORY_DAYS
+) -> Batch:
+    """Plan `count` tickets from about count/5 requesters across about count/20 organizations,
+    created over the past `days` days, each with its history (see the module notes)."""
     rng = random.Random(seed)
     batch = Batch()
     n_orgs = max(1, count // 20)
@@ -361,12 +371,18 @@ def plan_batch(count: int, seed: int, now: float, agent_domain: str) -> Batch:
     names = list(CATEGORIES)
     weights = [CATEGORIES[c]["weight"] for c in names]
     for _ in range(count):
-        batch.tickets.append(_plan_ticket(rng, names, weights, batch, now))
+        batch.tickets.append(_plan_ticket(rng, names, weights, batch, now, days))
+    _plan_lifecycles(batch, seed)
     return batch
 
 
 def _plan_ticket(
-    rng: random.Random, names: list[str], weights: list[int], batch: Batch, now: float
+    rng: random.Random,
+    names: list[str],
+    weights: list[int],
+    batch: Batch,
+    now: float,
+    days: float,
 ) -> dict[str, Any]:
     category = CATEGORIES[rng.choices(names, weights)[0]]
     fill = {
@@ -389,7 +405,7 @@ def _plan_ticket(
     if rng.random() < 0.15:
         tags.append(rng.choice(("mobile", "ios", "android", "returning_customer", "renewal")))
 
-    created = now - rng.uniform(0, HISTORY_DAYS * DAY)
+    created = now - rng.uniform(0, days * DAY)
     updated = created + rng.uniform(0, now - created)
     satisfaction = None
     if status in ("solved", "closed") and rng.random() < 0.5:
@@ -416,3 +432,103 @@ def _plan_ticket(
         "created_at": created,
         "updated_at": updated,
     }
+
+
+# A history step: (time, kind, value, actor), as zendesk_metrics.History records it. A "move"
+# is a list of (kind, value, actor) that happen at the same instant.
+Step = tuple[float, str, Any, str]
+Move = list[tuple[str, Any, str]]
+ASSIGN: Move = [("assign", None, "agent"), ("status", "open", "agent")]  # None: the assignee
+REPLY: Move = [("comment", True, "agent")]
+ASK: Move = [("comment", True, "agent"), ("status", "pending", "agent")]
+ANSWER: Move = [("status", "open", "end-user"), ("comment", True, "end-user")]  # reopens
+HOLD: Move = [("comment", False, "agent"), ("status", "hold", "agent")]
+SOLVE: Move = [("comment", True, "agent"), ("status", "solved", "agent")]
+OFFER: Move = [("rating", "offered", "system")]
+CLOSE: Move = [("status", "closed", "system")]
+UNSOLVED = ("new", "open", "pending", "hold")
+# Fates, as shares of the eligible tickets (merges: unsolved tickets whose requester has an
+# earlier ticket that is still open to merging).
+MERGE_SHARE = 0.03
+SPAM_SHARE = 0.004
+DELETE_SHARE = 0.004
+FIRST_TOUCH_SECONDS = 1_200  # mean time to assignment
+FIRST_REPLY_SECONDS = 3 * 3_600  # mean time from assignment to the first reply
+
+
+def _plan_lifecycles(batch: Batch, seed: int) -> None:
+    """Give every ticket spec its `steps` and `fate`, oldest ticket first."""
+    rng = random.Random(f"zendesk-history-{seed}")
+    earlier: dict[int, list[dict[str, Any]]] = {}  # requester -> their tickets so far
+    for spec in sorted(batch.tickets, key=lambda s: s["created_at"]):
+        spec["steps"] = _plan_steps(rng, spec)
+        spec["fate"] = None
+        roll = rng.random()
+        if spec["status"] in UNSOLVED and roll < MERGE_SHARE:
+            targets = earlier.get(spec["requester"], [])
+            target = next(
+                (t for t in reversed(targets) if t["status"] != "closed" and t["fate"] is None),
+                None,
+            )
+            if target is not None:
+                _merge_into(spec, target)
+        elif spec["status"] != "closed" and roll < MERGE_SHARE + SPAM_SHARE:
+            spec["fate"] = "spam"
+        elif spec["status"] != "closed" and roll < MERGE_SHARE + SPAM_SHARE + DELETE_SHARE:
+            spec["fate"] = "deleted"
+        earlier.setdefault(spec["requester"], []).append(spec)
+
+
+def _plan_steps(rng: random.Random, spec: dict[str, Any]) -> list[Step]:
+    """The steps that take a ticket from new to its planned status by its updated_at."""
+    status, created, updated = spec["status"], spec["created_at"], spec["updated_at"]
+    if status == "new":  # untouched by agents; sometimes the requester adds a line
+        follow_up = updated > created and rng.random() < 0.3
+        return [(updated, "comment", True, "end-user")] if follow_up else []
+    moves = [ASSIGN]
+    if status == "hold":
+        if rng.random() < 0.6:
+            moves.append(REPLY)
+        moves.append(HOLD)
+    else:
+        done = status in ("solved", "closed")
+        if rng.random() < (0.85 if done else 0.6):
+            moves.append(REPLY)
+        if rng.random() < 0.25:  # the agent asks a question, the requester answers
+            moves += [ASK, ANSWER]
+        if rng.random() < 0.1:  # solved too early: the requester writes back
+            moves += [SOLVE, ANSWER]
+        if status == "pending":
+            moves.append(ASK)
+        elif done:
+            moves.append(SOLVE + OFFER)
+            if spec["satisfaction"]:
+                moves.append([("rating", spec["satisfaction"]["score"], "end-user")])
+            if status == "closed":
+                moves.append(CLOSE)
+    times = _times(rng, created, updated, len(moves))
+    return [(at, *step) for at, move in zip(times, moves, strict=True) for step in move]
+
+
+def _times(rng: random.Random, created: float, updated: float, count: int) -> list[float]:
+    """`count` increasing times in (created, updated], the last one at updated: assignment
+    comes soon after creation and the first reply soon after that, as teams aim for."""
+    if count == 1:
+        return [updated]
+    first = created + min((updated - created) * 0.05, rng.expovariate(1 / FIRST_TOUCH_SECONDS))
+    times = [first, *sorted(rng.uniform(first, updated) for _ in range(count - 2)), updated]
+    if count > 2:
+        times[1] = min(times[1], first + rng.expovariate(1 / FIRST_REPLY_SECONDS))
+    return times
+
+
+def _merge_into(source: dict[str, Any], target: dict[str, Any]) -> None:
+    """Plan `source` merged into `target` at the source's last update."""
+    at = source["updated_at"]
+    source["steps"] += [(at, "comment", False, "agent"), (at, "status", "closed", "agent")]
+    source["status"] = "closed"
+    source["tags"] = [*source["tags"], "closed_by_merge"]
+    source["fate"] = "merged"
+    # A private note on the target; steps at the same instant keep their order.
+    insort(target["steps"], (at, "comment", False, "agent"), key=lambda step: step[0])
+    target["updated_at"] = max(target["updated_at"], at)
