@@ -18,7 +18,7 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
-from syncd.config import HelpdeskConfig
+from syncd.config import ZendeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
 from syncd.model import Organization, Person, Status, Ticket
 from syncd.ports import Page
@@ -41,7 +41,7 @@ class ZendeskSource:
 
     name = "zendesk"
 
-    def __init__(self, config: HelpdeskConfig, token: str, attempts: int = 5) -> None:
+    def __init__(self, config: ZendeskConfig, token: str, attempts: int = 5) -> None:
         if config.base_url:
             # zenpy builds https://{subdomain}.zendesk.com URLs; these variables are its
             # documented override (process-wide, which is fine: one helpdesk per process).

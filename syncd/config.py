@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -24,8 +24,8 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class HelpdeskConfig(_Section):
-    """Where tickets come from."""
+class ZendeskConfig(_Section):
+    """Tickets from Zendesk Support."""
 
     kind: Literal["zendesk"] = "zendesk"
     subdomain: str
@@ -35,6 +35,28 @@ class HelpdeskConfig(_Section):
     start_time: datetime | None = None  # first sync starts here; default: the beginning
     page_size: int = Field(1000, ge=1, le=1000)
     timeout: float = Field(30.0, gt=0)
+    # rule name -> Zendesk custom field id, so rules say `custom.plan`, not `custom.360001`
+    custom_fields: dict[str, str] = {}
+
+
+class FreshdeskConfig(_Section):
+    """Tickets from Freshdesk."""
+
+    kind: Literal["freshdesk"]
+    domain: str  # acme for acme.freshdesk.com
+    api_key_env: str = "FRESHDESK_API_KEY"
+    base_url: str | None = None
+    start_time: datetime | None = None  # first sync starts here; default: the beginning
+    page_size: int = Field(100, ge=1, le=100)
+    timeout: float = Field(30.0, gt=0)
+    # Requests per minute syncd allows itself (the plan's limit is shared with agents' apps
+    # and integrations); None: only the helpdesk's own 429s slow it down.
+    requests_per_minute: int | None = Field(None, ge=1)
+    # rule name -> Freshdesk custom field name, e.g. plan: cf_plan
+    custom_fields: dict[str, str] = {}
+
+
+HelpdeskConfig = Annotated[ZendeskConfig | FreshdeskConfig, Field(discriminator="kind")]
 
 
 class HubSpotConfig(_Section):
@@ -53,6 +75,8 @@ class HubSpotConfig(_Section):
         "on_hold": "3",
         "solved": "4",
         "closed": "4",
+        "merged": "4",
+        "spam": "4",
         "deleted": "4",
     }
     # syncd priority level -> hs_ticket_priority option
@@ -129,6 +153,14 @@ class Config(_Section):
     retry_attempts: int = Field(5, ge=1, le=20)
     log: LogConfig = LogConfig()
 
+    @field_validator("helpdesk", mode="before")
+    @classmethod
+    def _zendesk_by_default(cls, value: Any) -> Any:
+        # Configs written before Freshdesk existed have no `kind`: they are Zendesk's.
+        if isinstance(value, dict) and "kind" not in value:
+            return {"kind": "zendesk", **value}
+        return value
+
     @field_validator("poll_interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
@@ -168,10 +200,17 @@ def load_config(path: str | Path) -> Config:
         config = Config.model_validate(_plain(data))
     except ValidationError as exc:
         first = exc.errors()[0]
-        keys = [str(k) for k in first["loc"]]
-        line = _line_of(data, first["loc"])
-        where = f"{path}:{line}" if line else str(path)
+        loc = first["loc"]
+        if loc[:1] == ("helpdesk",) and len(loc) > 1 and loc[1] in ("zendesk", "freshdesk"):
+            loc = loc[:1] + loc[2:]  # pydantic names the union member; the file does not
         message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "union_tag_invalid":
+            loc = (*loc, "kind")
+            message = f"Input should be one of: {first['ctx']['expected_tags']}"
+            first = {**first, "input": first["ctx"]["tag"]}
+        keys = [str(k) for k in loc]
+        line = _line_of(data, loc)
+        where = f"{path}:{line}" if line else str(path)
         if first["type"] == "missing":
             message, hint = "is required", "Add it (config/syncd.example.yaml shows every key)"
         elif first["type"] == "extra_forbidden":

@@ -25,6 +25,9 @@ class Status(StrEnum):
     ON_HOLD = "on_hold"  # waiting on a third party: SLA clocks pause
     SOLVED = "solved"
     CLOSED = "closed"
+    # Gone from the helpdesk's working set: never shown as open, whatever they were before.
+    MERGED = "merged"  # closed by merging into another ticket (`Ticket.merged_into`)
+    SPAM = "spam"
     DELETED = "deleted"
 
     def __init__(self, value: str) -> None:
@@ -95,6 +98,7 @@ class Ticket:
     csat_at: datetime | None = None
     csat_comment: str = ""
     status_history: tuple[StatusChange, ...] = ()  # oldest first; may be empty
+    merged_into: str | None = None  # the ticket this one was merged into, when known
     # False when the source cannot tell first replies (first_response_at is then unknown,
     # not missing): first-response SLAs are shown but never judged breached.
     replies_known: bool = True

@@ -54,13 +54,18 @@ class Parts:
 
 def build_source(config: Config) -> Source:
     """The helpdesk source named by helpdesk.kind."""
-    token = secret(config.helpdesk.token_env, "helpdesk.token_env")
-    register_secret(token)
-    if config.helpdesk.kind == "zendesk":
+    helpdesk = config.helpdesk
+    if helpdesk.kind == "zendesk":
         from connectors.zendesk import ZendeskSource
 
-        return ZendeskSource(config.helpdesk, token, attempts=config.retry_attempts)
-    raise AssertionError(f"unreachable: kind {config.helpdesk.kind} passed validation")
+        token = secret(helpdesk.token_env, "helpdesk.token_env")
+        register_secret(token)
+        return ZendeskSource(helpdesk, token, attempts=config.retry_attempts)
+    from connectors.freshdesk import FreshdeskSource
+
+    api_key = secret(helpdesk.api_key_env, "helpdesk.api_key_env")
+    register_secret(api_key)
+    return FreshdeskSource(helpdesk, api_key, attempts=config.retry_attempts)
 
 
 def build_sinks(config: Config) -> list[Sink]:

@@ -27,6 +27,7 @@ from syncd.sandbox.server import Faults, SandboxServer
 from syncd.sandbox.sheets import SheetsApp
 from syncd.sandbox.slack import SlackApp
 from syncd.sandbox.zendesk import ZendeskApp
+from syncd.sandbox.zendesk_data import FIELD_PLAN as ZENDESK_PLAN_FIELD
 
 # Credentials the sandbox accepts; tests use others to provoke 401s.
 ZENDESK_EMAIL = "ops@acme.test"
@@ -121,16 +122,29 @@ class Sandbox:
             for channel in SLACK_CHANNELS
         }
 
-    def config(self, state_url: str, rules_dir: str, credentials_file: Path) -> dict[str, Any]:
-        """A syncd config (as a dict) pointing every vendor at this sandbox."""
-        return {
-            "helpdesk": {
-                "kind": "zendesk",
-                "subdomain": "acme",
-                "email": ZENDESK_EMAIL,
-                "token_env": "ZENDESK_TOKEN",
+    def config(
+        self, state_url: str, rules_dir: str, credentials_file: Path, helpdesk: str = "zendesk"
+    ) -> dict[str, Any]:
+        """A syncd config (as a dict) pointing every vendor at this sandbox; `helpdesk` is
+        zendesk (token in ZENDESK_TOKEN) or freshdesk (API key in FRESHDESK_API_KEY)."""
+        source: dict[str, Any] = {
+            "kind": "zendesk",
+            "subdomain": "acme",
+            "email": ZENDESK_EMAIL,
+            "token_env": "ZENDESK_TOKEN",
+            "base_url": self.url,
+            "custom_fields": {"plan": str(ZENDESK_PLAN_FIELD)},
+        }
+        if helpdesk == "freshdesk":
+            source = {
+                "kind": "freshdesk",
+                "domain": FRESHDESK_DOMAIN,
+                "api_key_env": "FRESHDESK_API_KEY",
                 "base_url": self.url,
-            },
+                "custom_fields": {"plan": "cf_plan"},
+            }
+        return {
+            "helpdesk": source,
             "hubspot": {"token_env": "HUBSPOT_TOKEN", "base_url": self.url},
             "sheets": {
                 "spreadsheet_id": SPREADSHEET_ID,
