@@ -1,16 +1,24 @@
 """Zendesk source: the cursor-based incremental ticket export, through zenpy. Read-only.
 
-One request per page of up to 1000 tickets, requester and organization sideloaded (zenpy
-files sideloads in its object cache, which we read directly so no lazy lookup ever sends a
-request). We fetch page by page with `cursor=` rather than letting zenpy's generator follow
-`after_url`, so every page is retried on its own and the pipeline decides when to stop.
+One request per page of up to 1000 tickets, with requester, organization and ticket metrics
+sideloaded (zenpy files users and organizations in its object cache, which we read directly
+so no lazy lookup ever sends a request). We fetch page by page with `cursor=` rather than
+letting zenpy's generator follow `after_url`, so every page is retried on its own and the
+pipeline decides when to stop.
+
+The ticket lifecycle as the export shows it: a ticket merged into another is closed with the
+`closed_by_merge` tag (Status.MERGED; the export does not say into which ticket); a ticket
+marked as spam is deleted and its requester suspended (Status.SPAM); archived tickets (closed
+over 120 days) stay in the export, so a backfill from an old start_time still sees them.
+Reply times, solve time and reopens come from the `metric_sets` sideload. zenpy does not turn
+that sideload into objects, so it is read from the page's JSON (`_page_json`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +32,9 @@ from syncd.model import Organization, Person, Status, Ticket
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
-SIDELOADS = ["users", "organizations"]
+SIDELOADS = ["users", "organizations", "metric_sets"]
+MERGED_TAG = "closed_by_merge"  # what Zendesk tags a ticket closed by a merge with
+CSAT_SCORES = {"good": 5.0, "bad": 1.0}  # Zendesk's two-point survey on syncd's 1-5 scale
 STATUSES = {
     "new": Status.NEW,
     "open": Status.OPEN,
@@ -86,12 +96,17 @@ class ZendeskSource:
                     cursor=cursor, include=SIDELOADS, per_page=self.config.page_size
                 )
             raw_tickets = [t.to_dict() for t in (generator.values or [])]
+            metrics = {
+                m.get("ticket_id"): m
+                for m in _page_json(generator).get("metric_sets") or []
+                if isinstance(m, dict)
+            }
         except Exception as exc:
             raise _translate(exc, self.link_base) from None
         tickets, rejected = [], []
         for raw in raw_tickets:
             try:
-                tickets.append(self._normalize(raw))
+                tickets.append(self._normalize(raw, metrics.get(raw.get("id"))))
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(raw.get("id", "?")), f"malformed ticket: {exc}", raw))
         # zenpy keeps every object it saw (up to 10,000 each); the page is normalised, so
@@ -102,13 +117,20 @@ class ZendeskSource:
         end = bool(getattr(generator, "end_of_stream", True))
         return Page(tickets, next_cursor, end, rejected)
 
-    def _normalize(self, raw: Mapping[str, Any]) -> Ticket:
-        requester = _user(
-            self.client.cache.get("user", raw.get("requester_id")), raw.get("requester_id")
-        )
+    def _normalize(self, raw: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> Ticket:
+        user = self.client.cache.get("user", raw.get("requester_id"))
+        requester = _user(user, raw.get("requester_id"))
         org_id = raw.get("organization_id")
         organization = _organization(self.client.cache.get("organization", org_id), org_id)
-        return normalize(raw, requester, organization, self.link_base)
+        return normalize(
+            raw,
+            requester,
+            organization,
+            self.link_base,
+            metrics=metrics,
+            requester_suspended=bool(getattr(user, "suspended", False)),
+            custom_names=self.config.custom_fields,
+        )
 
 
 def normalize(
@@ -116,40 +138,92 @@ def normalize(
     requester: Person | None,
     organization: Organization | None,
     link_base: str,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    requester_suspended: bool = False,
+    custom_names: Mapping[str, str] | None = None,
 ) -> Ticket:
-    """A Zendesk ticket (API JSON) -> Ticket. Raises ValueError on data that cannot be used."""
+    """A Zendesk ticket (API JSON) and its ticket metrics -> Ticket. Raises ValueError on data
+    that cannot be used. `custom_names` maps rule names to custom field ids."""
     ticket_id = raw.get("id")
     if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
         raise ValueError(f"id {ticket_id!r} is not a ticket number")
     status = STATUSES.get(str(raw.get("status") or "").lower())
     if status is None:
         raise ValueError(f"unknown status {raw.get('status')!r}")
+    tags = tuple(str(t) for t in raw.get("tags") or ())
+    if status is Status.CLOSED and MERGED_TAG in tags:
+        status = Status.MERGED
+    elif status is Status.DELETED and requester_suspended:
+        status = Status.SPAM  # Zendesk's "mark as spam" deletes the ticket, suspends the user
     via = raw.get("via") if isinstance(raw.get("via"), dict) else {}
     custom = {
         str(f["id"]): f.get("value")
         for f in raw.get("custom_fields") or []
         if isinstance(f, dict) and "id" in f
     }
+    for name, field_id in (custom_names or {}).items():
+        custom[name] = custom.get(str(field_id))
+    created_at = _timestamp(raw.get("created_at"), "created_at")
+    updated_at = _timestamp(raw.get("updated_at"), "updated_at")
+    rating = (
+        raw.get("satisfaction_rating") if isinstance(raw.get("satisfaction_rating"), dict) else {}
+    )
+    csat = CSAT_SCORES.get(str(rating.get("score")))
+    replied = _reply_time(metrics)
     return Ticket(
         id=str(ticket_id),
         source="zendesk",
         subject=_text(raw.get("subject") or raw.get("raw_subject")),
         description=_text(raw.get("description")),
         status=status,
-        created_at=_timestamp(raw.get("created_at"), "created_at"),
-        updated_at=_timestamp(raw.get("updated_at"), "updated_at"),
+        created_at=created_at,
+        updated_at=updated_at,
         helpdesk_priority=raw.get("priority") or None,
         channel=str(via.get("channel") or ""),
-        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        tags=tags,
         requester=requester,
         organization=organization,
         assignee_id=str(raw["assignee_id"]) if raw.get("assignee_id") else None,
         url=f"{link_base}/agent/tickets/{ticket_id}",
         custom_fields=custom,
-        # The export carries no reply times (ticket metrics are a separate API, not read
-        # yet): first-response SLAs are shown, not judged, rather than falsely breached.
-        replies_known=False,
+        first_response_at=created_at + replied if replied is not None else None,
+        solved_at=_optional_timestamp(metrics, "solved_at"),
+        reopens=_count(metrics, "reopens"),
+        # Rating a ticket updates it, so the version that first carries a rating is its time.
+        csat=csat,
+        csat_at=updated_at if csat is not None else None,
+        csat_comment=_text(rating.get("comment")) if csat is not None else "",
+        # Without its metrics (a deleted ticket has none) syncd cannot tell whether an agent
+        # replied: first-response SLAs are then shown, not judged, rather than falsely breached.
+        replies_known=metrics is not None,
     )
+
+
+def _page_json(generator: Any) -> dict[str, Any]:
+    """The raw JSON of the page zenpy fetched (for the sideloads zenpy does not map)."""
+    page = getattr(generator, "_response_json", None)
+    return page if isinstance(page, dict) else {}
+
+
+def _reply_time(metrics: Mapping[str, Any] | None) -> timedelta | None:
+    """Time to the first public agent reply (calendar minutes), None when not replied yet."""
+    if not metrics or not _count(metrics, "replies"):
+        return None
+    minutes = (metrics.get("reply_time_in_minutes") or {}).get("calendar")
+    if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes < 0:
+        return None
+    return timedelta(minutes=minutes)
+
+
+def _count(metrics: Mapping[str, Any] | None, key: str) -> int:
+    value = (metrics or {}).get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _optional_timestamp(metrics: Mapping[str, Any] | None, key: str) -> datetime | None:
+    value = (metrics or {}).get(key)
+    return _timestamp(value, key) if value else None
 
 
 def _text(value: Any) -> str:

@@ -33,7 +33,8 @@ def test_a_breach_reaches_the_sinks_without_a_helpdesk_change(sandbox: Sandbox, 
     assert timedelta(hours=3, minutes=59) <= due - now <= timedelta(hours=4, minutes=1)
 
     sandbox.reset_counts()
-    quiet = syncd.once(at=now + timedelta(hours=1))  # nothing due yet: nothing written
+    # The first reply is due in 15 minutes (at risk after 11): nothing due yet, nothing written.
+    quiet = syncd.once(at=now + timedelta(minutes=10))
     assert (quiet.pulled, quiet.timers) == (0, 0)
     assert sandbox.counts() == {"zendesk": 1}
 
@@ -44,7 +45,9 @@ def test_a_breach_reaches_the_sinks_without_a_helpdesk_change(sandbox: Sandbox, 
     hub = sandbox.hubspot.find("tickets", "helpdesk_ticket_id", str(ticket["id"]))
     assert hub["properties"]["syncd_sla_state"] == "breached"
     assert hub["properties"]["syncd_escalation_level"] == "4"
-    assert [m["channel"] for m in sandbox.slack.messages()] == ["#incidents"]
+    # Unanswered (level 2: first response breached) and unresolved (level 4), both at once.
+    channels = [m["channel"] for m in sandbox.slack.messages()]
+    assert channels == ["#support-escalations", "#incidents"]
 
 
 def test_escalations_notify_once_per_ticket_and_level_across_restarts(
@@ -140,21 +143,25 @@ def test_the_baseline_lasts_until_the_backlog_is_worked_off(sandbox: Sandbox, sy
     assert sandbox.slack.messages()
 
 
-def test_without_reply_times_a_first_response_is_never_called_breached(
+def test_reply_times_from_zendesk_metrics_decide_the_first_response_target(
     sandbox: Sandbox, syncd: Syncd
 ):
-    # The Zendesk export carries no reply times: a 15-minute target passes unjudged, while
-    # the resolution clock (which needs only the status) still runs.
+    # Zendesk's ticket metrics (sideloaded with the export) say when an agent first replied.
     now = datetime.now(UTC).replace(microsecond=0)
     syncd.once(at=now)
-    ticket = sandbox.zendesk.add_ticket(
+    answered = sandbox.zendesk.add_ticket(
         subject="The site is down for all users", requester_email="it@initech.example"
     )
+    ignored = sandbox.zendesk.add_ticket(
+        subject="Our site is down for all users too", requester_email="ops@globex.example"
+    )
+    sandbox.zendesk.reply(answered["id"], body="We are on it.")
     syncd.once(at=now)
     syncd.once(at=now + timedelta(hours=1))
-    row = _row(sandbox, ticket["id"])
-    assert row["SLA"] == "ok" and row["Escalation"] == ""
-    assert sandbox.slack.messages() == []
-    syncd.once(at=now + timedelta(hours=3, minutes=5))  # 4 h resolution at risk at 3 h
-    row = _row(sandbox, ticket["id"])
-    assert row["SLA"] == "at_risk" and row["Escalation"] == "CTO/Founder"
+    row = _row(sandbox, answered["id"])
+    assert (row["SLA"], row["Escalation"]) == ("ok", "")
+    row = _row(sandbox, ignored["id"])
+    # A critical ticket left unanswered: team lead (level 2) and CTO (level 4) both hear.
+    assert (row["SLA"], row["Escalation"]) == ("breached", "CTO/Founder")
+    channels = [m["channel"] for m in sandbox.slack.messages()]
+    assert channels == ["#support-escalations", "#incidents"]
