@@ -33,6 +33,7 @@ from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
 SIDELOADS = ["users", "organizations", "metric_sets"]
+START_PREFIX = "start_time:"  # our cursors that begin an export (Zendesk's never look so)
 MERGED_TAG = "closed_by_merge"  # what Zendesk tags a ticket closed by a merge with
 CSAT_SCORES = {"good": 5.0, "bad": 1.0}  # Zendesk's two-point survey on syncd's 1-5 scale
 STATUSES = {
@@ -60,6 +61,7 @@ class ZendeskSource:
             os.environ["ZENPY_FORCE_NETLOC"] = parts.netloc
         self.config = config
         self.attempts = attempts
+        self.requests_sent = 0
         self.link_base = (config.base_url or f"https://{config.subdomain}.zendesk.com").rstrip("/")
         # ratelimit_budget bounds how long zenpy may sleep on 429s before giving the
         # decision back to us (RatelimitBudgetExceeded -> TransientError -> retry/next cycle).
@@ -70,6 +72,10 @@ class ZendeskSource:
             timeout=config.timeout,
             ratelimit_budget=120,
         )
+
+    def start_cursor(self, since: datetime) -> str:
+        """A cursor that starts the export at `since` (Zendesk's start_time)."""
+        return f"{START_PREFIX}{int(since.timestamp())}"
 
     def pull(self, cursor: str | None) -> Iterator[Page]:
         """Pages of changed tickets, starting after `cursor` (or at start_time the first time)."""
@@ -83,11 +89,15 @@ class ZendeskSource:
             cursor = page.cursor
 
     def _fetch(self, cursor: str | None) -> Page:
+        self.requests_sent += 1
         try:
-            if cursor is None:
+            if cursor is None or cursor.startswith(START_PREFIX):
                 start = self.config.start_time
+                start_time = int(start.timestamp()) if start else 0
+                if cursor is not None:
+                    start_time = int(cursor.removeprefix(START_PREFIX))
                 generator = self.client.tickets.incremental(
-                    start_time=int(start.timestamp()) if start else 0,
+                    start_time=start_time,
                     include=SIDELOADS,
                     per_page=self.config.page_size,
                 )

@@ -94,6 +94,83 @@ def once(
 
 
 @app.command()
+def backfill(
+    config: ConfigOption,
+    since: Annotated[
+        str, typer.Option(help="Sync every ticket changed since this date (2026-01-31) or time.")
+    ],
+    batch: Annotated[
+        int, typer.Option(min=1, help="Tickets per cycle (one checkpoint each).")
+    ] = 1000,
+) -> None:
+    """Sync every ticket changed since a date, with progress. Resumable: after an
+    interruption, run the same command again and it continues where it stopped."""
+    from datetime import UTC, datetime
+
+    from syncd.backfill import run_backfill
+    from syncd.wiring import build
+
+    try:
+        start = datetime.fromisoformat(since)
+    except ValueError:
+        raise UserError(
+            f"--since {since!r} is not a date", where="--since", hint="e.g. --since 2026-01-31"
+        ) from None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    cfg = _load(config)
+    parts = build(cfg)
+    budget = getattr(cfg.helpdesk, "requests_per_minute", None)
+    report = _BackfillDisplay(budget)
+    with report.display:
+        done = run_backfill(parts, start, batch=batch, on_progress=report.update)
+    typer.echo(json.dumps({"backfilled": done.tickets, "requests": done.requests}))
+
+
+class _BackfillDisplay:
+    """A rich progress bar on a terminal; one plain line per cycle otherwise (logs, CI)."""
+
+    def __init__(self, budget: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self.budget = f" of {budget}/min" if budget else ""
+        self.display = Progress(
+            TextColumn("backfill"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[tickets]:,} tickets, {task.fields[rate]:,.0f}/s"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[requests]:,} requests" + self.budget),
+            console=self.console,
+            disable=not self.console.is_terminal,
+        )
+        self.task = self.display.add_task("backfill", total=1000, tickets=0, rate=0, requests=0)
+        self.started: tuple[float, int] | None = None  # when and at how many tickets
+
+    def update(self, progress: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        self.started = self.started or (now, progress.tickets)
+        elapsed = max(now - self.started[0], 1e-9)
+        rate = (progress.tickets - self.started[1]) / elapsed
+        self.display.update(
+            self.task,
+            completed=round(progress.share * 1000),
+            tickets=progress.tickets,
+            rate=rate,
+            requests=progress.requests,
+        )
+        if not self.console.is_terminal:
+            self.console.print(
+                f"backfill {progress.share:.0%}: {progress.tickets:,} tickets, "
+                f"{progress.requests:,} requests{self.budget}",
+                highlight=False,
+            )
+
+
+@app.command()
 def run(config: ConfigOption) -> None:
     """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0."""
     from syncd.daemon import Daemon

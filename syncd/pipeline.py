@@ -53,6 +53,7 @@ class CycleReport:
     actions_failed: int = 0
     planned_actions: list[str] = field(default_factory=list)  # --dry-run
     more: bool = False  # the cycle stopped at max_tickets_per_cycle; more is waiting
+    last_change: datetime | None = None  # the latest updated_at among the pulled tickets
     cursor_advanced: bool = False
     sinks: dict[str, SinkReport] = field(default_factory=dict)
 
@@ -86,14 +87,23 @@ def run_cycle(
     max_tickets: int = 10_000,
     dry_run: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    cursor_key: str | None = None,
+    timers: bool = True,
+    baseline_actions: bool = False,
 ) -> CycleReport:
-    """Run one cycle; raises only when the source cannot be read."""
+    """Run one cycle; raises only when the source cannot be read.
+
+    `cursor_key` names the cursor to follow (default: the source's own; a backfill keeps its
+    own). `timers`: also re-evaluate stored tickets whose next check has come. With
+    `baseline_actions` the rules' actions are recorded as done without being carried out.
+    """
     report = CycleReport()
-    start_cursor = store.get_cursor(source.name)
+    cursor_key = cursor_key or source.name
+    start_cursor = store.get_cursor(cursor_key)
     tickets, next_cursor = _pull(source, start_cursor, max_tickets, store, report, dry_run)
     now = clock()
     pulled = {ticket.id for ticket in tickets}
-    due = [t for t in store.due_tickets(now, max_tickets) if t.id not in pulled]
+    due = [t for t in store.due_tickets(now, max_tickets) if t.id not in pulled] if timers else []
     report.timers = len(due)
     decided = [(ticket, evaluate(ticket, now)) for ticket in [*tickets, *due]]
     changed_keys: set[str] = set()
@@ -116,7 +126,9 @@ def run_cycle(
     # Until the source has caught up once, the cycles meet the old backlog: record their
     # actions as a baseline rather than notify about tickets late long before syncd came.
     caught_up_key = f"caught_up:{source.name}"
-    baseline = not notify_on_first_sync and store.get_meta(caught_up_key) is None
+    baseline = baseline_actions or (
+        not notify_on_first_sync and store.get_meta(caught_up_key) is None
+    )
     retry_soon = _carry_out(decided, notifiers, store, report, dry_run, baseline)
     if not dry_run and not report.failed_sinks:
         # Only now: a failed sink must see these tickets (and their timers) again.
@@ -125,9 +137,9 @@ def run_cycle(
             for ticket, decision in decided
         )
         if next_cursor and next_cursor != start_cursor:
-            store.set_cursor(source.name, next_cursor)
+            store.set_cursor(cursor_key, next_cursor)
             report.cursor_advanced = True
-        if baseline and not report.more:
+        if baseline and not baseline_actions and not report.more:
             store.set_meta(caught_up_key, now.isoformat())
     log.info(
         "cycle",
@@ -208,6 +220,8 @@ def _pull(
     for page in source.pull(cursor):
         report.pulled += len(page.tickets)
         for ticket in page.tickets:
+            if report.last_change is None or ticket.updated_at > report.last_change:
+                report.last_change = ticket.updated_at
             latest.pop(ticket.id, None)  # re-insert so the newest version keeps its place
             latest[ticket.id] = ticket
         for key, reason, raw in page.rejected:

@@ -29,9 +29,15 @@ class Source(Protocol):
     """A helpdesk: yields pages of tickets changed since a cursor."""
 
     name: str
+    requests_sent: int  # requests made so far (for progress reports and budgets)
 
     def pull(self, cursor: str | None) -> Iterator[Page]:
-        """Pages in change order; stops after the page with `end_of_stream`."""
+        """Pages in change order; stops after the page with `end_of_stream`. With no cursor,
+        from the configured start time."""
+        ...
+
+    def start_cursor(self, since: datetime) -> str:
+        """A cursor from which `pull` returns every ticket changed since `since`."""
         ...
 
 
