@@ -4,6 +4,16 @@
 custom property with unique values, so a re-run updates instead of duplicating. A batch
 HubSpot rejects as a whole (400) is split in halves until the bad records stand alone; they
 come back as rejected with HubSpot's reason and the rest is written.
+
+Gone tickets (merged, spam or deleted in the helpdesk) follow `hubspot.gone_tickets`:
+- "mark" (default): upserted like the others, in the stage `stages` names for their status
+  (a closed one; never the open stage), with `helpdesk_status` and no SLA state.
+- "archive": the HubSpot object is archived. Archiving takes HubSpot's object id, so the ids
+  are looked up first: `POST .../batch/read` with idProperty (up to 100 a request), then
+  `POST .../batch/archive` for those found. A gone ticket HubSpot never had needs nothing.
+
+Requests per write, n live and k gone tickets, b = batch_size (100): ceil(n/b) upserts, plus
+with "archive" at most 2*ceil(k/b) (one read, and one archive when any was found).
 """
 
 from __future__ import annotations
@@ -18,7 +28,10 @@ from hubspot import HubSpot
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 from hubspot.crm.tickets import (
     BatchInputSimplePublicObjectBatchInputUpsert,
+    BatchInputSimplePublicObjectId,
+    BatchReadInputSimplePublicObjectId,
     SimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectId,
 )
 from urllib3.util.retry import Retry
 
@@ -32,6 +45,11 @@ from syncd.retry import retry_after_seconds, with_retry
 MAX_VALUE = 65_536  # HubSpot's limit on a property value, in characters
 TRUNCATED = "… [truncated by syncd]"
 GROUP = "syncd"
+# Tickets the helpdesk no longer works on: never shown as open, maybe archived.
+# The payload key of a record to archive. A colon cannot occur in a HubSpot property name, so
+# it never collides with the properties of a record to upsert.
+ARCHIVE = "syncd:archive"
+NOT_FOUND = "OBJECT_NOT_FOUND"  # batch/read's error category for ids HubSpot does not hold
 
 # The custom ticket properties syncd writes, created by `syncd setup`: name -> (label, type,
 # field type).
@@ -64,9 +82,21 @@ class HubSpotSink:
         self.pacing = RateLimiter(config.requests_per_10s, 10.0)
 
     def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
-        """The ticket's HubSpot properties (all values strings, as the API stores them)."""
-        stage = self.config.stages.get(ticket.status.value, self.config.stages.get("open", "1"))
-        sla = decision.sla
+        """The ticket's HubSpot properties (all values strings, as the API stores them), or,
+        for a gone ticket with `gone_tickets: archive`, the request to archive it."""
+        gone = ticket.status.is_gone
+        if gone and self.config.gone_tickets == "archive":
+            # Only the intent is fingerprinted: later edits of a gone ticket cost no request,
+            # and a restored ticket's payload differs, so it is upserted (re-created) again.
+            return SinkRecord(key=ticket.id, payload={ARCHIVE: True})
+        stages = self.config.stages
+        # A status missing from a hand-written `stages` falls back to the open stage, except a
+        # gone one: that goes to the closed stage, so it never looks like work to do.
+        fallback = stages.get("closed", "4") if gone else stages.get("open", "1")
+        stage = stages.get(ticket.status.value, fallback)
+        # SLA clocks and escalations mean nothing for a ticket nobody will work on: cleared, so
+        # a merged ticket never shows "ok" or "breached" against a due date.
+        sla = None if gone else decision.sla
         properties = {
             self.config.id_property: ticket.id,
             "subject": _fit(ticket.subject) or f"(no subject) #{ticket.id}",
@@ -76,10 +106,10 @@ class HubSpotSink:
             "hs_ticket_priority": self.config.priorities.get(decision.priority, "MEDIUM"),
             "syncd_category": decision.category,
             "syncd_priority": decision.priority,
-            "syncd_sla_state": decision.sla.state if decision.sla else "",
-            "syncd_first_response_due": _iso(decision.sla.first_response.due if sla else None),
-            "syncd_resolution_due": _iso(decision.sla.resolution.due if sla else None),
-            "syncd_escalation_level": str(decision.escalation_level),
+            "syncd_sla_state": sla.state if sla else "",
+            "syncd_first_response_due": _iso(sla.first_response.due if sla else None),
+            "syncd_resolution_due": _iso(sla.resolution.due if sla else None),
+            "syncd_escalation_level": "0" if gone else str(decision.escalation_level),
             "helpdesk_status": ticket.status.value,
             "helpdesk_url": ticket.url,
         }
@@ -87,16 +117,30 @@ class HubSpotSink:
 
     def describe(self, records: Sequence[SinkRecord]) -> str:
         """What write() would send."""
-        batches = -(-len(records) // self.config.batch_size)
-        return f"upsert {len(records)} tickets in {batches} batch request(s)"
+        size = self.config.batch_size
+        gone = sum(1 for r in records if r.payload.get(ARCHIVE))
+        live = len(records) - gone
+        text = f"upsert {live} tickets in {-(-live // size)} batch request(s)"
+        if gone:
+            text += (
+                f"; archive {gone} gone ticket(s): up to {2 * -(-gone // size)} request(s) "
+                "(batch read of their HubSpot ids, batch archive)"
+            )
+        return text
 
     def write(self, records: Sequence[SinkRecord]) -> SinkResult:
-        """Upsert in batches; per-record failures are reported, not raised."""
+        """Upsert live tickets and archive gone ones (`gone_tickets: archive`), in batches of
+        `batch_size`: ceil(n/b) upserts + at most 2*ceil(k/b) for k gone tickets. Per-record
+        failures are reported, not raised; a gone ticket HubSpot does not hold is accepted."""
         unique = list({r.key: r for r in records}.values())  # one input per id per batch
+        live = [r for r in unique if not r.payload.get(ARCHIVE)]
+        gone = [r for r in unique if r.payload.get(ARCHIVE)]
         result = SinkResult()
         size = self.config.batch_size
-        for start in range(0, len(unique), size):
-            self._write_batch(unique[start : start + size], result)
+        for start in range(0, len(live), size):
+            self._write_batch(live[start : start + size], result)
+        for start in range(0, len(gone), size):
+            self._archive_batch(gone[start : start + size], result)
         return result
 
     def _write_batch(self, batch: Sequence[SinkRecord], result: SinkResult) -> None:
@@ -130,16 +174,70 @@ class HubSpotSink:
             )
             for r in batch
         ]
+        return self._send(
+            self._batch.upsert, BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+        )
+
+    def _archive_batch(self, batch: Sequence[SinkRecord], result: SinkResult) -> None:
+        """Archive up to one batch of gone tickets: one read of their object ids, then one
+        archive of those HubSpot holds (none when it holds none)."""
+        try:
+            found, refused = with_retry(
+                lambda: self._object_ids(batch), api="hubspot", attempts=self.attempts
+            )
+            if found:
+                body = BatchInputSimplePublicObjectId(
+                    inputs=[SimplePublicObjectId(id=oid) for oid in found.values()]
+                )
+                # Archiving is idempotent (an archived id is ignored), so a retry is safe.
+                with_retry(
+                    lambda: self._send(self._batch.archive, body),
+                    api="hubspot",
+                    attempts=self.attempts,
+                )
+        except TerminalError as exc:
+            for record in batch:
+                result.rejected[record.key] = str(exc)
+            return
+        for record in batch:
+            if record.key in refused:
+                result.rejected[record.key] = refused[record.key]
+            else:
+                result.accepted.append(record.key)
+
+    def _object_ids(self, batch: Sequence[SinkRecord]) -> tuple[dict[str, str], dict[str, str]]:
+        """(helpdesk id -> HubSpot object id for the tickets HubSpot holds, helpdesk id ->
+        reason for ids HubSpot refused to look up). Ids it does not hold are in neither."""
+        key = self.config.id_property
+        body = BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=r.key) for r in batch],
+            id_property=key,
+            properties=[key],  # to match each result to its helpdesk id
+            properties_with_history=[],
+        )
+        response = self._send(self._batch.read, body)
+        found = {
+            str((obj.get("properties") or {}).get(key)): str(obj["id"])
+            for obj in response.get("results") or []
+            if obj.get("id")
+        }
+        refused: dict[str, str] = {}
+        for error in response.get("errors") or []:
+            if error.get("category") == NOT_FOUND:
+                continue  # never synced, or already archived: nothing to do
+            ids = (error.get("context") or {}).get("ids") or [r.key for r in batch]
+            for ident in ids:
+                refused[str(ident)] = str(error.get("message", error))
+        return found, refused
+
+    def _send(self, method: Any, body: Any) -> dict[str, Any]:
+        """One paced batch request; the JSON body ({} when HubSpot sends none: 204)."""
         self.pacing.acquire()
         try:
             # The raw body: we need only ids and errors, and the client's model
             # deserialisation (a date parse per timestamp) costs more than the request.
-            response = self._batch.upsert(
-                BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs),
-                _request_timeout=self.config.timeout,
-                _preload_content=False,
-            )
-            return json.loads(response.data)
+            response = method(body, _request_timeout=self.config.timeout, _preload_content=False)
+            return json.loads(response.data) if response.data else {}
         except ValueError:
             raise TransientError("HubSpot sent a response that is not JSON") from None
         except Exception as exc:

@@ -9,6 +9,13 @@ A write costs one read and one write request, however many tickets changed:
   too small, `values:batchUpdate` would fail with "exceeds grid limits", so that write is one
   `:batchUpdate` instead, carrying addSheet/appendDimension and the cells (updateCells, whose
   string values are stored as typed: equally RAW).
+
+Gone tickets (merged, spam or deleted in the helpdesk) are never shown as open: their Status
+cell says so ("merged into #123" when the target is known) and their SLA and escalation cells
+are empty. With `sheets.gone_tickets: remove` their rows are deleted instead, still within the
+one write: a `:batchUpdate` with updateCells for the changed rows first, then deleteDimension
+for the gone rows from the bottom up (each deletion shifts only the rows below it). A gone
+ticket without a row is not appended; a restored one is, as its record changes.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from google.oauth2 import service_account
 from syncd.config import SheetsConfig
 from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
 from syncd.logs import register_secret
-from syncd.model import Decision, Ticket
+from syncd.model import Decision, Status, Ticket
 from syncd.ports import SinkRecord, SinkResult
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -39,6 +46,8 @@ GOOGLE_APIS = ".googleapis.com"
 MAX_CELL = 50_000  # characters a cell holds
 TRUNCATED = "… [truncated by syncd]"
 HEADROOM = 500  # rows added beyond need when the grid grows, so growth is rare
+# Tickets the helpdesk no longer works on: never shown as open, maybe removed.
+REMOVE = "remove"  # payload key of a record whose row is to be deleted
 
 COLUMNS = (
     "Ticket",
@@ -111,10 +120,22 @@ class SheetsSink:
         self.http = self.client.http_client
 
     def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
-        """The ticket's row, one value per column."""
+        """The ticket's row, one value per column; for a gone ticket with
+        `gone_tickets: remove`, the request to delete its row."""
+        gone = ticket.status.is_gone
+        if gone and self.config.gone_tickets == "remove":
+            # Only the intent is fingerprinted: later edits of a gone ticket cost no request,
+            # and a restored ticket's row differs from this, so it is written (appended) again.
+            return SinkRecord(key=ticket.id, payload={REMOVE: True})
         requester = ticket.requester
         org = ticket.organization
-        sla = decision.sla
+        status = ticket.status.value
+        if ticket.status is Status.MERGED and ticket.merged_into:
+            status = f"merged into #{ticket.merged_into}"
+        # SLA clocks and escalations mean nothing for a ticket nobody will work on; the rules
+        # may still measure one (a merged ticket may have a solve time), so it is blanked here.
+        sla = None if gone else decision.sla
+        escalation = decision.escalation_name if decision.escalation_level and not gone else ""
         row: list[Any] = [
             int(ticket.id) if ticket.id.isdigit() else ticket.id,
             ticket.subject,
@@ -122,13 +143,13 @@ class SheetsSink:
             requester.email if requester else "",
             org.name if org else "",
             ticket.channel,
-            ticket.status.value,
+            status,
             decision.category,
             decision.priority,
             sla.state if sla else "",
             _time(sla.first_response.due) if sla and sla.first_response.due else "",
             _time(sla.resolution.due) if sla and sla.resolution.due else "",
-            decision.escalation_name if decision.escalation_level else "",
+            escalation,
             ticket.helpdesk_priority or "",
             ", ".join(ticket.tags),
             _time(ticket.created_at),
@@ -139,36 +160,63 @@ class SheetsSink:
 
     def describe(self, records: Sequence[SinkRecord]) -> str:
         """What write() would do."""
-        return f"write {len(records)} row(s) of '{self.tab}' in 1 read + 1 write request"
+        gone = sum(1 for r in records if r.payload.get(REMOVE))
+        text = f"write {len(records) - gone} row(s)"
+        if gone:
+            text += f", remove the rows of {gone} gone ticket(s) (those present)"
+        return f"{text} of '{self.tab}' in 1 read + 1 write request"
 
     def write(self, records: Sequence[SinkRecord]) -> SinkResult:
-        """Update existing rows in place and append new ones: one read, one write."""
-        rows = {r.key: list(r.payload["row"]) for r in records}
-        layout = with_retry(self._read_layout, api="sheets", attempts=self.attempts)
-        placed = self._place(layout, rows)
-        header_ok = layout.header[: len(COLUMNS)] == list(COLUMNS)
-        if not header_ok:
-            placed[0] = list(COLUMNS)
-        needed_rows = max(placed) + 1
-        if (
-            not layout.exists
-            or needed_rows > layout.row_count
-            or len(COLUMNS) > layout.column_count
-        ):
-            body = self._structural_update(layout, placed, needed_rows)
+        """Update existing rows in place, append new ones and delete the rows of gone tickets
+        (`gone_tickets: remove`): one read and at most one write, however many records."""
+        latest = {r.key: r for r in records}
+        if any(r.payload.get(REMOVE) for r in latest.values()):
+            # Deleting rows by index is not idempotent: replaying a deleteDimension whose
+            # response was lost would delete the rows that moved up into its place. So a
+            # failed attempt is retried from the read, whose fresh row numbers make it safe.
             with_retry(
-                lambda: self._call(self.http.batch_update, body),
+                lambda: self._apply(latest, self._read_layout(), retry=False),
                 api="sheets",
                 attempts=self.attempts,
             )
         else:
+            layout = with_retry(self._read_layout, api="sheets", attempts=self.attempts)
+            self._apply(latest, layout, retry=True)
+        # Every record is accepted, a gone ticket without a row too: the sheet is as wanted.
+        return SinkResult(accepted=list(latest))
+
+    def _apply(self, records: dict[str, SinkRecord], layout: Layout, retry: bool) -> None:
+        """Plan the one write request against the layout read and send it (none when there
+        is nothing to change); `retry`: retry the request itself on transient failures."""
+        rows = {k: list(r.payload["row"]) for k, r in records.items() if not r.payload.get(REMOVE)}
+        placed = self._place(layout, rows)
+        # 0-based rows of the gone tickets that have one, found by id (the tab may be sorted).
+        removed = sorted(
+            layout.rows_by_id[k]
+            for k, r in records.items()
+            if r.payload.get(REMOVE) and k in layout.rows_by_id
+        )
+        header_ok = layout.header[: len(COLUMNS)] == list(COLUMNS)
+        if not header_ok:
+            placed[0] = list(COLUMNS)
+        if not placed and not removed:
+            return  # only gone tickets that have no row: nothing to write
+        needed_rows = max(placed, default=0) + 1
+        if (
+            removed  # values:batchUpdate cannot delete rows
+            or not layout.exists
+            or needed_rows > layout.row_count
+            or len(COLUMNS) > layout.column_count
+        ):
+            method = self.http.batch_update
+            body = self._structural_update(layout, placed, needed_rows, removed)
+        else:
+            method = self.http.values_batch_update
             body = self._values_update(placed)
-            with_retry(
-                lambda: self._call(self.http.values_batch_update, body),
-                api="sheets",
-                attempts=self.attempts,
-            )
-        return SinkResult(accepted=list(rows))
+        if retry:
+            with_retry(lambda: self._call(method, body), api="sheets", attempts=self.attempts)
+        else:
+            self._call(method, body)
 
     def _read_layout(self) -> Layout:
         q = quote_sheet(self.tab)
@@ -239,8 +287,15 @@ class SheetsSink:
         return {"valueInputOption": "RAW", "data": data}
 
     def _structural_update(
-        self, layout: Layout, placed: dict[int, list[Any]], needed_rows: int
+        self,
+        layout: Layout,
+        placed: dict[int, list[Any]],
+        needed_rows: int,
+        removed: Sequence[int] = (),
     ) -> dict[str, Any]:
+        """One `:batchUpdate`: create or grow the tab, write the rows (`placed`, indices as
+        read), then delete the `removed` rows. Requests apply in order, so the deletions come
+        last and bottom-up: each one shifts only rows below it, which are already handled."""
         requests_: list[dict[str, Any]] = []
         sheet_id = layout.sheet_id
         rows_wanted = needed_rows + HEADROOM
@@ -299,6 +354,19 @@ class SheetsSink:
                         "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
                         "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
                         "fields": "userEnteredFormat.textFormat.bold",
+                    }
+                }
+            )
+        for first, count in reversed(_spans(removed)):
+            requests_.append(
+                {
+                    "deleteDimension": {
+                        "range": {
+                            "sheetId": sheet_id,
+                            "dimension": "ROWS",
+                            "startIndex": first,
+                            "endIndex": first + count,
+                        }
                     }
                 }
             )
@@ -369,6 +437,18 @@ def _runs(placed: dict[int, list[Any]]) -> list[tuple[int, list[list[Any]]]]:
         else:
             runs.append((index, [placed[index]]))
     return runs
+
+
+def _spans(indices: Sequence[int]) -> list[tuple[int, int]]:
+    """(first, count) of each run of consecutive indices, in ascending order: one
+    deleteDimension per run rather than per row."""
+    spans: list[tuple[int, int]] = []
+    for index in sorted(set(indices)):
+        if spans and spans[-1][0] + spans[-1][1] == index:
+            spans[-1] = (spans[-1][0], spans[-1][1] + 1)
+        else:
+            spans.append((index, 1))
+    return spans
 
 
 def _cell(value: Any) -> dict[str, Any]:

@@ -90,6 +90,11 @@ class HubSpotConfig(_Section):
     # HubSpot allows 100-190 requests per 10 s by plan; stay under it rather than meet 429s.
     requests_per_10s: int = Field(100, ge=1, le=1000)
     timeout: float = Field(30.0, gt=0)
+    # What to do with a gone ticket (merged, spam or deleted in the helpdesk): "mark" keeps the
+    # CRM ticket, in the stage `stages` names for its status; "archive" archives the HubSpot
+    # object, which takes it out of HubSpot's views, reports and associations. "mark" keeps
+    # that history in the CRM, hence the default.
+    gone_tickets: Literal["mark", "archive"] = "mark"
 
 
 class SheetsConfig(_Section):
@@ -102,6 +107,10 @@ class SheetsConfig(_Section):
     base_url: str | None = None
     token_url: str | None = None
     timeout: float = Field(30.0, gt=0)
+    # What to do with a gone ticket's row (merged, spam or deleted in the helpdesk): "mark"
+    # keeps it with that status (never an open one); "remove" deletes the row, so the tab lists
+    # only tickets that still exist. Either way a gone ticket is never shown as open.
+    gone_tickets: Literal["mark", "remove"] = "mark"
 
 
 class SlackConfig(_Section):

@@ -34,6 +34,8 @@ class Status(StrEnum):
         # A plain attribute, not a property: the rules ask it several times per ticket.
         self.is_open: bool = value in ("new", "open", "pending", "on_hold")
         """True while the ticket still needs work from the team."""
+        self.is_gone: bool = value in ("merged", "spam", "deleted")
+        """Merged away, spam or deleted: no longer one of the team's tickets."""
 
 
 @dataclass(frozen=True, slots=True)
