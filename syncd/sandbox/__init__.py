@@ -71,7 +71,9 @@ class Sandbox:
         self.sheets = SheetsApp(oauth=self.oauth, spreadsheet_ids=[SPREADSHEET_ID])
         self.slack = SlackApp()
         self.faults = Faults(rate=fault_rate, seed=seed)
-        apps = [self.zendesk, self.freshdesk, self.hubspot, self.sheets, self.oauth, self.slack]
+        # Freshdesk first: Zendesk paths take an optional ".json", so /api/v2/tickets/{id}
+        # would otherwise reach the Zendesk emulator.
+        apps = [self.freshdesk, self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
         self.server = SandboxServer(host, port, apps, self.faults)
         self._thread: threading.Thread | None = None
 

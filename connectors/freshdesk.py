@@ -1,0 +1,877 @@
+"""Freshdesk source: changed tickets from the v2 REST API, on a plain `requests` Session.
+
+Read-only. Basic auth `api_key:X`. Every request is one `with_retry` call of its own, so a
+failed company or conversation lookup repeats that request only, never the page before it.
+Each listing request becomes one `Page`, yielded as soon as it is fetched.
+
+What one cycle (one `pull`, run until `end_of_stream`) asks Freshdesk for:
+
+==================  ==========================================================  =======
+what                requests                                                    credits
+==================  ==========================================================  =======
+ratings             1 per 100 new satisfaction ratings (at least 1); a            1 each
+                    process's first pull also re-reads the last 30 days of
+                    ratings, to keep the CSAT of tickets updated after rating
+changed tickets     1 per page_size changed tickets (at least 1)                7 each
+deleted tickets     1 per page_size tickets deleted since (at least 1)          7 each
+spam tickets        1 per page_size tickets marked spam since (at least 1)      7 each
+companies           1 per company not looked up in the last hour (LRU 4,096)    1 each
+merge checks        1 per Closed ticket closed without being resolved first     1 each
+                    (as a merge closes one), once per close per process
+rated tickets       1 per newly rated ticket that did not change this cycle     3 each
+==================  ==========================================================  =======
+
+So a cycle with no changes costs 4 requests (22 credits). Listings embed
+`requester,stats,description` (2 credits each): the rules read the description, and stats
+carry the reply and resolution times.
+
+Paging: Freshdesk lists no page past 300, so instead of walking pages `updated_since` moves
+to the newest `updated_at` of each page (ordered ascending). The boundary is inclusive and
+times are whole seconds, so the versions already emitted at the boundary second (id and a
+hash of the JSON) are kept and skipped when they come back; a page number is used only while
+whole pages share one second, and such a second is read twice (see `step`). Once the
+listing is exhausted and the boundary second is over five minutes old by the response's
+Date, `since` moves past it and its ids are dropped.
+
+The cursor is JSON, opaque to the pipeline::
+
+    {"v": 1,
+     "tickets": {"since": "2026-11-02T10:00:05Z", "seen": {"812": "a1b2c3d4e5"},
+                 "page": 1, "recheck": 0, "found": 0},
+     "deleted": {...}, "spam": {...},      # the same, for filter=deleted and filter=spam
+     "ratings": {"since": "...", "seen": {...}},          # by created_at
+     "delivered": [49000000013]}           # new ratings already sent out with their ticket
+
+Defaults (page 1, no recheck, nothing seen, nothing delivered) are left out.
+
+Documented by Freshdesk and relied on: updated_since, order_by=updated_at, order_type,
+per_page <= 100, the 300-page cap, the Link header, filter=deleted and filter=spam (deleted
+and spam tickets are absent from the default listing), include costs, the status, priority,
+source and satisfaction codes, X-RateLimit-* headers and 429 with Retry-After.
+Inferred (the docs do not say; true of the sandbox, worth checking on a live account):
+- filter=deleted / spam combine with updated_since and ordering, and deleting or marking
+  spam stamps updated_at (otherwise a ticket deleted after it was synced is never seen);
+- updated_since and created_since are inclusive; ratings are listed oldest first (if a page
+  comes back out of order, the whole ratings listing is read instead of a window of it);
+- a merged ticket is Closed and carries a note "...merged into ticket #N" (the default
+  wording: a custom secondary note hides the merge; a ticket resolved before it was merged
+  is not checked; both stay Status.CLOSED);
+- stats.reopened_at holds the last reopen only: `reopens` is 1 when set, not a count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeVar
+
+import requests
+import structlog
+
+from syncd.config import FreshdeskConfig
+from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
+from syncd.model import Organization, Person, Status, StatusChange, Ticket
+from syncd.ports import Page
+from syncd.ratelimit import RateLimiter
+from syncd.retry import retry_after_seconds, with_retry
+
+log = structlog.get_logger("syncd.freshdesk")
+
+API = "/api/v2"
+LIST_INCLUDE = "requester,stats,description"
+VIEW_INCLUDE = "requester,stats"  # a single ticket comes with its description anyway
+MAX_PAGE = 300  # Freshdesk: "A maximum of 300 pages ... will be returned"
+RATINGS_PER_PAGE = 100
+RATINGS_WINDOW = 10_000  # new ratings held per pass (ids and scores: about 3 MB at most)
+RATINGS_LOOKBACK = 30 * 86_400  # re-read at a process's first pull (see module docstring)
+RATINGS_MEMORY = 20_000  # ticket -> latest rating, for tickets updated after their rating
+COMPANY_CACHE, COMPANY_TTL = 4_096, 3_600.0
+MERGE_CACHE = 4_096
+CONVERSATION_PAGES = 3  # a merged ticket's conversations moved to the primary: few are left
+# A second this old is closed: no version listed later can carry it. Date is stamped after
+# the query ran, and listings may lag writes, so not the current second but minutes back.
+SETTLE = 300
+LOW_BUDGET = 0.05  # share of X-RateLimit-Total under which requests are spaced out
+STREAMS = (("tickets", None), ("deleted", "deleted"), ("spam", "spam"))
+BUCKETS = {Status.DELETED: "deleted", Status.SPAM: "spam"}  # the listing a ticket is in
+
+STATUSES = {2: Status.OPEN, 3: Status.PENDING, 4: Status.SOLVED, 5: Status.CLOSED}
+CLOSED = 5
+PRIORITIES = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
+SOURCES = {  # the documented codes; others become "source_<n>" rather than a rejection
+    1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget", 10: "outbound_email",
+}  # fmt: skip
+CSAT_SCALE = {103: 5.0, 102: 4.5, 101: 4.0, 100: 3.0, -101: 2.0, -102: 1.5, -103: 1.0}
+MERGE_NOTE = re.compile(r"merged into ticket\s*#?\s*(\d+)", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------------- normalisation
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """One satisfaction rating, reduced to what a Ticket carries."""
+
+    id: int
+    ticket_id: int
+    csat: float  # 1-5
+    at: datetime
+    comment: str = ""
+
+
+def parse_rating(raw: Mapping[str, Any]) -> Rating:
+    """A satisfaction rating (API JSON) -> Rating; ValueError when it cannot be used."""
+    rid, tid = _number(raw.get("id"), "rating id"), _number(raw.get("ticket_id"), "ticket_id")
+    answers = raw.get("ratings")
+    value = answers.get("default_question") if isinstance(answers, dict) else None
+    if isinstance(value, bool) or value not in CSAT_SCALE:
+        raise ValueError(f"rating {rid}: unknown default_question value {value!r}")
+    return Rating(
+        rid, tid, CSAT_SCALE[value], _time(raw.get("created_at"), "created_at"),
+        _text(raw.get("feedback")),
+    )  # fmt: skip
+
+
+def normalize(
+    raw: Mapping[str, Any],
+    company: Mapping[str, Any] | None,
+    link_base: str,
+    custom_names: Mapping[str, str] | None = None,
+    *,
+    rating: Rating | None = None,
+    merged_into: str | None = None,
+    deleted: bool = False,
+) -> Ticket:
+    """A Freshdesk ticket (API JSON, with `requester` and `stats` embedded) -> Ticket.
+
+    `company` is the ticket's company (GET /companies/{id}) or None; `custom_names` maps
+    rule names to custom field names (`plan: cf_plan`); `deleted` is set for tickets listed
+    under filter=deleted. Raises ValueError on data that cannot be used.
+    """
+    ticket_id = _number(raw.get("id"), "id")
+    code = raw.get("status")
+    if not isinstance(code, int) or isinstance(code, bool) or code < 2:
+        raise ValueError(f"unknown status {code!r}")
+    # Custom statuses (6 and up) cannot be told apart without the account's setup: open.
+    status = STATUSES.get(code, Status.OPEN)
+    created_at = _time(raw.get("created_at"), "created_at")
+    updated_at = _time(raw.get("updated_at"), "updated_at")
+    stats = raw.get("stats") if isinstance(raw.get("stats"), dict) else None
+    history: tuple[StatusChange, ...] = ()
+    if stats is not None:
+        # Freshdesk keeps when the current status began (pending_since while pending), not
+        # the statuses before it: a one-change history is faithful, a longer one would guess.
+        began = (status is Status.PENDING and stats.get("pending_since")) or stats.get(
+            "status_updated_at"
+        )
+        if began:
+            history = (StatusChange(_time(began, "stats.status_updated_at"), status),)
+    if deleted or raw.get("deleted") is True:
+        status, history = Status.DELETED, ()
+    elif raw.get("spam") is True:
+        status, history = Status.SPAM, ()
+    elif merged_into and code == CLOSED:
+        status, history = Status.MERGED, ()
+    priority = raw.get("priority")
+    if priority is not None and (isinstance(priority, bool) or priority not in PRIORITIES):
+        raise ValueError(f"unknown priority {priority!r}")
+    source = raw.get("source")
+    if source is not None and (not isinstance(source, int) or isinstance(source, bool)):
+        raise ValueError(f"source {source!r} is not a source code")
+    custom = raw.get("custom_fields") or {}
+    if not isinstance(custom, dict):
+        raise ValueError("custom_fields is not an object")
+    custom = dict(custom)
+    for name, api_name in (custom_names or {}).items():
+        # Freshdesk prefixes custom field names with cf_; accept the name either way.
+        custom[name] = custom.get(api_name, custom.get(f"cf_{api_name}"))
+    stat = stats or {}
+    solved = stat.get("resolved_at") or stat.get("closed_at")
+    return Ticket(
+        id=str(ticket_id),
+        source="freshdesk",
+        subject=_text(raw.get("subject")),
+        description=_description(raw),
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
+        helpdesk_priority=PRIORITIES.get(priority) if priority is not None else None,
+        channel=SOURCES.get(source, f"source_{source}") if source is not None else "",
+        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        requester=_requester(raw),
+        organization=_organization(company, raw.get("company_id")),
+        assignee_id=str(raw["responder_id"]) if raw.get("responder_id") else None,
+        url=f"{link_base}/a/tickets/{ticket_id}",
+        custom_fields=custom,
+        first_response_at=_optional_time(stat, "first_responded_at"),
+        solved_at=_time(solved, "stats.resolved_at") if solved else None,
+        reopens=1 if stat.get("reopened_at") else 0,
+        csat=rating.csat if rating else None,
+        csat_at=rating.at if rating else None,
+        csat_comment=rating.comment if rating else "",
+        status_history=history,
+        merged_into=merged_into if status is Status.MERGED else None,
+        # Stats carry the first agent reply; without them it is unknown, not missing.
+        replies_known=stats is not None,
+    )
+
+
+def may_be_merged(raw: Mapping[str, Any]) -> bool:
+    """Whether a ticket's conversations must be read to tell a merge from a close: a merge
+    closes the ticket straight away, so a ticket resolved before it was closed is not one."""
+    if raw.get("status") != CLOSED or raw.get("deleted") is True or raw.get("spam") is True:
+        return False
+    stats = raw.get("stats")
+    if not isinstance(stats, dict) or not stats.get("closed_at"):
+        return True
+    return not stats.get("resolved_at") or stats["resolved_at"] == stats["closed_at"]
+
+
+def merged_into(conversations: Sequence[Mapping[str, Any]]) -> str | None:
+    """The primary ticket named by the latest merge note, if any."""
+    found = None
+    for conv in conversations:
+        body = conv.get("body_text") or _strip_html(_text(conv.get("body")))
+        match = MERGE_NOTE.search(body) if isinstance(body, str) else None
+        if match:
+            found = match.group(1)
+    return found
+
+
+def _number(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} {value!r} is not a positive number")
+    return value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _strip_html(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", markup)).strip()
+
+
+def _description(raw: Mapping[str, Any]) -> str:
+    text = raw.get("description_text")
+    if isinstance(text, str):
+        return text
+    return _strip_html(_text(raw.get("description")))
+
+
+def _time(value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO-8601 time") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{name} {value!r} has no time zone")
+    return parsed
+
+
+def _optional_time(stats: Mapping[str, Any], key: str) -> datetime | None:
+    value = stats.get(key)
+    return _time(value, f"stats.{key}") if value else None
+
+
+def _requester(raw: Mapping[str, Any]) -> Person | None:
+    person = raw.get("requester")
+    if isinstance(person, dict) and person.get("id"):
+        return Person(str(person["id"]), _text(person.get("name")), _text(person.get("email")))
+    return Person(str(raw["requester_id"])) if raw.get("requester_id") else None
+
+
+def _organization(company: Mapping[str, Any] | None, company_id: Any) -> Organization | None:
+    if company and company.get("id"):
+        domains = company.get("domains") or []
+        return Organization(
+            str(company["id"]), _text(company.get("name")), str(domains[0]) if domains else ""
+        )
+    return Organization(str(company_id)) if company_id else None
+
+
+# ------------------------------------------------------------------------------ cursor
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where one listing stands: everything before `since` (epoch seconds) was emitted, and
+    at `since` the `seen` versions (id -> tag); `page` > 1 only inside a crowded second."""
+
+    since: int
+    seen: Mapping[str, str] = field(default_factory=dict)
+    page: int = 1
+    recheck: bool = False  # re-reading a crowded second from page 1
+    found: bool = False  # this re-read met versions not emitted before
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A listed record as the cursor sees it: id, time (None: unreadable) and version tag."""
+
+    key: str
+    at: int | None
+    tag: str = ""
+
+
+def step(
+    mark: Mark,
+    items: Sequence[Item],
+    more: bool,
+    *,
+    settled: bool = False,
+    server_now: int | None = None,
+) -> tuple[Mark, list[int], bool]:
+    """The next mark after one page listed from `mark`, which items on it to emit, and
+    whether the listing is exhausted. Pure; items come oldest first.
+
+    A page entirely at the boundary second, with more behind it, pages on (page + 1) rather
+    than moving `since`. Pages past the first can shift while being read (a ticket updated
+    again leaves the second and the rest move up one place), which would hide a ticket, so
+    unless the records never move (`settled`, e.g. ratings by created_at) such a second is
+    read again from page 1 until a pass meets nothing new; only then does `since` move on.
+
+    `server_now` (the response's Date) closes the seconds more than SETTLE before it: once
+    the listing is exhausted, `since` moves past a closed boundary second, so its ids need
+    not be kept and a crowded one is not paged through again by every later cycle.
+    """
+    since = mark.since
+
+    def at(item: Item) -> int:
+        return since if item.at is None else item.at
+
+    fresh = [
+        i
+        for i, item in enumerate(items)
+        if at(item) > since or (at(item) == since and mark.seen.get(item.key) != item.tag)
+    ]
+    here = {item.key: item.tag for item in items if at(item) == since}
+    latest = max([since, *(at(item) for item in items)])
+    found = mark.found or any(at(items[i]) == since for i in fresh)
+    if items and latest == since and more:
+        if mark.page >= MAX_PAGE:
+            raise ConfigError(
+                f"more than {MAX_PAGE} pages of Freshdesk records changed in the second "
+                f"{_iso(since)}, and Freshdesk lists no page past {MAX_PAGE}",
+                where="helpdesk.page_size",
+                hint="Raise helpdesk.page_size (up to 100) so that second fits",
+            )
+        return (
+            replace(mark, seen={**mark.seen, **here}, page=mark.page + 1, found=found),
+            fresh,
+            False,
+        )
+    if not settled and (mark.page > 1 or mark.recheck) and (not mark.recheck or found):
+        # Later tickets on this page come again at the end of the re-read: hold them back.
+        now = [i for i in fresh if at(items[i]) == since]
+        return Mark(since, {**mark.seen, **here}, 1, recheck=True), now, False
+    if more and latest > since:
+        return (
+            Mark(latest, {item.key: item.tag for item in items if at(item) == latest}),
+            fresh,
+            False,
+        )
+    # The listing is exhausted: nothing is left after `latest`.
+    if server_now is not None and latest < server_now - SETTLE:
+        return Mark(latest + 1), fresh, True  # no new version can carry a past second
+    if latest == since:
+        return Mark(since, {**mark.seen, **here}), fresh, True
+    return Mark(latest, {item.key: item.tag for item in items if at(item) == latest}), fresh, True
+
+
+@dataclass
+class CursorState:
+    """Every listing's mark and the window's delivered ratings (see the module docstring)."""
+
+    marks: dict[str, Mark]
+    delivered: set[int] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, cursor: str | None, start: int) -> CursorState:
+        """The state a cursor holds; None starts every listing at `start`."""
+        names = [name for name, _ in STREAMS] + ["ratings"]
+        if cursor is None:
+            return cls({name: Mark(start) for name in names})
+        try:
+            data = json.loads(cursor)
+            if data.get("v") != 1:
+                raise ValueError(f"version {data.get('v')!r}")
+            marks = {name: _mark(data.get(name), start) for name in names}
+            return cls(marks, {int(r) for r in data.get("delivered") or ()})
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise TerminalError(
+                f"the saved Freshdesk cursor cannot be read ({exc}); clear the source's "
+                "cursor in the state store to sync again from helpdesk.start_time"
+            ) from None
+
+    def forget(self, key: str, keep: str) -> None:
+        """Ticket `key` went out as a member of listing `keep`: the other listings' memory of
+        it is stale. A ticket deleted and restored within one second comes back
+        exactly as the live listing last saw it, yet syncd has since reported it deleted."""
+        for name, _ in STREAMS:
+            mark = self.marks[name]
+            if name != keep and key in mark.seen:
+                seen = {k: v for k, v in mark.seen.items() if k != key}
+                self.marks[name] = replace(mark, seen=seen)
+
+    def dump(self) -> str:
+        """The cursor text."""
+        data: dict[str, Any] = {"v": 1}
+        for name, mark in self.marks.items():
+            data[name] = {"since": _iso(mark.since)}
+            if mark.seen:
+                data[name]["seen"] = dict(mark.seen)
+            if mark.page != 1:
+                data[name]["page"] = mark.page
+            if mark.recheck:
+                data[name]["recheck"] = 1
+            if mark.found:
+                data[name]["found"] = 1
+        if self.delivered:
+            data["delivered"] = sorted(self.delivered)
+        return json.dumps(data, separators=(",", ":"))
+
+
+def _mark(data: Any, start: int) -> Mark:
+    if data is None:
+        return Mark(start)
+    page = int(data.get("page", 1))
+    if page < 1:
+        raise ValueError(f"page {page}")
+    seen = {str(k): str(v) for k, v in (data.get("seen") or {}).items()}
+    since = _epoch(data["since"])
+    return Mark(since, seen, page, bool(data.get("recheck")), bool(data.get("found")))
+
+
+def _epoch(value: str) -> int:
+    return int(_time(value, "time").timestamp())
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tag(raw: Any) -> str:
+    """A short hash of one version of a record, to tell two versions in one second apart."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
+
+
+def _item(raw: Any, time_key: str) -> Item:
+    if not isinstance(raw, dict):
+        return Item("?", None, _tag(raw))
+    try:
+        at: int | None = _epoch(raw[time_key])
+    except (KeyError, ValueError, TypeError):
+        at = None  # rejected when normalised; the boundary does not move for it
+    return Item(str(raw.get("id", "?")), at, _tag(raw))
+
+
+# ------------------------------------------------------------------------------ source
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A small bounded mapping that forgets the least recently used key."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[K, V] = OrderedDict()
+
+    def __contains__(self, key: K) -> bool:
+        return key in self.data
+
+    def get(self, key: K) -> V | None:
+        if key not in self.data:
+            return None
+        self.data.move_to_end(key)
+        return self.data[key]
+
+    def put(self, key: K, value: V) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+
+@dataclass
+class _Window:
+    """New ratings of this pass, oldest first, and the ratings mark after them."""
+
+    ratings: list[Rating]
+    end: Mark
+    more: bool  # the listing went on past RATINGS_WINDOW: another pass follows
+    rejected: list[tuple[str, str, Any]]
+    by_ticket: dict[int, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for rating in self.ratings:
+            self.by_ticket.setdefault(rating.ticket_id, []).append(rating.id)
+
+    def deliver(self, ticket_id: int, delivered: set[int]) -> None:
+        """The ticket went out with its rating attached."""
+        delivered.update(self.by_ticket.get(ticket_id, ()))
+
+    def undelivered(self, delivered: set[int]) -> list[int]:
+        """Rated tickets that have not gone out with their new rating yet."""
+        todo = {r.ticket_id: None for r in self.ratings if r.id not in delivered}
+        return list(todo)
+
+
+class FreshdeskSource:
+    """Tickets changed since a cursor, from Freshdesk's ticket listing (see module docs)."""
+
+    name = "freshdesk"
+
+    def __init__(
+        self,
+        config: FreshdeskConfig,
+        api_key: str,
+        attempts: int = 5,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        """`clock` and `sleep` pace requests (tests pass a fake pair to avoid waiting)."""
+        self.config = config
+        self.attempts = attempts
+        self.base = (config.base_url or f"https://{config.domain}.freshdesk.com").rstrip("/")
+        self.session = session or requests.Session()
+        self.session.auth = (api_key, "X")
+        self.session.headers["Accept"] = "application/json"
+        self.clock, self.sleep = clock, sleep
+        rpm = config.requests_per_minute
+        self.limiter = RateLimiter(rpm, 60.0, clock, sleep) if rpm else None
+        self._not_before = 0.0  # set when X-RateLimit-Remaining runs low
+        self._dearest = 1  # credits of the costliest request seen: what the next may cost
+        self._companies: _Lru[int, tuple[float, dict[str, Any] | None]] = _Lru(COMPANY_CACHE)
+        self._merges: _Lru[tuple[int, str], str | None] = _Lru(MERGE_CACHE)
+        self._ratings: _Lru[int, Rating] = _Lru(RATINGS_MEMORY)
+        self._warm = False  # ratings memory filled from the lookback in this process
+
+    # --------------------------------------------------------------------------- pull
+
+    def pull(self, cursor: str | None) -> Iterator[Page]:
+        """Pages of changed tickets after `cursor` (at start_time, or the epoch, at first)."""
+        start = self.config.start_time
+        if start is not None and start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        state = CursorState.load(cursor, int(start.timestamp()) if start else 0)
+        while True:
+            window = self._read_ratings(state)
+            stray = list(window.rejected)
+            for stream, filt in STREAMS:
+                while True:
+                    tickets, rejected, done = self._list_page(stream, filt, state, window)
+                    rejected, stray = stray + rejected, []
+                    if done and stream == STREAMS[-1][0]:
+                        break  # the last listing page goes out below, with the ratings
+                    yield Page(tickets, state.dump(), False, rejected)
+                    if done:
+                        break
+            todo = window.undelivered(state.delivered)
+            batches = [
+                todo[i : i + self.config.page_size]
+                for i in range(0, len(todo), self.config.page_size)
+            ]
+            if not batches:
+                self._finish(state, window)
+            yield Page(tickets, state.dump(), not batches and not window.more, rejected)
+            for n, batch in enumerate(batches, start=1):
+                tickets, rejected = self._rated(batch, state, window)
+                if n == len(batches):
+                    self._finish(state, window)
+                yield Page(tickets, state.dump(), n == len(batches) and not window.more, rejected)
+            if not window.more:
+                return
+
+    def _finish(self, state: CursorState, window: _Window) -> None:
+        # Every rating of the window has gone out: the ratings mark moves past them.
+        state.marks["ratings"] = window.end
+        state.delivered = set()
+
+    def _list_page(
+        self, stream: str, filt: str | None, state: CursorState, window: _Window
+    ) -> tuple[list[Ticket], list[tuple[str, str, Any]], bool]:
+        mark = state.marks[stream]
+        params: dict[str, Any] = {
+            "updated_since": _iso(mark.since),
+            "order_by": "updated_at",
+            "order_type": "asc",
+            "per_page": self.config.page_size,
+            "page": mark.page,
+            "include": LIST_INCLUDE,
+        }
+        if filt:
+            params["filter"] = filt
+        raws, more, server_now = self._list(f"{API}/tickets", params)
+        listed = [_item(raw, "updated_at") for raw in raws]
+        mark, fresh, done = step(mark, listed, more, server_now=server_now)
+        tickets, rejected = self._tickets([raws[i] for i in fresh], state, window, stream)
+        state.marks[stream] = mark
+        return tickets, rejected, done
+
+    def _rated(
+        self, ticket_ids: list[int], state: CursorState, window: _Window
+    ) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
+        """Rated tickets that did not change this cycle, fetched one by one."""
+        raws = []
+        for tid in ticket_ids:
+            raw = self._json(f"{API}/tickets/{tid}", {"include": VIEW_INCLUDE}, missing_ok=True)
+            if raw is None:
+                log.warning("rated ticket not found", ticket=tid)
+                window.deliver(tid, state.delivered)
+            else:
+                raws.append(raw)
+        return self._tickets(raws, state, window, "rated")
+
+    def _tickets(
+        self, raws: list[Any], state: CursorState, window: _Window, stream: str
+    ) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
+        tickets, rejected = [], []
+        for raw in raws:
+            if not isinstance(raw, dict):
+                rejected.append(("?", "malformed ticket: not an object", raw))
+                continue
+            tid = raw.get("id")
+            try:
+                merged = self._merged_into(raw) if stream != "deleted" else None
+                ticket = normalize(
+                    raw,
+                    self._company(raw.get("company_id")),
+                    self.base,
+                    self.config.custom_fields,
+                    rating=self._ratings.get(tid) if isinstance(tid, int) else None,
+                    merged_into=merged,
+                    deleted=stream == "deleted",
+                )
+            except (ValueError, TypeError, KeyError) as exc:
+                rejected.append((str(tid or "?"), f"malformed ticket: {exc}", raw))
+                continue
+            tickets.append(ticket)
+            window.deliver(tid, state.delivered)
+            state.forget(ticket.id, BUCKETS.get(ticket.status, "tickets"))
+        return tickets, rejected
+
+    # ----------------------------------------------------------------- ratings, lookups
+
+    def _read_ratings(self, state: CursorState) -> _Window:
+        """New ratings (at most RATINGS_WINDOW, whole pages) and the mark after them; every
+        rating read also goes into the process's ratings memory."""
+        done_mark = state.marks["ratings"]
+        mark = done_mark
+        if not self._warm:
+            lookback = int(time.time()) - RATINGS_LOOKBACK
+            if lookback < done_mark.since:
+                mark = Mark(lookback)
+        ratings: list[Rating] = []
+        rejected: list[tuple[str, str, Any]] = []
+        ordered = True
+        while True:
+            params = {
+                "created_since": _iso(mark.since),
+                "per_page": RATINGS_PER_PAGE,
+                "page": mark.page,
+            }
+            raws, more, server_now = self._list(f"{API}/surveys/satisfaction_ratings", params)
+            items = [_item(raw, "created_at") for raw in raws]
+            times = [item.at for item in items if item.at is not None]
+            ordered = ordered and times == sorted(times)
+            mark, fresh, done = step(mark, items, more, settled=True, server_now=server_now)
+            for i in fresh:
+                try:
+                    rating = parse_rating(raws[i])
+                except (ValueError, TypeError, AttributeError) as exc:
+                    key = f"rating:{items[i].key}"
+                    rejected.append((key, f"malformed satisfaction rating: {exc}", raws[i]))
+                    continue
+                known = self._ratings.get(rating.ticket_id)
+                if known is None or (known.at, known.id) <= (rating.at, rating.id):
+                    self._ratings.put(rating.ticket_id, rating)
+                if not _handled(done_mark, items[i]):
+                    ratings.append(rating)
+            # Out of order, a window would not be a prefix of the listing: read it all.
+            if done or (ordered and len(ratings) >= RATINGS_WINDOW):
+                break
+        self._warm = True
+        return _Window(ratings, mark, not done, rejected)
+
+    def _company(self, company_id: Any) -> dict[str, Any] | None:
+        if not isinstance(company_id, int) or isinstance(company_id, bool):
+            return None
+        cached = self._companies.get(company_id)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        company = self._json(f"{API}/companies/{company_id}", missing_ok=True)
+        company = company if isinstance(company, dict) else None
+        self._companies.put(company_id, (self.clock() + COMPANY_TTL, company))
+        return company
+
+    def _merged_into(self, raw: Mapping[str, Any]) -> str | None:
+        tid = raw.get("id")
+        if not isinstance(tid, int) or not may_be_merged(raw):
+            return None
+        stats = raw.get("stats") if isinstance(raw.get("stats"), dict) else {}
+        key = (tid, str(stats.get("closed_at") or raw.get("updated_at")))
+        if key in self._merges:
+            return self._merges.get(key)
+        conversations: list[Any] = []
+        for page in range(1, CONVERSATION_PAGES + 1):
+            params = {"per_page": 100, "page": page}
+            found, more, _ = self._list(
+                f"{API}/tickets/{tid}/conversations", params, missing_ok=True
+            )
+            conversations.extend(c for c in found if isinstance(c, dict))
+            if not more:
+                break
+        primary = merged_into(conversations)
+        self._merges.put(key, primary)
+        return primary
+
+    # --------------------------------------------------------------------------- HTTP
+
+    def _list(
+        self, path: str, params: Mapping[str, Any], missing_ok: bool = False
+    ) -> tuple[list[Any], bool, int | None]:
+        """One page of a listing, whether another follows (a full page and rel="next"), and
+        the server's time (the Date header, whole seconds; None without one)."""
+        result = self._call(path, params, missing_ok, listing=True)
+        return ([], False, None) if result is None else result
+
+    def _json(
+        self, path: str, params: Mapping[str, Any] | None = None, missing_ok: bool = False
+    ) -> Any:
+        """One object (None for a 404 when `missing_ok`)."""
+        return self._call(path, params or {}, missing_ok, listing=False)
+
+    def _call(self, path: str, params: Mapping[str, Any], missing_ok: bool, listing: bool) -> Any:
+        def once() -> Any:
+            response = self._send(path, params)
+            if response.status_code == 404 and missing_ok:
+                return None
+            if response.status_code >= 400:
+                raise self._error(response, path)
+            try:
+                body = response.json()
+            except ValueError:
+                raise TransientError(f"Freshdesk sent a body that is not JSON for {path}") from None
+            if not listing:
+                return body
+            if not isinstance(body, list):
+                raise TerminalError(f"Freshdesk sent {type(body).__name__}, not a list, for {path}")
+            per_page = int(params.get("per_page") or 30)
+            more = len(body) >= per_page and "next" in response.links
+            return body, more, _server_time(response.headers.get("Date"))
+
+        return with_retry(once, api="freshdesk", attempts=self.attempts)
+
+    def _send(self, path: str, params: Mapping[str, Any]) -> requests.Response:
+        wait = self._not_before - self.clock()
+        if wait > 0:
+            self.sleep(wait)
+        # After the budget pause, so the limiter records when the request really goes out.
+        if self.limiter is not None:
+            self.limiter.acquire()
+        try:
+            response = self.session.get(
+                self.base + path, params=params, timeout=self.config.timeout
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientError(
+                f"cannot reach Freshdesk at {self.base}: {type(exc).__name__}"
+            ) from None
+        if response.status_code != 429:
+            self._note_budget(response.headers)
+        return response
+
+    def _note_budget(self, headers: Mapping[str, str]) -> None:
+        """Space requests out when X-RateLimit-Remaining runs low, rather than meet 429s."""
+        total = _header_int(headers, "X-RateLimit-Total")
+        remaining = _header_int(headers, "X-RateLimit-Remaining")
+        used = _header_int(headers, "X-RateLimit-Used-CurrentRequest")
+        if used:
+            self._dearest = max(self._dearest, used)
+        if not total or remaining is None:
+            return
+        if remaining < self._dearest:
+            # The next request may not fit: whether the window is fixed or sliding, a
+            # minute from now the budget is back (the vendor sends no reset time).
+            pause = 60.0
+        elif remaining < total * LOW_BUDGET:
+            pause = 60.0 * max(used or 1, 1) / total  # the plan's sustained pace
+        else:
+            return
+        log.info("freshdesk budget low, slowing down", remaining=remaining, wait_s=pause)
+        self._not_before = self.clock() + pause
+
+    def _error(self, response: requests.Response, path: str) -> Exception:
+        """An error response -> syncd's error tree."""
+        status = response.status_code
+        if status in (401, 403):
+            env = self.config.api_key_env
+            return CredentialsError(
+                f"Freshdesk refused the API key ({status})",
+                where="helpdesk.api_key_env",
+                hint=f"Check the API key in the environment variable {env} "
+                "(Freshdesk: Profile settings > Your API Key) and helpdesk.domain",
+            )
+        if status == 429:
+            retry = retry_after_seconds(response.headers.get("Retry-After"))
+            return TransientError("Freshdesk answered 429 (rate limited)", retry_after=retry)
+        if status >= 500 or status == 408:
+            retry = retry_after_seconds(response.headers.get("Retry-After"))
+            return TransientError(f"Freshdesk answered {status} for {path}", retry_after=retry)
+        return TerminalError(
+            f"Freshdesk rejected GET {path} ({status}): {_describe(response)[:300]}"
+        )
+
+
+def _handled(done: Mark, item: Item) -> bool:
+    """A rating the ratings mark has already moved past (read again by the lookback)."""
+    at = done.since if item.at is None else item.at
+    return at < done.since or (at == done.since and item.key in done.seen)
+
+
+def _server_time(value: str | None) -> int | None:
+    """The HTTP Date header as epoch seconds."""
+    try:
+        return int(parsedate_to_datetime(value).timestamp()) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _describe(response: requests.Response) -> str:
+    """Freshdesk's error body in one line: description, then each field's message."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip() or response.reason or "no details"
+    if not isinstance(body, dict):
+        return str(body)
+    parts = [str(body.get("description") or body.get("message") or body.get("code") or "")]
+    for err in body.get("errors") or []:
+        if isinstance(err, dict):
+            field_name = f"{err['field']}: " if err.get("field") else ""
+            parts.append(f"{field_name}{err.get('message', '')}".strip())
+    return "; ".join(p for p in parts if p) or "no details"
