@@ -561,6 +561,13 @@ class FreshdeskSource:
         self._merges: _Lru[tuple[int, str], str | None] = _Lru(MERGE_CACHE)
         self._ratings: _Lru[int, Rating] = _Lru(RATINGS_MEMORY)
         self._warm = False  # ratings memory filled from the lookback in this process
+        self.requests_sent = 0
+
+    def start_cursor(self, since: datetime) -> str:
+        """A cursor from which every listing (and the ratings) starts at `since`."""
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return CursorState.load(None, int(since.timestamp())).dump()
 
     # --------------------------------------------------------------------------- pull
 
@@ -785,6 +792,7 @@ class FreshdeskSource:
         # After the budget pause, so the limiter records when the request really goes out.
         if self.limiter is not None:
             self.limiter.acquire()
+        self.requests_sent += 1
         try:
             response = self.session.get(
                 self.base + path, params=params, timeout=self.config.timeout

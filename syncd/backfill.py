@@ -28,7 +28,7 @@ class Progress:
 
     tickets: int  # tickets synced so far, over every run of this backfill
     requests: int  # requests this run sent to the helpdesk
-    share: float  # 0..1: how far the tickets' change times have come from `since` to now
+    share: float  # 0..1: how far the change times have come from the first ticket's to now
     finished: bool
 
 
@@ -74,8 +74,15 @@ def run_backfill(
         done += report.pulled
         store.set_meta(f"{key}:tickets", str(done))
         now = clock()
-        if report.last_change is not None and now > since:
-            share = max(share, min(1.0, (report.last_change - since) / (now - since)))
+        # Progress in time: from the oldest change the backfill met (not `since`, which
+        # may be years before the first ticket) to now, the export runs in change order.
+        if report.first_change is not None and store.get_meta(f"{key}:first") is None:
+            store.set_meta(f"{key}:first", report.first_change.isoformat())
+        first = store.get_meta(f"{key}:first")
+        if report.last_change is not None and first is not None:
+            origin = datetime.fromisoformat(first)
+            if now > origin:
+                share = max(share, min(1.0, (report.last_change - origin) / (now - origin)))
         finished = not report.more
         if finished:
             share = 1.0

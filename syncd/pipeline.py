@@ -53,7 +53,8 @@ class CycleReport:
     actions_failed: int = 0
     planned_actions: list[str] = field(default_factory=list)  # --dry-run
     more: bool = False  # the cycle stopped at max_tickets_per_cycle; more is waiting
-    last_change: datetime | None = None  # the latest updated_at among the pulled tickets
+    first_change: datetime | None = None  # the earliest updated_at among the pulled tickets
+    last_change: datetime | None = None  # the latest
     cursor_advanced: bool = False
     sinks: dict[str, SinkReport] = field(default_factory=dict)
 
@@ -222,6 +223,8 @@ def _pull(
         for ticket in page.tickets:
             if report.last_change is None or ticket.updated_at > report.last_change:
                 report.last_change = ticket.updated_at
+            if report.first_change is None or ticket.updated_at < report.first_change:
+                report.first_change = ticket.updated_at
             latest.pop(ticket.id, None)  # re-insert so the newest version keeps its place
             latest[ticket.id] = ticket
         for key, reason, raw in page.rejected:
