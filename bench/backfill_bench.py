@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -72,8 +71,9 @@ def syncd(*args: str) -> list[str]:
 ENV = {**os.environ, "FRESHDESK_API_KEY": FRESHDESK_API_KEY, "HUBSPOT_TOKEN": HUBSPOT_TOKEN}
 
 
-def backfill_run(config: Path, stop_after_batches: int | None) -> tuple[int, int, float]:
-    """One `syncd backfill` child: (exit code, batches seen, seconds); SIGINT after N batches."""
+def backfill_run(config: Path, stop_after_batches: int | None) -> tuple[int, int, float, float]:
+    """One `syncd backfill` child: (exit code, batches seen, seconds, peak resident MB);
+    SIGINT after N batches."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         syncd("backfill", "--config", str(config), "--since", "2000-01-01", "--batch", "1000"),
@@ -94,13 +94,11 @@ def backfill_run(config: Path, stop_after_batches: int | None) -> tuple[int, int
                 break
         elif "error" in line.lower():
             print(f"    {line.strip()}", flush=True)
-    code = proc.wait(timeout=600)
-    return code, batches, time.perf_counter() - started
-
-
-def peak_mb() -> float:
-    """The largest resident set of any child waited for so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    proc.stderr.close()
+    # wait4 rather than wait: it gives this child's own peak resident set (Linux: KiB).
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, batches, time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
 def check_sinks(sandbox: RemoteSandbox, expected: set[str]) -> dict[str, Any]:
@@ -153,18 +151,23 @@ def main() -> None:
             )
             assert setup.returncode == 0, setup.stderr
             sandbox.reset_counts()
-            total = 0.0
+            total, memory = 0.0, 0.0
             for n in range(args.interrupts):
                 stop = 4 + 5 * n
-                code, batches, seconds = backfill_run(config, stop)
-                total += seconds
-                print(f"  run {n + 1}: interrupted after {batches} batches (exit {code})")
-            code, batches, seconds = backfill_run(config, None)
-            total += seconds
-            print(f"  run {args.interrupts + 1}: finished, {batches} batches (exit {code})")
+                code, batches, seconds, peak = backfill_run(config, stop)
+                total, memory = total + seconds, max(memory, peak)
+                print(
+                    f"  run {n + 1}: interrupted after {batches} batches "
+                    f"(exit {code}, peak {peak:.0f} MB)"
+                )
+            code, batches, seconds, peak = backfill_run(config, None)
+            total, memory = total + seconds, max(memory, peak)
+            print(
+                f"  run {args.interrupts + 1}: finished, {batches} batches "
+                f"(exit {code}, peak {peak:.0f} MB)"
+            )
             counts = sandbox.counts()
             result = check_sinks(sandbox, expected)
-            memory = peak_mb()
             pages = -(-args.tickets // 100)
             print()
             print(f"  tickets in the helpdesk: {len(expected):,} ({pages} listing pages)")
@@ -199,7 +202,7 @@ def budget_run(workdir: Path, tickets: int, per_minute: int) -> None:
         sandbox.admin("POST", "/freshdesk/generate", {"count": tickets, "seed": 12})
         config = freshdesk_config(sandbox, workdir, per_minute)
         subprocess.run(syncd("setup", "--config", str(config)), env=ENV, cwd=ROOT, check=True)
-        code, _batches, seconds = backfill_run(config, None)
+        code, _batches, seconds, _peak = backfill_run(config, None)
         times = sandbox.admin("GET", "/freshdesk/requests")["times"]
         busiest = busiest_minute(times)
         verdict = "meets" if busiest <= per_minute else "MISSES"

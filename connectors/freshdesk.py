@@ -15,7 +15,9 @@ ratings             1 per 100 new satisfaction ratings (at least 1); a          
 changed tickets     1 per page_size changed tickets (at least 1)                7 each
 deleted tickets     1 per page_size tickets deleted since (at least 1)          7 each
 spam tickets        1 per page_size tickets marked spam since (at least 1)      7 each
-companies           1 per company not looked up in the last hour (LRU 4,096)    1 each
+companies           1 per company not looked up in the last hour (LRU 4,096);   1 each
+                    a page naming over 10 unknown ones lists them all instead
+                    (1 per 100 companies)
 merge checks        1 per Closed ticket closed without being resolved first     1 each
                     (as a merge closes one), once per close per process
 rated tickets       1 per newly rated ticket that did not change this cycle     3 each
@@ -94,6 +96,9 @@ RATINGS_WINDOW = 10_000  # new ratings held per pass (ids and scores: about 3 MB
 RATINGS_LOOKBACK = 30 * 86_400  # re-read at a process's first pull (see module docstring)
 RATINGS_MEMORY = 20_000  # ticket -> latest rating, for tickets updated after their rating
 COMPANY_CACHE, COMPANY_TTL = 4_096, 3_600.0
+# More unknown companies than this in one page (a backfill, a first sync): list every company
+# (100 a request) instead of looking each up. Past COMPANY_CACHE companies, lookups again.
+COMPANY_BULK = 10
 MERGE_CACHE = 4_096
 CONVERSATION_PAGES = 3  # a merged ticket's conversations moved to the primary: few are left
 # A second this old is closed: no version listed later can carry it. Date is stamped after
@@ -561,6 +566,8 @@ class FreshdeskSource:
         self._merges: _Lru[tuple[int, str], str | None] = _Lru(MERGE_CACHE)
         self._ratings: _Lru[int, Rating] = _Lru(RATINGS_MEMORY)
         self._warm = False  # ratings memory filled from the lookback in this process
+        # (ratings mark it started from, its new ratings, the mark reached, capped)
+        self._last_window: tuple[Mark, tuple[Rating, ...], Mark, bool] | None = None
         self.requests_sent = 0
 
     def start_cursor(self, since: datetime) -> str:
@@ -649,6 +656,7 @@ class FreshdeskSource:
         self, raws: list[Any], state: CursorState, window: _Window, stream: str
     ) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
         tickets, rejected = [], []
+        self._load_companies(raws)
         for raw in raws:
             if not isinstance(raw, dict):
                 rejected.append(("?", "malformed ticket: not an object", raw))
@@ -687,6 +695,15 @@ class FreshdeskSource:
         ratings: list[Rating] = []
         rejected: list[tuple[str, str, Any]] = []
         ordered = True
+        # A cycle cut short (max_tickets_per_cycle, a backfill batch) leaves the ratings mark
+        # where it was: continue this process's last read of the window instead of reading
+        # it again from the start every cycle.
+        last = self._last_window
+        if last is not None and last[0] == done_mark:
+            _, kept, mark, capped = last
+            ratings = list(kept)
+            if capped:
+                return _Window(ratings, mark, True, [])
         while True:
             params = {
                 "created_since": _iso(mark.since),
@@ -714,7 +731,29 @@ class FreshdeskSource:
             if done or (ordered and len(ratings) >= RATINGS_WINDOW):
                 break
         self._warm = True
+        self._last_window = (done_mark, tuple(ratings), mark, not done)
         return _Window(ratings, mark, not done, rejected)
+
+    def _load_companies(self, raws: list[Any]) -> None:
+        """Fill the company cache with one listing when a page names many unknown ones."""
+        now = self.clock()
+        unknown = {
+            cid
+            for raw in raws
+            if isinstance(raw, dict)
+            and isinstance(cid := raw.get("company_id"), int)
+            and not ((cached := self._companies.get(cid)) and cached[0] > now)
+        }
+        if len(unknown) <= COMPANY_BULK:
+            return
+        for page in range(1, COMPANY_CACHE // 100 + 1):
+            found, more, _ = self._list(f"{API}/companies", {"per_page": 100, "page": page})
+            for company in found:
+                if isinstance(company, dict) and isinstance(company.get("id"), int):
+                    self._companies.put(company["id"], (now + COMPANY_TTL, company))
+            if not more:
+                return
+        log.info("more companies than the cache holds: looking the rest up one by one")
 
     def _company(self, company_id: Any) -> dict[str, Any] | None:
         if not isinstance(company_id, int) or isinstance(company_id, bool):

@@ -227,7 +227,11 @@ class SheetsSink:
             "data(startRow,startColumn,rowData(values(effectiveValue,formattedValue))))",
         }
         try:
-            meta = self.http.spreadsheets_get(self.config.spreadsheet_id, params=params)
+            # spreadsheets.get as gspread sends it, parsed here so that each id cell becomes
+            # its text as it is read: a 100,000-row tab then costs megabytes, not hundreds.
+            url = gspread.urls.SPREADSHEET_URL % self.config.spreadsheet_id
+            response = self.http.request("get", url, params=params)
+            meta = json.loads(response.content, object_hook=_compact)
         except gspread.exceptions.APIError as exc:
             # Our ranges are well formed, so a 400 means the tab does not exist yet.
             if exc.code == 400 and "range" in str(exc).lower():
@@ -410,9 +414,19 @@ class _RedirectedSession(AuthorizedSession):
         return super().request(method, _redirect(self.base, str(url)), *args, **kwargs)
 
 
+def _compact(node: dict[str, Any]) -> Any:
+    """JSON object hook for the layout read: a CellData becomes its text, a RowData the list
+    of its cells' texts (other objects stay as they are)."""
+    if "effectiveValue" in node or "formattedValue" in node:
+        return _cell_text(node)
+    if set(node) == {"values"} and isinstance(node["values"], list):
+        return node["values"]
+    return node
+
+
 def _grid_values(data: dict[str, Any]) -> tuple[int, list[list[str]]]:
-    """(first row index, cell texts) of one GridData."""
-    cells = [[_cell_text(v) for v in row.get("values", [])] for row in data.get("rowData", [])]
+    """(first row index, cell texts) of one GridData read through `_compact`."""
+    cells = [[c if isinstance(c, str) else "" for c in row] for row in data.get("rowData", [])]
     return data.get("startRow", 0), cells
 
 
