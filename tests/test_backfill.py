@@ -71,3 +71,13 @@ def test_backfill_command_prints_a_summary_and_refuses_a_bad_date(
     assert "backfill 100%: 40 tickets" in result.stderr
     bad = run_cli("backfill", "--config", str(config_path), "--since", "last tuesday")
     assert bad.returncode == 2 and "--since" in bad.stderr and "not a date" in bad.stderr
+
+
+def test_a_zendesk_backfill_keeps_archived_tickets(sandbox: Sandbox, syncd: Syncd):
+    # Zendesk archives tickets closed for 120 days; they stay in the incremental export.
+    sandbox.zendesk.generate(300, seed=9, days=400)
+    archived = {str(t) for t in sandbox.zendesk.archived()}
+    assert archived, "the sample should hold archived tickets"
+    since = datetime.now(UTC) - timedelta(days=500)
+    run_backfill(build(syncd.config), since)
+    assert archived <= set(_sheet_ids(sandbox)) and archived <= set(_crm_ids(sandbox))

@@ -23,6 +23,7 @@ SUBJECTS = {
 }
 REQUESTER = ("peter@initech.example", "Peter Gibbons")
 SPAMMER = ("deals@junk.example", "Best Deals")  # marking spam suspends the requester
+RETITLED = "Charged twice for invoice INV-1042"
 
 
 class Helpdesk(Protocol):
@@ -30,6 +31,7 @@ class Helpdesk(Protocol):
 
     def create(self, subject: str, requester: tuple[str, str]) -> int: ...
     def take(self, ticket_id: int) -> None: ...
+    def retitle(self, ticket_id: int, subject: str) -> None: ...
     def wait_on_customer(self, ticket_id: int) -> None: ...
     def reply(self, ticket_id: int) -> None: ...
     def solve(self, ticket_id: int) -> None: ...
@@ -50,6 +52,9 @@ class Zendesk:
 
     def take(self, ticket_id: int) -> None:
         self.api.update_ticket(ticket_id, status="open")
+
+    def retitle(self, ticket_id: int, subject: str) -> None:
+        self.api.update_ticket(ticket_id, subject=subject)
 
     def wait_on_customer(self, ticket_id: int) -> None:
         self.api.update_ticket(ticket_id, status="pending")
@@ -86,6 +91,9 @@ class Freshdesk:
 
     def take(self, ticket_id: int) -> None:
         pass  # Freshdesk has no "new": a ticket is open from the start
+
+    def retitle(self, ticket_id: int, subject: str) -> None:
+        self.api.update_ticket(ticket_id, subject=subject)
 
     def wait_on_customer(self, ticket_id: int) -> None:
         self.api.update_ticket(ticket_id, status=3)
@@ -136,6 +144,7 @@ def _run_lifecycle(kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: Any
     first = syncd.once()
     assert first.errors == 0 and first.pulled == len(SUBJECTS)
 
+    helpdesk.retitle(ids["billing"], RETITLED)
     helpdesk.wait_on_customer(ids["billing"])
     helpdesk.solve(ids["outage"])
     helpdesk.merge(ids["kept"], ids["duplicate"])
@@ -210,6 +219,8 @@ def test_the_lifecycle_gives_the_expected_rows_and_crm_tickets(
     emails = {role: row["Requester email"] for role, row in seen["sheet"].items()}
     assert emails == {role: (SPAMMER if role == "spam" else REQUESTER)[0] for role in SUBJECTS}
     assert seen["rows"] == seen["crm_count"] == len(SUBJECTS) and not seen["unknown_rows"]
+    assert seen["sheet"]["billing"]["Subject"] == RETITLED
+    assert seen["crm"]["billing"]["subject"] == RETITLED
     assert seen["sheet"]["billing"]["Category"] == "Billing"
     assert seen["sheet"]["outage"]["Priority"] == "Critical"
     assert seen["slack"] == [("#support-quality", "Low CSAT on #<unhappy>")]
