@@ -80,7 +80,7 @@ import structlog
 
 from syncd.config import FreshdeskConfig
 from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
-from syncd.model import Organization, Person, Status, StatusChange, Ticket
+from syncd.model import Organization, Person, Status, StatusChange, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
@@ -140,7 +140,7 @@ def parse_rating(raw: Mapping[str, Any]) -> Rating:
     if isinstance(value, bool) or value not in CSAT_SCALE:
         raise ValueError(f"rating {rid}: unknown default_question value {value!r}")
     return Rating(
-        rid, tid, CSAT_SCALE[value], _time(raw.get("created_at"), "created_at"),
+        rid, tid, CSAT_SCALE[value], parse_timestamp(raw.get("created_at"), "created_at"),
         _text(raw.get("feedback")),
     )  # fmt: skip
 
@@ -167,8 +167,8 @@ def normalize(
         raise ValueError(f"unknown status {code!r}")
     # Custom statuses (6 and up) cannot be told apart without the account's setup: open.
     status = STATUSES.get(code, Status.OPEN)
-    created_at = _time(raw.get("created_at"), "created_at")
-    updated_at = _time(raw.get("updated_at"), "updated_at")
+    created_at = parse_timestamp(raw.get("created_at"), "created_at")
+    updated_at = parse_timestamp(raw.get("updated_at"), "updated_at")
     stats = raw.get("stats") if isinstance(raw.get("stats"), dict) else None
     history: tuple[StatusChange, ...] = ()
     if stats is not None:
@@ -178,7 +178,7 @@ def normalize(
             "status_updated_at"
         )
         if began:
-            history = (StatusChange(_time(began, "stats.status_updated_at"), status),)
+            history = (StatusChange(parse_timestamp(began, "stats.status_updated_at"), status),)
     if deleted or raw.get("deleted") is True:
         status, history = Status.DELETED, ()
     elif raw.get("spam") is True:
@@ -217,7 +217,7 @@ def normalize(
         url=f"{link_base}/a/tickets/{ticket_id}",
         custom_fields=custom,
         first_response_at=_optional_time(stat, "first_responded_at"),
-        solved_at=_time(solved, "stats.resolved_at") if solved else None,
+        solved_at=parse_timestamp(solved, "stats.resolved_at") if solved else None,
         reopens=1 if stat.get("reopened_at") else 0,
         csat=rating.csat if rating else None,
         csat_at=rating.at if rating else None,
@@ -272,21 +272,9 @@ def _description(raw: Mapping[str, Any]) -> str:
     return _strip_html(_text(raw.get("description")))
 
 
-def _time(value: Any, name: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is missing")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{name} {value!r} is not an ISO-8601 time") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"{name} {value!r} has no time zone")
-    return parsed
-
-
 def _optional_time(stats: Mapping[str, Any], key: str) -> datetime | None:
     value = stats.get(key)
-    return _time(value, f"stats.{key}") if value else None
+    return parse_timestamp(value, f"stats.{key}") if value else None
 
 
 def _requester(raw: Mapping[str, Any]) -> Person | None:
@@ -459,7 +447,7 @@ def _mark(data: Any, start: int) -> Mark:
 
 
 def _epoch(value: str) -> int:
-    return int(_time(value, "time").timestamp())
+    return int(parse_timestamp(value, "time").timestamp())
 
 
 def _iso(epoch: int) -> str:

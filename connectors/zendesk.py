@@ -28,7 +28,7 @@ from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyExce
 
 from syncd.config import ZendeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
-from syncd.model import Organization, Person, Status, Ticket
+from syncd.model import Organization, Person, Status, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -174,8 +174,8 @@ def normalize(
     }
     for name, field_id in (custom_names or {}).items():
         custom[name] = custom.get(str(field_id))
-    created_at = _timestamp(raw.get("created_at"), "created_at")
-    updated_at = _timestamp(raw.get("updated_at"), "updated_at")
+    created_at = parse_timestamp(raw.get("created_at"), "created_at")
+    updated_at = parse_timestamp(raw.get("updated_at"), "updated_at")
     rating = (
         raw.get("satisfaction_rating") if isinstance(raw.get("satisfaction_rating"), dict) else {}
     )
@@ -233,23 +233,11 @@ def _count(metrics: Mapping[str, Any] | None, key: str) -> int:
 
 def _optional_timestamp(metrics: Mapping[str, Any] | None, key: str) -> datetime | None:
     value = (metrics or {}).get(key)
-    return _timestamp(value, key) if value else None
+    return parse_timestamp(value, key) if value else None
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _timestamp(value: Any, name: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is missing")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{name} {value!r} is not an ISO-8601 time") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"{name} {value!r} has no time zone")
-    return parsed
 
 
 def _user(user: Any, user_id: Any) -> Person | None:

@@ -210,3 +210,17 @@ class Decision:
     escalation_name: str = ""
     actions: tuple[Action, ...] = ()
     next_check: datetime | None = None  # the next moment this decision may change by itself
+
+
+def parse_timestamp(value: Any, name: str) -> datetime:
+    """An ISO-8601 time with a zone, as the helpdesks send them ("2026-11-02T10:00:00Z").
+    Raises ValueError naming `name` when it is missing, malformed or has no zone."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not an ISO-8601 time") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{name} {value!r} has no time zone")
+    return parsed

@@ -24,6 +24,7 @@ from typing import Any
 
 from syncd.sandbox import freshdesk_data as data
 from syncd.sandbox.freshdesk_data import CLOSED, OPEN, PENDING, RESOLVED
+from syncd.sandbox.server import clone
 
 WRITABLE = {
     "subject", "description", "status", "priority", "source", "type", "tags", "responder_id",
@@ -680,12 +681,3 @@ class FreshdeskStore:
             return uid
         name = name or email.partition("@")[0].replace(".", " ").title()
         return self.add_contact(name, email, company_id)["id"]
-
-
-def clone(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars); much faster than deepcopy."""
-    if isinstance(value, dict):
-        return {key: clone(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clone(item) for item in value]
-    return value

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from syncd.sandbox.server import Request, Response
+from syncd.sandbox.server import Request, Response, clone  # noqa: F401 - re-exported
 
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")  # plus "deleted"
 UNSOLVED = ("new", "open", "pending", "hold")
@@ -59,15 +59,6 @@ def json_object(req: Request) -> dict[str, Any] | None:
 def admin_error(status: int, message: str) -> Response:
     """An error from the sandbox's own admin routes (not a vendor shape)."""
     return Response(status, {"error": message})
-
-
-def clone(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars); much faster than deepcopy."""
-    if isinstance(value, dict):
-        return {key: clone(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [clone(item) for item in value]
-    return value
 
 
 @contextmanager
