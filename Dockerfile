@@ -16,5 +16,9 @@ COPY rules /rules
 USER syncd
 WORKDIR /home/syncd
 # Mount your config at /config/syncd.yaml (rules.dir: /rules, or mount your own rules).
+# ops.port: /healthz, /readyz and /metrics (see the README's Operations section).
+EXPOSE 9102
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9102/healthz', timeout=4)"]
 ENTRYPOINT ["syncd"]
 CMD ["run", "--config", "/config/syncd.yaml"]

@@ -1,9 +1,29 @@
-"""HubSpot sink: batch upsert of ticket objects keyed by the helpdesk ticket id.
+"""HubSpot sink: batch upsert of ticket objects keyed by the helpdesk ticket id, each linked to
+its requester's contact and its organization's company.
 
-`POST /crm/v3/objects/tickets/batch/upsert`, at most 100 inputs a request, idProperty = a
-custom property with unique values, so a re-run updates instead of duplicating. A batch
+Tickets: `POST /crm/v3/objects/tickets/batch/upsert`, at most 100 inputs a request, idProperty
+= a custom property with unique values, so a re-run updates instead of duplicating. A batch
 HubSpot rejects as a whole (400) is split in halves until the bad records stand alone; they
-come back as rejected with HubSpot's reason and the rest is written.
+come back as rejected with HubSpot's reason and the rest is written. Status and priority map
+to a pipeline stage and `hs_ticket_priority` through `hubspot.stages` and
+`hubspot.priorities` (defaults: HubSpot's Support Pipeline; `syncd setup` checks the stages).
+
+Contacts, companies and associations (`hubspot.contacts`, `hubspot.companies`, both on by
+default): the requester is upserted as a contact by email, the organization as a company by
+domain, and the ticket associated with both through the v4 batch endpoints; `hubspot_crm`
+says how. The contact and company a ticket should have are part of its record's payload, so
+they are fingerprinted with it: a cycle in which nothing changed sends HubSpot nothing at all.
+A ticket sent because something else changed (its status, say) is not linked again if this
+process already linked it to the same requester and organization, and a new organization
+re-links the company only (`_linked`, kept in memory: after a restart the first write of a
+ticket reads its associations once, and creates none that exist).
+
+A ticket that is written but cannot be linked (HubSpot refuses its requester's email, ...) is
+reported as rejected, with a reason that says the ticket itself was written and what failed.
+It goes to the dead-letter table and, its fingerprint not being saved, is sent again the next
+time it changes or its timers come due; fixing the email in the helpdesk changes the payload,
+so the contact and association follow on the next cycle. Other tickets of the batch are not
+affected.
 
 Gone tickets (merged, spam or deleted in the helpdesk) follow `hubspot.gone_tickets`:
 - "mark" (default): upserted like the others, in the stage `stages` names for their status
@@ -12,20 +32,31 @@ Gone tickets (merged, spam or deleted in the helpdesk) follow `hubspot.gone_tick
   are looked up first: `POST .../batch/read` with idProperty (up to 100 a request), then
   `POST .../batch/archive` for those found. A gone ticket HubSpot never had needs nothing.
 
-Requests per write, n live and k gone tickets, b = batch_size (100): ceil(n/b) upserts, plus
-with "archive" at most 2*ceil(k/b) (one read, and one archive when any was found).
+Requests per write of n live and k gone tickets (b = batch_size, 100), where t of the n need
+linking (new to this process, or a new requester or organization), u of those t existed in
+HubSpot before, with c distinct requester emails and kd + ko distinct companies among them:
+    ceil(n/b)                               ticket upserts
+  + ceil(c/b) + ceil(kd/b) + ceil(ko/b)     contact and company upserts
+  + 2*ceil(u/1000)                          association reads (none for new tickets)
+  + at most 2*ceil(t/100)                   association creates (only those missing)
+  + at most 2*ceil(m/100)                   removals for the m tickets whose requester or
+                                            organization changed
+  + with "archive", at most 2*ceil(k/b)     (one read, and one archive when any was found).
+A first sync of n new tickets is ceil(n/b) + ceil(c/b) + ceil(kd/b) + ceil(ko/b) + 2*ceil(n/100):
+1,000 tickets of 200 requesters in 50 companies cost 10 + 2 + 1 + 20 = 33 requests. A write of
+tickets this process linked before, whose requester and organization are unchanged, costs only
+the ticket upserts.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import urllib3
 from hubspot import HubSpot
-from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 from hubspot.crm.tickets import (
     BatchInputSimplePublicObjectBatchInputUpsert,
     BatchInputSimplePublicObjectId,
@@ -35,21 +66,35 @@ from hubspot.crm.tickets import (
 )
 from urllib3.util.retry import Retry
 
+from connectors.hubspot_api import HubSpotApi, translate
+from connectors.hubspot_crm import (
+    COMPANY,
+    COMPANY_PROPERTIES,
+    CONTACT,
+    CrmLinks,
+    TicketLink,
+    company_spec,
+    contact_spec,
+)
+from connectors.hubspot_setup import GROUP, check_pipeline, create_properties
 from syncd.config import HubSpotConfig
-from syncd.errors import CredentialsError, TerminalError, TransientError, UserError
-from syncd.model import Decision, Ticket
+from syncd.errors import TerminalError
+from syncd.model import Decision, Status, Ticket
 from syncd.ports import SinkRecord, SinkResult
 from syncd.ratelimit import RateLimiter
-from syncd.retry import retry_after_seconds, with_retry
+
+__all__ = ["CUSTOM_PROPERTIES", "GROUP", "HubSpotSink", "translate"]
 
 MAX_VALUE = 65_536  # HubSpot's limit on a property value, in characters
 TRUNCATED = "… [truncated by syncd]"
-GROUP = "syncd"
 # Tickets the helpdesk no longer works on: never shown as open, maybe archived.
 # The payload key of a record to archive. A colon cannot occur in a HubSpot property name, so
 # it never collides with the properties of a record to upsert.
 ARCHIVE = "syncd:archive"
 NOT_FOUND = "OBJECT_NOT_FOUND"  # batch/read's error category for ids HubSpot does not hold
+# Tickets whose links this process remembers; past this the oldest are forgotten, which costs
+# one association read for such a ticket the next time it is written, never a wrong link.
+LINKED_MEMORY = 200_000
 
 # The custom ticket properties syncd writes, created by `syncd setup`: name -> (label, type,
 # field type).
@@ -66,7 +111,7 @@ CUSTOM_PROPERTIES: dict[str, tuple[str, str, str]] = {
 
 
 class HubSpotSink:
-    """HubSpot tickets, one per helpdesk ticket."""
+    """HubSpot tickets, one per helpdesk ticket, linked to their contact and company."""
 
     name = "hubspot"
 
@@ -80,29 +125,40 @@ class HubSpotSink:
         self.client = HubSpot(**options)
         self._batch = self.client.crm.tickets.batch_api  # each access builds a new pool
         self.pacing = RateLimiter(config.requests_per_10s, 10.0)
+        self.api = HubSpotApi(
+            self.pacing, timeout=config.timeout, attempts=attempts, base=config.base_url
+        )
+        self.crm = CrmLinks(self.client, self.api, config.batch_size)
+        # helpdesk ticket id -> (contact, company), as rendered, that this process linked the
+        # ticket to in HubSpot.
+        self._linked: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
+
+    def stage_for(self, status: Status) -> str:
+        """The pipeline stage id for a helpdesk status. A status missing from a hand-written
+        `stages` falls back to the open stage, except a gone one: that goes to the closed
+        stage, so it never looks like work to do."""
+        stages = self.config.stages
+        fallback = stages.get("closed", "4") if status.is_gone else stages.get("open", "1")
+        return stages.get(status.value, fallback)
 
     def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
-        """The ticket's HubSpot properties (all values strings, as the API stores them), or,
-        for a gone ticket with `gone_tickets: archive`, the request to archive it."""
+        """The ticket's HubSpot properties (all values strings, as the API stores them) and
+        the contact and company to link it to, or, for a gone ticket with
+        `gone_tickets: archive`, the request to archive it."""
         gone = ticket.status.is_gone
         if gone and self.config.gone_tickets == "archive":
             # Only the intent is fingerprinted: later edits of a gone ticket cost no request,
             # and a restored ticket's payload differs, so it is upserted (re-created) again.
             return SinkRecord(key=ticket.id, payload={ARCHIVE: True})
-        stages = self.config.stages
-        # A status missing from a hand-written `stages` falls back to the open stage, except a
-        # gone one: that goes to the closed stage, so it never looks like work to do.
-        fallback = stages.get("closed", "4") if gone else stages.get("open", "1")
-        stage = stages.get(ticket.status.value, fallback)
         # SLA clocks and escalations mean nothing for a ticket nobody will work on: cleared, so
         # a merged ticket never shows "ok" or "breached" against a due date.
         sla = None if gone else decision.sla
-        properties = {
+        payload: dict[str, Any] = {
             self.config.id_property: ticket.id,
             "subject": _fit(ticket.subject) or f"(no subject) #{ticket.id}",
             "content": _fit(ticket.description),
             "hs_pipeline": self.config.pipeline,
-            "hs_pipeline_stage": stage,
+            "hs_pipeline_stage": self.stage_for(ticket.status),
             "hs_ticket_priority": self.config.priorities.get(decision.priority, "MEDIUM"),
             "syncd_category": decision.category,
             "syncd_priority": decision.priority,
@@ -113,14 +169,30 @@ class HubSpotSink:
             "helpdesk_status": ticket.status.value,
             "helpdesk_url": ticket.url,
         }
-        return SinkRecord(key=ticket.id, payload=properties)
+        contact = contact_spec(ticket.requester) if self.config.contacts else None
+        company = company_spec(ticket.organization) if self.config.companies else None
+        if contact:
+            payload[CONTACT] = contact
+        if company:
+            payload[COMPANY] = company
+        return SinkRecord(key=ticket.id, payload=payload)
 
     def describe(self, records: Sequence[SinkRecord]) -> str:
         """What write() would send."""
         size = self.config.batch_size
         gone = sum(1 for r in records if r.payload.get(ARCHIVE))
-        live = len(records) - gone
-        text = f"upsert {live} tickets in {-(-live // size)} batch request(s)"
+        live = [r for r in records if not r.payload.get(ARCHIVE)]
+        text = f"upsert {len(live)} tickets in {-(-len(live) // size)} batch request(s)"
+        # Whether HubSpot already holds a ticket is not known without asking: counted as held.
+        links = [TicketLink(r.key, r.key, False, *self._pending(r)) for r in live]
+        links = [link for link in links if link.contact or link.company]
+        if links:
+            contacts, companies, requests = self.crm.plan(links)
+            text += (
+                f"; link {len(links)} ticket(s) to {contacts} contact(s) and {companies} "
+                f"compan{'y' if companies == 1 else 'ies'}: up to {requests} request(s) "
+                "(contact and company upserts, association reads and creates)"
+            )
         if gone:
             text += (
                 f"; archive {gone} gone ticket(s): up to {2 * -(-gone // size)} request(s) "
@@ -129,37 +201,47 @@ class HubSpotSink:
         return text
 
     def write(self, records: Sequence[SinkRecord]) -> SinkResult:
-        """Upsert live tickets and archive gone ones (`gone_tickets: archive`), in batches of
-        `batch_size`: ceil(n/b) upserts + at most 2*ceil(k/b) for k gone tickets. Per-record
-        failures are reported, not raised; a gone ticket HubSpot does not hold is accepted."""
+        """Upsert live tickets, link them to their contact and company, and archive gone ones
+        (`gone_tickets: archive`), in batches (request counts in the module docstring).
+        Per-record failures are reported, not raised; a gone ticket HubSpot does not hold is
+        accepted."""
         unique = list({r.key: r for r in records}.values())  # one input per id per batch
         live = [r for r in unique if not r.payload.get(ARCHIVE)]
         gone = [r for r in unique if r.payload.get(ARCHIVE)]
         result = SinkResult()
+        written: dict[str, tuple[str, bool]] = {}  # helpdesk id -> (HubSpot id, created)
         size = self.config.batch_size
         for start in range(0, len(live), size):
-            self._write_batch(live[start : start + size], result)
+            self._write_batch(live[start : start + size], result, written)
+        self._link([r for r in live if r.key in written], written, result)
         for start in range(0, len(gone), size):
             self._archive_batch(gone[start : start + size], result)
         return result
 
-    def _write_batch(self, batch: Sequence[SinkRecord], result: SinkResult) -> None:
+    # -- tickets -----------------------------------------------------------------------------
+
+    def _write_batch(
+        self,
+        batch: Sequence[SinkRecord],
+        result: SinkResult,
+        written: dict[str, tuple[str, bool]],
+    ) -> None:
         try:
-            response = with_retry(
-                lambda: self._upsert(batch), api="hubspot", attempts=self.attempts
-            )
+            response = self.api.call(self._batch.upsert, self._upsert_body(batch))
         except TerminalError as exc:
             if len(batch) == 1:
                 result.rejected[batch[0].key] = str(exc)
                 return
             middle = len(batch) // 2
-            self._write_batch(batch[:middle], result)
-            self._write_batch(batch[middle:], result)
+            self._write_batch(batch[:middle], result, written)
+            self._write_batch(batch[middle:], result, written)
             return
-        written = {
-            (obj.get("properties") or {}).get(self.config.id_property)
-            for obj in response.get("results") or []
-        }
+        for obj in response.get("results") or []:
+            key = (obj.get("properties") or {}).get(self.config.id_property)
+            if key is not None and obj.get("id"):
+                # `new` is HubSpot's "created by this upsert"; unknown counts as not new, which
+                # only costs a read of associations it cannot have.
+                written[str(key)] = (str(obj["id"]), obj.get("new") is True)
         errors = "; ".join(str(e.get("message", e)) for e in response.get("errors") or [])
         for record in batch:
             if record.key in written:
@@ -167,34 +249,78 @@ class HubSpotSink:
             else:
                 result.rejected[record.key] = errors or "HubSpot did not return this ticket"
 
-    def _upsert(self, batch: Sequence[SinkRecord]) -> dict[str, Any]:
+    def _upsert_body(self, batch: Sequence[SinkRecord]) -> Any:
         inputs = [
             SimplePublicObjectBatchInputUpsert(
-                id=r.key, id_property=self.config.id_property, properties=dict(r.payload)
+                id=r.key, id_property=self.config.id_property, properties=_properties(r.payload)
             )
             for r in batch
         ]
-        return self._send(
-            self._batch.upsert, BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+        return BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+
+    # -- contacts, companies, associations ---------------------------------------------------
+
+    def _pending(self, record: SinkRecord) -> tuple[Any, Any]:
+        """(contact, company) of a record that this process has not linked its ticket to yet;
+        None for each that is linked already, or that the record does not name."""
+        done = self._linked.get(record.key, (None, None))
+        contact, company = record.payload.get(CONTACT), record.payload.get(COMPANY)
+        return (
+            contact if contact and _mark(contact) != done[0] else None,
+            company if company and _mark(company) != done[1] else None,
         )
+
+    def _link(
+        self,
+        records: Sequence[SinkRecord],
+        written: Mapping[str, tuple[str, bool]],
+        result: SinkResult,
+    ) -> None:
+        """Link written tickets to their contact and company; a ticket that cannot be linked
+        moves from accepted to rejected, with the reason. Only what changed since this
+        process last linked a ticket is done again: a new organization re-links the company,
+        not the contact."""
+        links: list[TicketLink] = []
+        for record in records:
+            contact, company = self._pending(record)
+            if contact is None and company is None:
+                continue  # linked to these already (or the ticket names neither)
+            object_id, created = written[record.key]
+            links.append(TicketLink(record.key, object_id, created, contact, company))
+        if not links:
+            return
+        problems = self.crm.link(links)
+        payloads = {r.key: r.payload for r in records}
+        for link in links:
+            if link.key in problems:
+                self._linked.pop(link.key, None)  # try again the next time it is written
+                result.rejected[link.key] = (
+                    f"the HubSpot ticket was written but not linked: {problems[link.key]}"
+                )
+                continue
+            # A part the record does not name (no requester email, no organization) is left
+            # as HubSpot has it: it may have been added by hand.
+            payload = payloads[link.key]
+            self._linked[link.key] = (_mark(payload.get(CONTACT)), _mark(payload.get(COMPANY)))
+            self._linked.move_to_end(link.key)
+        while len(self._linked) > LINKED_MEMORY:
+            self._linked.popitem(last=False)
+        if problems:
+            result.accepted[:] = [key for key in result.accepted if key not in problems]
+
+    # -- gone tickets --------------------------------------------------------------------
 
     def _archive_batch(self, batch: Sequence[SinkRecord], result: SinkResult) -> None:
         """Archive up to one batch of gone tickets: one read of their object ids, then one
         archive of those HubSpot holds (none when it holds none)."""
         try:
-            found, refused = with_retry(
-                lambda: self._object_ids(batch), api="hubspot", attempts=self.attempts
-            )
+            found, refused = self._object_ids(batch)
             if found:
                 body = BatchInputSimplePublicObjectId(
                     inputs=[SimplePublicObjectId(id=oid) for oid in found.values()]
                 )
                 # Archiving is idempotent (an archived id is ignored), so a retry is safe.
-                with_retry(
-                    lambda: self._send(self._batch.archive, body),
-                    api="hubspot",
-                    attempts=self.attempts,
-                )
+                self.api.call(self._batch.archive, body)
         except TerminalError as exc:
             for record in batch:
                 result.rejected[record.key] = str(exc)
@@ -204,6 +330,7 @@ class HubSpotSink:
                 result.rejected[record.key] = refused[record.key]
             else:
                 result.accepted.append(record.key)
+                self._linked.pop(record.key, None)
 
     def _object_ids(self, batch: Sequence[SinkRecord]) -> tuple[dict[str, str], dict[str, str]]:
         """(helpdesk id -> HubSpot object id for the tickets HubSpot holds, helpdesk id ->
@@ -215,7 +342,7 @@ class HubSpotSink:
             properties=[key],  # to match each result to its helpdesk id
             properties_with_history=[],
         )
-        response = self._send(self._batch.read, body)
+        response = self.api.call(self._batch.read, body)
         found = {
             str((obj.get("properties") or {}).get(key)): str(obj["id"])
             for obj in response.get("results") or []
@@ -230,60 +357,31 @@ class HubSpotSink:
                 refused[str(ident)] = str(error.get("message", error))
         return found, refused
 
-    def _send(self, method: Any, body: Any) -> dict[str, Any]:
-        """One paced batch request; the JSON body ({} when HubSpot sends none: 204)."""
-        self.pacing.acquire()
-        try:
-            # The raw body: we need only ids and errors, and the client's model
-            # deserialisation (a date parse per timestamp) costs more than the request.
-            response = method(body, _request_timeout=self.config.timeout, _preload_content=False)
-            return json.loads(response.data) if response.data else {}
-        except ValueError:
-            raise TransientError("HubSpot sent a response that is not JSON") from None
-        except Exception as exc:
-            raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
+    # -- setup ---------------------------------------------------------------------------
 
     def setup(self, dry_run: bool = False) -> list[str]:
-        """Create the property group and custom ticket properties syncd writes, if missing."""
-        properties = self.client.crm.properties
-        try:
-            existing = {p.name for p in properties.core_api.get_all("tickets").results}
-            groups = {g.name for g in properties.groups_api.get_all("tickets").results}
-        except Exception as exc:
-            raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
-        plan = []
-        if GROUP not in groups:
-            plan.append(("group", GROUP, ("syncd", "", "")))
-        if self.config.id_property not in existing:
-            plan.append(
-                ("unique", self.config.id_property, ("Helpdesk ticket id", "string", "text"))
-            )
-        plan += [(n, n, spec) for n, spec in CUSTOM_PROPERTIES.items() if n not in existing]
-        done = []
-        for kind, name, (label, value_type, field_type) in plan:
-            done.append(f"create {'property group' if kind == 'group' else 'property'} {name}")
-            if dry_run:
-                continue
-            try:
-                if kind == "group":
-                    properties.groups_api.create(
-                        "tickets", PropertyGroupCreate(name=name, label=label)
-                    )
-                else:
-                    properties.core_api.create(
-                        "tickets",
-                        PropertyCreate(
-                            name=name,
-                            label=label,
-                            type=value_type,
-                            field_type=field_type,
-                            group_name=GROUP,
-                            has_unique_value=kind == "unique",
-                        ),
-                    )
-            except Exception as exc:
-                raise translate(exc, self.config.base_url or "https://api.hubapi.com") from None
-        return done
+        """Check the pipeline and stages (ConfigError naming `hubspot.stages.<status>` when
+        one is wrong) and create the property groups and properties syncd writes, if missing.
+        Idempotent; with `dry_run` nothing is created and the plan is returned."""
+        check_pipeline(self.client, self.config, self.stage_for)
+        tickets = {
+            self.config.id_property: ("Helpdesk ticket id", "string", "text"),
+            **CUSTOM_PROPERTIES,
+        }
+        wanted = [("tickets", "", tickets, {self.config.id_property})]
+        if self.config.companies:
+            wanted.append(("companies", "company", COMPANY_PROPERTIES, set(COMPANY_PROPERTIES)))
+        return create_properties(self.client, self.config, wanted, dry_run)
+
+
+def _properties(payload: Mapping[str, Any]) -> dict[str, Any]:
+    # The ticket's own properties: payload keys with a colon are syncd's, not HubSpot's.
+    return {name: value for name, value in payload.items() if ":" not in name}
+
+
+def _mark(spec: Mapping[str, Any] | None) -> str | None:
+    """A contact or company spec as one comparable string (None for none)."""
+    return json.dumps(spec, sort_keys=True) if spec else None
 
 
 def _iso(moment: datetime | None) -> str:
@@ -295,34 +393,3 @@ def _fit(text: str) -> str:
     if len(text) <= MAX_VALUE:
         return text
     return text[: MAX_VALUE - len(TRUNCATED)] + TRUNCATED
-
-
-def translate(exc: Exception, base: str) -> Exception:
-    """A hubspot-api-client / urllib3 failure -> syncd's error tree."""
-    status = getattr(exc, "status", None)
-    body = str(getattr(exc, "body", "") or "")
-    headers = getattr(exc, "headers", None) or {}
-    if status in (401, 403):
-        return CredentialsError(
-            f"HubSpot refused the access token ({status})",
-            where="hubspot.token_env",
-            hint="Check the private app token and its scopes (tickets, crm.schemas.tickets)",
-        )
-    if status == 429 or (isinstance(status, int) and status >= 500):
-        retry = retry_after_seconds(headers.get("Retry-After"))
-        return TransientError(f"HubSpot answered {status}", retry_after=retry)
-    if status == 0:  # the client's way of saying the connection failed (TLS)
-        return TransientError(
-            f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}"
-        )
-    if isinstance(status, int) and "PROPERTY_DOESNT_EXIST" in body:
-        return UserError(
-            "HubSpot has no property that syncd writes",
-            where="hubspot",
-            hint=f"Run `syncd setup --config ...` once to create them ({body[:200]})",
-        )
-    if isinstance(status, int):
-        return TerminalError(f"HubSpot rejected the batch ({status}): {body[:500]}")
-    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-        return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
-    return exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_sdk.webhook import WebhookClient
 
 from syncd.errors import ConfigError, TerminalError, TransientError
-from syncd.model import Action, Ticket
+from syncd.model import Action, Decision, Ticket
 from syncd.retry import retry_after_seconds, with_retry
 
 
@@ -24,7 +24,7 @@ class SlackNotifier:
         }
         self.attempts = attempts
 
-    def deliver(self, ticket: Ticket, action: Action, text: str) -> str | None:
+    def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Post the text; None when the action is not a Slack notification."""
         if action.kind != "notify" or not action.target.startswith("slack:"):
             return None

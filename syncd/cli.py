@@ -172,21 +172,71 @@ class _BackfillDisplay:
 
 @app.command()
 def run(config: ConfigOption) -> None:
-    """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0."""
+    """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0.
+    Serves /healthz, /readyz and /metrics on ops.host:ops.port (default 0.0.0.0:9102)."""
+    from syncd import metrics
     from syncd.daemon import Daemon
+    from syncd.ops import CycleRecorder, start_ops
     from syncd.reload import RuleReloader
     from syncd.wiring import build
 
     cfg = _load(config)
     parts = build(cfg)
     rules = RuleReloader(cfg.rules.dir, parts.rules)
+    measured = metrics.current()
     daemon = Daemon(
         lambda: parts.cycle(evaluate=rules.evaluate),
         cfg.poll_interval,
         before_cycle=rules.check,
+        after_cycle=CycleRecorder(measured, parts.store),
     )
+    # Handlers first: a SIGTERM from here on ends the loop and so reaches the `finally` that
+    # releases the endpoint's port, instead of killing the process mid-start.
     daemon.install_signal_handlers()
-    daemon.run()
+    server = start_ops(cfg, measured)
+    try:
+        daemon.run()
+    finally:
+        if server is not None:
+            server.stop()
+
+
+@app.command()
+def status(
+    config: ConfigOption,
+    url: Annotated[
+        str | None,
+        typer.Option(help="The daemon's ops endpoint (default: from ops.host and ops.port)."),
+    ] = None,
+) -> None:
+    """Show what syncd last did (cycle, cursors, dead letters, timers) and whether the
+    running daemon is ready; works with no daemon running."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from syncd.ops import ops_url, probe_ready, status_rows
+    from syncd.state import open_store
+
+    cfg = _load(config)
+    store = open_store(cfg.state.url)
+    rows = status_rows(store, datetime.now(UTC))
+    endpoint = url or ops_url(cfg)
+    if endpoint:
+        daemon = probe_ready(endpoint)
+    elif not cfg.ops.enabled:
+        daemon = "not asked: the ops endpoint is off (ops.enabled: false)"
+    else:
+        daemon = "not asked: ops.port is 0 (any free port); pass --url"
+    table = Table(title=f"syncd status ({config})", show_header=False)
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("", overflow="fold")
+    table.add_row("daemon", escape(daemon))
+    for label, value in rows:
+        table.add_row(escape(label), escape(value))  # errors may hold [brackets]
+    Console(width=160, emoji=False).print(table)
 
 
 @app.command()

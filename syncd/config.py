@@ -95,6 +95,23 @@ class HubSpotConfig(_Section):
     # object, which takes it out of HubSpot's views, reports and associations. "mark" keeps
     # that history in the CRM, hence the default.
     gone_tickets: Literal["mark", "archive"] = "mark"
+    # Link each ticket to its requester, upserted as a contact by email, and to its
+    # organization, upserted as a company by domain (by helpdesk organization id when it has
+    # none). Off: tickets only (the token then needs no contact or company scopes).
+    contacts: bool = True
+    companies: bool = True
+
+    @field_validator("stages")
+    @classmethod
+    def _known_statuses(cls, stages: dict[str, str]) -> dict[str, str]:
+        # A misspelt status would silently fall back to the open stage.
+        from syncd.model import Status
+
+        known = [s.value for s in Status]
+        for status in stages:
+            if status not in known:
+                raise ValueError(f"unknown status {status!r}; statuses are {', '.join(known)}")
+        return stages
 
 
 class SheetsConfig(_Section):
@@ -121,10 +138,22 @@ class SlackConfig(_Section):
     timeout: float = Field(15.0, gt=0)
 
 
+class CrmActionsConfig(_Section):
+    """The rules' actions in HubSpot (only when `hubspot.enabled`): `task:` actions become
+    HubSpot tasks, and every escalation level a ticket reaches leaves a note on its timeline."""
+
+    tasks: bool = True
+    notes: bool = True
+
+
 class NotificationsConfig(_Section):
     """Where the rules' notify actions go."""
 
     slack: SlackConfig = SlackConfig()
+    # `notify: webhook:<name>` -> environment variable holding that webhook's URL (a secret)
+    webhooks: dict[str, str] = {}
+    webhook_timeout: float = Field(15.0, gt=0)
+    crm: CrmActionsConfig = CrmActionsConfig()
     # The first sync meets the whole backlog; by default its actions are recorded, not sent.
     notify_on_first_sync: bool = False
 
@@ -148,6 +177,30 @@ class LogConfig(_Section):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class OpsConfig(_Section):
+    """The operations endpoint of `syncd run`: /healthz, /readyz and /metrics over HTTP."""
+
+    enabled: bool = True
+    # All interfaces: in a container, loopback cannot be reached from outside (publish the
+    # port, or set 127.0.0.1 on a shared host). The endpoint shows counts and sink errors
+    # with secrets masked, never ticket data.
+    host: str = "0.0.0.0"
+    port: int = Field(9102, ge=0, le=65535)  # 0 picks a free port (tests)
+    # /readyz fails when no cycle succeeded for this long; default 3 × poll_interval, at
+    # least 5 minutes (None here; see syncd.ops.ready_within).
+    ready_within: float | None = None
+
+    @field_validator("ready_within", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return seconds
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -161,6 +214,7 @@ class Config(_Section):
     max_tickets_per_cycle: int = Field(10_000, ge=1)
     retry_attempts: int = Field(5, ge=1, le=20)
     log: LogConfig = LogConfig()
+    ops: OpsConfig = OpsConfig()
 
     @field_validator("helpdesk", mode="before")
     @classmethod

@@ -4,12 +4,17 @@ A signal never interrupts a cycle halfway: it sets a flag, the current batch fin
 writes are idempotent and checkpointed), and the loop exits 0. Errors of one cycle are
 logged and the next cycle tries again; a cycle that stopped at max_tickets_per_cycle is
 followed at once by the next, without waiting.
+
+After each cycle, `after_cycle(report, seconds, error)` hears how it went (the report, or None
+and the error when it raised): `syncd run` records it in the metrics behind `/metrics` and
+`/readyz` and in the state store for `syncd status`.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -20,6 +25,9 @@ from syncd.pipeline import CycleReport
 
 log = structlog.get_logger("syncd.daemon")
 
+# (the cycle's report or None when it raised, its duration in seconds, the error if any)
+AfterCycle = Callable[[CycleReport | None, float, str | None], object]
+
 
 class Daemon:
     """Runs `cycle` every `interval` seconds until stopped."""
@@ -29,10 +37,12 @@ class Daemon:
         cycle: Callable[[], CycleReport],
         interval: float,
         before_cycle: Callable[[], object] | None = None,
+        after_cycle: AfterCycle | None = None,
     ) -> None:
         self.cycle = cycle
         self.interval = interval
         self.before_cycle = before_cycle
+        self.after_cycle = after_cycle
         self.stopping = threading.Event()
         self.cycles = 0
 
@@ -60,17 +70,29 @@ class Daemon:
         log.info("daemon stopped", cycles=self.cycles)
 
     def _one(self) -> bool:
+        started = time.monotonic()
+        report: CycleReport | None = None
+        error: str | None = None
         try:
             if self.before_cycle:
                 self.before_cycle()
             report = self.cycle()
         except UserError as exc:
-            log.error("cycle failed: fix the configuration", error=exc.render())
-            return False
+            error = exc.render()
+            log.error("cycle failed: fix the configuration", error=error)
         except SyncdError as exc:
-            log.error("cycle failed; will retry", error=str(exc))
-            return False
+            error = str(exc)
+            log.error("cycle failed; will retry", error=error)
         except Exception as exc:  # keep the daemon alive; the traceback goes to the log
+            error = f"{type(exc).__name__}: {exc}"
             log.exception("cycle crashed; will retry", error=str(exc))
-            return False
-        return report.more and not report.failed_sinks
+        self._after(report, time.monotonic() - started, error)
+        return report is not None and report.more and not report.failed_sinks
+
+    def _after(self, report: CycleReport | None, seconds: float, error: str | None) -> None:
+        if self.after_cycle is None:
+            return
+        try:
+            self.after_cycle(report, seconds, error)
+        except Exception as exc:  # bookkeeping must never stop the syncing
+            log.exception("recording the cycle failed", error=str(exc))

@@ -185,7 +185,9 @@ def _carry_out(
             continue
         try:
             text = action.text(ticket, decision)
-            outcome = next((o for n in notifiers if (o := n.deliver(ticket, action, text))), None)
+            outcome = next(
+                (o for n in notifiers if (o := n.deliver(ticket, action, text, decision))), None
+            )
         except SyncdError as exc:
             report.actions_failed += 1
             failed.add(ticket.id)

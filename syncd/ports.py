@@ -126,8 +126,9 @@ class StateStore(Protocol):
 class Notifier(Protocol):
     """Carries out the actions the rules ask for (notify, tag, task)."""
 
-    def deliver(self, ticket: Ticket, action: Action, text: str) -> str | None:
-        """Do it (`text`: the message or task subject, rendered) and return an outcome for
-        the record; None when this notifier cannot handle the action (the next one is
-        tried). Raises SyncdError on failure."""
+    def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
+        """Do it (`text`: the message or task subject, rendered; `decision`: what the rules
+        decided for the ticket) and return an outcome for the record; None when this
+        notifier cannot handle the action (the next one is tried). Raises SyncdError on
+        failure."""
         ...

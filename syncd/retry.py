@@ -1,5 +1,8 @@
 """One retry policy for every vendor call: tenacity, jittered exponential backoff, capped,
-and a vendor's Retry-After honoured when it sends one. Only `TransientError` is retried."""
+and a vendor's Retry-After honoured when it sends one. Only `TransientError` is retried.
+
+Every attempt's outcome (ok, 429, 5xx, 4xx, error) is counted in `syncd.metrics`: every vendor
+call of every connector passes here, so this is the one place that sees them all."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential_jitter
 
+from syncd import metrics
 from syncd.errors import TransientError
 
 T = TypeVar("T")
@@ -45,6 +49,16 @@ def _log_retry(api: str) -> Callable[[RetryCallState], None]:
 
 def with_retry(call: Callable[[], T], *, api: str, attempts: int = 5) -> T:
     """Run `call`, retrying transient failures; the last error is re-raised as is."""
+
+    def attempt() -> T:
+        try:
+            result = call()
+        except Exception as exc:
+            metrics.record_request(api, metrics.request_outcome(exc))
+            raise
+        metrics.record_request(api, "ok")
+        return result
+
     retrying = Retrying(
         retry=retry_if_exception_type(TransientError),
         wait=wait_retry_after(),
@@ -52,7 +66,7 @@ def with_retry(call: Callable[[], T], *, api: str, attempts: int = 5) -> T:
         before_sleep=_log_retry(api),
         reraise=True,
     )
-    return retrying(call)
+    return retrying(attempt)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

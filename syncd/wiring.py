@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from syncd.config import Config, secret
 from syncd.logs import register_secret
 from syncd.pipeline import CycleReport, Evaluate, run_cycle
-from syncd.ports import Notifier, Sink, Source
+from syncd.ports import Notifier, Sink, Source, StateStore
 from syncd.rules import RuleSet, load_rules
 from syncd.state import SqlStateStore, open_store
 
@@ -84,19 +84,55 @@ def build_sinks(config: Config) -> list[Sink]:
     return sinks
 
 
-def build_notifiers(config: Config) -> list[Notifier]:
-    """Whatever carries out the rules' actions (Slack for now)."""
-    slack = config.notifications.slack
-    if not slack.channels:
-        return []
-    from connectors.slack import SlackNotifier
+def build_notifiers(config: Config, store: StateStore | None = None) -> list[Notifier]:
+    """Whatever carries out the rules' actions: Slack channels, named webhooks and, with
+    HubSpot enabled, tasks and escalation notes there. The notes ride along other actions,
+    so the chain is wrapped in `Notifiers`, which remembers in the state store (`store`, or
+    one opened from `state.url` when first needed) which share of an action is done."""
+    notifications = config.notifications
+    chain: list[Notifier] = []
+    if notifications.slack.channels:
+        from connectors.slack import SlackNotifier
 
-    webhooks = {}
-    for channel, env_name in slack.channels.items():
-        url = secret(env_name, f"notifications.slack.channels.{channel}")
-        register_secret(url)
-        webhooks[channel] = url
-    return [SlackNotifier(webhooks, slack.timeout, attempts=config.retry_attempts)]
+        channels = {
+            channel: _secret_url(env_name, f"notifications.slack.channels.{channel}")
+            for channel, env_name in notifications.slack.channels.items()
+        }
+        chain.append(
+            SlackNotifier(channels, notifications.slack.timeout, attempts=config.retry_attempts)
+        )
+    if notifications.webhooks:
+        from connectors.webhook import WebhookNotifier
+
+        urls = {
+            name: _secret_url(env_name, f"notifications.webhooks.{name}")
+            for name, env_name in notifications.webhooks.items()
+        }
+        chain.append(
+            WebhookNotifier(urls, notifications.webhook_timeout, attempts=config.retry_attempts)
+        )
+    crm = notifications.crm
+    if not (config.hubspot.enabled and (crm.tasks or crm.notes)):
+        return chain
+    from connectors.hubspot_tasks import HubSpotActivities
+    from syncd.notifiers import Notifiers
+
+    token = secret(config.hubspot.token_env, "hubspot.token_env")
+    register_secret(token)
+    hubspot = HubSpotActivities(
+        config.hubspot, token, tasks=crm.tasks, notes=crm.notes, attempts=config.retry_attempts
+    )
+    chain.append(hubspot)
+    if not crm.notes:
+        return chain
+    ledger = (lambda: store) if store is not None else (lambda: open_store(config.state.url))
+    return [Notifiers(chain, [hubspot], ledger)]
+
+
+def _secret_url(env_name: str, key: str) -> str:
+    url = secret(env_name, key)
+    register_secret(url)
+    return url
 
 
 def build(config: Config) -> Parts:

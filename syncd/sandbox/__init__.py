@@ -26,6 +26,7 @@ from syncd.sandbox.oauth import GoogleOAuthApp
 from syncd.sandbox.server import Faults, SandboxServer
 from syncd.sandbox.sheets import SheetsApp
 from syncd.sandbox.slack import SlackApp
+from syncd.sandbox.webhooks import WebhookApp
 from syncd.sandbox.zendesk import ZendeskApp
 from syncd.sandbox.zendesk_data import FIELD_PLAN as ZENDESK_PLAN_FIELD
 
@@ -38,6 +39,11 @@ HUBSPOT_TOKEN = "sandbox-hubspot-token"
 SPREADSHEET_ID = "sandbox-spreadsheet"
 # The Slack channels the default rule set notifies.
 SLACK_CHANNELS = ("#support", "#support-escalations", "#incidents", "#support-quality")
+# The task owners the default rule set names: HubSpot users of the emulated portal.
+HUBSPOT_OWNERS = (
+    ("team-lead@example.com", "Terry", "Lead"),
+    ("support-manager@example.com", "Sam", "Manager"),
+)
 
 __all__ = [
     "FRESHDESK_API_KEY",
@@ -68,12 +74,16 @@ class Sandbox:
         )
         self.freshdesk = FreshdeskApp(api_key=FRESHDESK_API_KEY, domain=FRESHDESK_DOMAIN)
         self.hubspot = HubSpotApp(token=HUBSPOT_TOKEN)
+        for email, first, last in HUBSPOT_OWNERS:
+            self.hubspot.add_owner(email, first, last)
         self.sheets = SheetsApp(oauth=self.oauth, spreadsheet_ids=[SPREADSHEET_ID])
         self.slack = SlackApp()
+        self.webhooks = WebhookApp()
         self.faults = Faults(rate=fault_rate, seed=seed)
         # Freshdesk first: Zendesk paths take an optional ".json", so /api/v2/tickets/{id}
         # would otherwise reach the Zendesk emulator.
         apps = [self.freshdesk, self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
+        apps.append(self.webhooks)
         self.server = SandboxServer(host, port, apps, self.faults)
         self._thread: threading.Thread | None = None
 

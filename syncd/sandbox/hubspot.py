@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from syncd.sandbox.hubspot_owners import OwnerDirectory
 from syncd.sandbox.hubspot_query import page, search
 from syncd.sandbox.hubspot_routes import (
     association_routes,
@@ -75,6 +76,7 @@ class HubSpotApp:
         self.daily_limit = daily_limit
         self.search_per_second = search_per_second
         self.store = HubSpotStore(portal_id)
+        self.owners = OwnerDirectory()  # the portal's users, for hubspot_owner_id
         self._clock = clock
         self._revoked = False
         self._lock = threading.RLock()  # the Python API runs outside the server's lock
@@ -115,6 +117,11 @@ class HubSpotApp:
             otype = self.store.object_type(object_type)
             return [p.json() for p in self.store.props[otype.name].values()]
 
+    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> dict[str, Any]:
+        """Add an owner (a user of the portal); returns it as the owners API shows it."""
+        with self._lock:
+            return self.owners.add(email, first_name, last_name)
+
     def add(self, object_type: str, properties: dict[str, Any]) -> dict[str, Any]:
         """Create a record directly (seeding), with the API's validation."""
         with self._lock:
@@ -141,6 +148,7 @@ class HubSpotApp:
             *property_routes(self.store),
             *pipeline_routes(self.store),
             *association_routes(self.store),
+            *self.owners.routes(),
         ]
         return [
             (method, pattern, self._endpoint(handler, search=pattern.endswith("/search")))

@@ -432,3 +432,66 @@ def test_admin_routes(api: HubSpot, served: Served) -> None:
     props = requests.get(f"{admin}/properties/tickets", timeout=5).json()
     assert KEY in {p["name"] for p in props}
     assert served.server.counts["hubspot"] >= 2  # vendor calls counted, admin calls not
+
+
+# -- owners --------------------------------------------------------------------------------
+
+
+def test_owners_are_found_by_email_paged_and_read_by_id_or_user_id(served: Served) -> None:
+    lead = served.app.add_owner("Team-Lead@example.com", "Terry", "Lead")
+    for n in range(3):
+        served.app.add_owner(f"agent{n}@example.com")
+    api = served.client()
+
+    page = api.crm.owners.owners_api.get_page(email="team-lead@EXAMPLE.com")
+    (found,) = page.results
+    assert (found.id, found.first_name, found.type) == (lead["id"], "Terry", "PERSON")
+    assert found.user_id != int(found.id)  # two ids: only `id` may own records
+    assert api.crm.owners.owners_api.get_page(email="nobody@example.com").results == []
+
+    first = api.crm.owners.owners_api.get_page(limit=3)
+    assert len(first.results) == 3 and first.paging.next.after
+    rest = api.crm.owners.owners_api.get_page(limit=3, after=first.paging.next.after)
+    assert len(rest.results) == 1 and rest.paging is None
+
+    by_id = api.crm.owners.owners_api.get_by_id(int(lead["id"]))
+    by_user = api.crm.owners.owners_api.get_by_id(lead["userId"], id_property="userId")
+    assert by_id.email == by_user.email == "Team-Lead@example.com"
+    assert served.get("/crm/v3/owners/1").status_code == 404
+    assert served.get("/crm/v3/owners/", limit=501).status_code == 400
+
+
+def test_a_task_owned_and_linked_on_create(api: HubSpot, served: Served) -> None:
+    from hubspot.crm.objects.tasks import (
+        AssociationSpec as TaskAssociationSpec,
+    )
+    from hubspot.crm.objects.tasks import (
+        PublicAssociationsForObject,
+        SimplePublicObjectInputForCreate,
+    )
+    from hubspot.crm.objects.tasks import PublicObjectId as TaskObjectId
+
+    tid = upsert(api, ticket("T-1")).results[0].id
+    owner = served.app.add_owner("lead@example.com")["id"]
+    link = PublicAssociationsForObject(
+        to=TaskObjectId(id=tid),
+        types=[
+            TaskAssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=230)
+        ],
+    )
+    task = api.crm.objects.tasks.basic_api.create(
+        SimplePublicObjectInputForCreate(
+            properties={
+                "hs_task_subject": "Review #T-1",
+                "hs_timestamp": "2030-01-01T09:00:00.000Z",
+                "hubspot_owner_id": owner,
+                "hs_task_status": "NOT_STARTED",
+                "hs_task_priority": "HIGH",
+            },
+            associations=[link],
+        )
+    )
+    assert task.properties["hubspot_owner_id"] == owner
+    assert served.app.associations("tickets", tid, "tasks") == [task.id]
+    got = served.get(f"/crm/v3/objects/tickets/{tid}", associations="tasks").json()
+    assert got["associations"]["tasks"]["results"] == [{"id": task.id, "type": "ticket_to_task"}]

@@ -1,0 +1,96 @@
+"""Plumbing shared by the HubSpot modules: one paced, retried request through
+hubspot-api-client, and HubSpot's failures translated into syncd's error tree.
+
+Every HubSpot module sends through one `HubSpotApi`, so pacing (`hubspot.requests_per_10s`)
+holds across tickets, contacts, companies and associations alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import urllib3
+
+from syncd.errors import CredentialsError, TerminalError, TransientError, UserError
+from syncd.ratelimit import RateLimiter
+from syncd.retry import retry_after_seconds, with_retry
+
+DEFAULT_BASE = "https://api.hubapi.com"
+
+
+class HubSpotApi:
+    """Paced, retried batch requests; answers are the raw JSON bodies."""
+
+    def __init__(
+        self, pacing: RateLimiter, *, timeout: float, attempts: int, base: str | None
+    ) -> None:
+        self.pacing = pacing
+        self.timeout = timeout
+        self.attempts = attempts
+        self.base = base or DEFAULT_BASE
+
+    def send(self, method: Callable[..., Any], *args: Any) -> dict[str, Any]:
+        """One paced request, not retried; the JSON body ({} when HubSpot sends none: 204)."""
+        self.pacing.acquire()
+        try:
+            # The raw body: syncd needs only ids and errors, and the client's model
+            # deserialisation (a date parse per timestamp) costs more than the request.
+            response = method(*args, _request_timeout=self.timeout, _preload_content=False)
+            return json.loads(response.data) if response.data else {}
+        except ValueError:
+            raise TransientError("HubSpot sent a response that is not JSON") from None
+        except Exception as exc:
+            raise translate(exc, self.base) from None
+
+    def call(self, method: Callable[..., Any], *args: Any) -> dict[str, Any]:
+        """`send`, with transient failures (429, 5xx, network) retried."""
+        return with_retry(lambda: self.send(method, *args), api="hubspot", attempts=self.attempts)
+
+
+def translate(exc: Exception, base: str) -> Exception:
+    """A hubspot-api-client / urllib3 failure -> syncd's error tree."""
+    status = getattr(exc, "status", None)
+    body = str(getattr(exc, "body", "") or "")
+    headers = getattr(exc, "headers", None) or {}
+    if status in (401, 403):
+        return CredentialsError(
+            f"HubSpot refused the access token ({status})",
+            where="hubspot.token_env",
+            hint="Check the private app token and its scopes (tickets, crm.objects.contacts.write,"
+            " crm.objects.companies.write, crm.schemas.tickets.write,"
+            " crm.schemas.companies.write)",
+        )
+    if status == 429 or (isinstance(status, int) and status >= 500):
+        retry = retry_after_seconds(headers.get("Retry-After"))
+        return TransientError(f"HubSpot answered {status}", retry_after=retry)
+    if status == 0:  # the client's way of saying the connection failed (TLS)
+        return TransientError(
+            f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}"
+        )
+    if isinstance(status, int) and "PROPERTY_DOESNT_EXIST" in body:
+        return UserError(
+            "HubSpot has no property that syncd writes",
+            where="hubspot",
+            hint=f"Run `syncd setup --config ...` once to create them ({body[:200]})",
+        )
+    if isinstance(status, int):
+        return TerminalError(f"HubSpot rejected the batch ({status}): {_detail(body)}")
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
+    return exc
+
+
+def _detail(body: str) -> str:
+    """What HubSpot said was wrong: the `errors` messages of its error body (one line each
+    property), else its `message`, else the body itself; at most 500 characters."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:500]
+    if not isinstance(data, dict):
+        return body[:500]
+    messages = [str(e.get("message")) for e in data.get("errors") or [] if isinstance(e, dict)]
+    text = "; ".join(m for m in messages if m and m != "None") or str(data.get("message") or body)
+    return text[:500]

@@ -1,0 +1,117 @@
+"""`syncd setup` for HubSpot: check the configured ticket pipeline and stages, and create the
+properties syncd writes. Idempotent: what exists is left alone; `dry_run` only reports.
+
+A real portal refuses a write naming a property it does not have, so everything syncd writes
+is created here first:
+- tickets: the unique `hubspot.id_property` (upserts are keyed by it) and syncd's own
+  properties (category, priority, SLA, ...), in a property group "syncd";
+- companies (with `hubspot.companies`): the unique keys `syncd_company_domain` and
+  `helpdesk_organization_id` (see `hubspot_crm`), in a group "syncd" as well.
+Contacts need nothing: they are keyed by `email`, which HubSpot keeps unique.
+
+The pipeline check reads `GET /crm/v3/pipelines/tickets`: `hubspot.pipeline` must be one of
+the portal's ticket pipelines and every stage syncd may write (each status in `hubspot.stages`,
+and the fallbacks for statuses left out) one of that pipeline's stages. A wrong one is a
+ConfigError naming the key and listing the valid ids, before any ticket is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from hubspot import HubSpot
+from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
+
+from connectors.hubspot_api import DEFAULT_BASE, translate
+from syncd.config import HubSpotConfig
+from syncd.errors import ConfigError
+from syncd.model import Status
+
+GROUP = "syncd"
+PropertySpec = tuple[str, str, str]  # (label, type, field type)
+
+
+def check_pipeline(
+    client: HubSpot, config: HubSpotConfig, stage_for: Callable[[Status], str]
+) -> None:
+    """Raise ConfigError unless the pipeline and every stage syncd may write exist."""
+    try:
+        pipelines = client.crm.pipelines.pipelines_api.get_all("tickets").results or []
+    except Exception as exc:
+        raise translate(exc, config.base_url or DEFAULT_BASE) from None
+    pipeline = next((p for p in pipelines if str(p.id) == config.pipeline), None)
+    if pipeline is None:
+        raise ConfigError(
+            f"HubSpot has no ticket pipeline {config.pipeline!r}",
+            where="hubspot.pipeline",
+            hint=f"Valid pipeline ids: {_listing((p.id, p.label) for p in pipelines)}",
+        )
+    valid = {str(s.id): s.label for s in pipeline.stages or []}
+    # The statuses the file lists first, so a wrong value is named where it is written, not
+    # where a status left out falls back to it.
+    listed = [s for s in Status if s.value in config.stages]
+    for status in [*listed, *(s for s in Status if s not in listed)]:
+        stage = stage_for(status)
+        if stage in valid:
+            continue
+        given = status.value in config.stages
+        raise ConfigError(
+            f"stage {stage!r} is not a stage of the pipeline {pipeline.label!r} "
+            f"({pipeline.id})"
+            + ("" if given else f": {status.value} is not listed and falls back to it"),
+            where=f"hubspot.stages.{status.value}",
+            hint=f"Valid stage ids: {_listing(valid.items())}",
+        )
+
+
+def create_properties(
+    client: HubSpot,
+    config: HubSpotConfig,
+    wanted: Iterable[tuple[str, str, dict[str, PropertySpec], set[str]]],
+    dry_run: bool,
+) -> list[str]:
+    """Create the group and properties missing per object type; returns what was (or, with
+    `dry_run`, would be) done. `wanted`: (object type, noun for messages, properties,
+    names of those with unique values)."""
+    api = client.crm.properties
+    base = config.base_url or DEFAULT_BASE
+    done: list[str] = []
+    for object_type, noun, properties, unique in wanted:
+        prefix = f"{noun} " if noun else ""
+        try:
+            existing = {p.name for p in api.core_api.get_all(object_type).results}
+            groups = {g.name for g in api.groups_api.get_all(object_type).results}
+        except Exception as exc:
+            raise translate(exc, base) from None
+        plan: list[tuple[bool, str, Any]] = []  # (is a group, name, body)
+        if GROUP not in groups:
+            plan.append((True, GROUP, PropertyGroupCreate(name=GROUP, label="syncd")))
+        for name, (label, value_type, field_type) in properties.items():
+            if name in existing:
+                continue
+            body = PropertyCreate(
+                name=name,
+                label=label,
+                type=value_type,
+                field_type=field_type,
+                group_name=GROUP,
+                has_unique_value=name in unique,
+            )
+            plan.append((False, name, body))
+        for group, name, body in plan:
+            done.append(f"create {prefix}property {'group ' if group else ''}{name}")
+            if dry_run:
+                continue
+            try:
+                if group:
+                    api.groups_api.create(object_type, body)
+                else:
+                    api.core_api.create(object_type, body)
+            except Exception as exc:
+                raise translate(exc, base) from None
+    return done
+
+
+def _listing(pairs: Iterable[tuple[Any, Any]]) -> str:
+    return ", ".join(f"{ident} ({label})" for ident, label in pairs) or "none"
