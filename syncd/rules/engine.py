@@ -107,7 +107,7 @@ class RuleSet:
 
     def evaluate(self, ticket: Ticket, now: datetime) -> Decision:
         """Apply the rules to a ticket as of `now` (pure)."""
-        facts = Facts(ticket, now, calendar=self.default_calendar)
+        facts = Facts(ticket, now, {}, None, self.default_calendar, {})
         decided = facts.decided
         category = _first(self.categories, facts)
         reasons = [category.reason if category else DEFAULT_CATEGORY_REASON]

@@ -18,9 +18,10 @@ sla:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
 class _Clock:
     """One ticket's SLA clock on a calendar: working time from its creation, minus pauses."""
 
-    __slots__ = ("at_risk", "calendar", "now", "pauses", "start", "until_now")
+    __slots__ = ("after", "at_risk", "now", "pauses", "until_now", "worked")
 
     def __init__(
         self,
@@ -115,13 +116,21 @@ class _Clock:
         now: datetime,
         at_risk: float,
     ) -> None:
-        self.calendar = calendar
-        self.start = start
         # Merged once here rather than on each of the calendar calls below.
         self.pauses = merge_pauses(pauses, start) if pauses else ()
         self.now = now
         self.at_risk = at_risk
         self.until_now: timedelta | None = None  # shared by both targets
+        # The calendar's functions with this ticket's start (and pauses) bound once: the
+        # moment a duration of clock time is reached, and the clock time up to a moment.
+        after: Callable[[timedelta], datetime | None]
+        worked: Callable[[datetime], timedelta]
+        if self.pauses:
+            after = partial(calendar.add_with_pauses, start, pauses=self.pauses, merged=True)
+            worked = partial(calendar.elapsed_with_pauses, start, pauses=self.pauses, merged=True)
+        else:
+            after, worked = partial(calendar.add, start), partial(calendar.elapsed, start)
+        self.after, self.worked = after, worked
 
     def standing(
         self, target: timedelta | None, met_at: datetime | None
@@ -129,12 +138,12 @@ class _Clock:
         """Where one target stands, and when it next changes by the clock alone."""
         if target is None or target <= _ZERO:
             return SlaTarget(due=None, met_at=met_at), None
-        due = self._after(target)
+        due = self.after(target)
         if met_at is not None:
-            used_time = self._worked(met_at)
+            used_time = self.worked(met_at)
             return SlaTarget(due, met_at, None, used_time / target, used_time > target), None
         if self.until_now is None:
-            self.until_now = self._worked(self.now)
+            self.until_now = self.worked(self.now)
         used_time = self.until_now
         used = used_time / target
         breached = used_time > target
@@ -145,19 +154,9 @@ class _Clock:
             if at_risk:
                 next_change = due + _SECOND
             elif not self.pauses or ticket_clock_runs(self.pauses):
-                risk = self._after(target * self.at_risk)
+                risk = self.after(target * self.at_risk)
                 next_change = risk + _SECOND if risk else None
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
-
-    def _after(self, duration: timedelta) -> datetime | None:
-        if self.pauses:
-            return self.calendar.add_with_pauses(self.start, duration, self.pauses, merged=True)
-        return self.calendar.add(self.start, duration)
-
-    def _worked(self, until: datetime) -> timedelta:
-        if self.pauses:
-            return self.calendar.elapsed_with_pauses(self.start, until, self.pauses, merged=True)
-        return self.calendar.elapsed(self.start, until)
 
 
 def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
