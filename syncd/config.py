@@ -37,6 +37,9 @@ class ZendeskConfig(_Section):
     timeout: float = Field(30.0, gt=0)
     # rule name -> Zendesk custom field id, so rules say `custom.plan`, not `custom.360001`
     custom_fields: dict[str, str] = {}
+    # Carry out the rules' `tag:` actions as tags on the helpdesk ticket (plus the tag
+    # `syncd`); off: they are recorded as skipped and the helpdesk is only read.
+    write_back: bool = False
 
 
 class FreshdeskConfig(_Section):
@@ -54,6 +57,9 @@ class FreshdeskConfig(_Section):
     requests_per_minute: int | None = Field(None, ge=1)
     # rule name -> Freshdesk custom field name, e.g. plan: cf_plan
     custom_fields: dict[str, str] = {}
+    # Carry out the rules' `tag:` actions as tags on the helpdesk ticket (plus the tag
+    # `syncd`); off: they are recorded as skipped and the helpdesk is only read.
+    write_back: bool = False
 
 
 HelpdeskConfig = Annotated[ZendeskConfig | FreshdeskConfig, Field(discriminator="kind")]

@@ -85,10 +85,11 @@ def build_sinks(config: Config) -> list[Sink]:
 
 
 def build_notifiers(config: Config, store: StateStore | None = None) -> list[Notifier]:
-    """Whatever carries out the rules' actions: Slack channels, named webhooks and, with
-    HubSpot enabled, tasks and escalation notes there. The notes ride along other actions,
-    so the chain is wrapped in `Notifiers`, which remembers in the state store (`store`, or
-    one opened from `state.url` when first needed) which share of an action is done."""
+    """Whatever carries out the rules' actions: Slack channels, named webhooks, with
+    helpdesk.write_back the helpdesk ticket's tags and, with HubSpot enabled, tasks and
+    escalation notes there. The notes ride along other actions, so the chain is wrapped in
+    `Notifiers`, which remembers in the state store (`store`, or one opened from `state.url`
+    when first needed) which share of an action is done."""
     notifications = config.notifications
     chain: list[Notifier] = []
     if notifications.slack.channels:
@@ -111,6 +112,8 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
         chain.append(
             WebhookNotifier(urls, notifications.webhook_timeout, attempts=config.retry_attempts)
         )
+    if config.helpdesk.write_back:
+        chain.append(_helpdesk_writer(config))
     crm = notifications.crm
     if not (config.hubspot.enabled and (crm.tasks or crm.notes)):
         return chain
@@ -127,6 +130,22 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
         return chain
     ledger = (lambda: store) if store is not None else (lambda: open_store(config.state.url))
     return [Notifiers(chain, [hubspot], ledger)]
+
+
+def _helpdesk_writer(config: Config) -> Notifier:
+    """`tag:` actions as tags on the helpdesk ticket (helpdesk.write_back)."""
+    helpdesk = config.helpdesk
+    if helpdesk.kind == "zendesk":
+        from connectors.zendesk_writeback import ZendeskWriteBack
+
+        token = secret(helpdesk.token_env, "helpdesk.token_env")
+        register_secret(token)
+        return ZendeskWriteBack(helpdesk, token, attempts=config.retry_attempts)
+    from connectors.freshdesk_writeback import FreshdeskWriteBack
+
+    api_key = secret(helpdesk.api_key_env, "helpdesk.api_key_env")
+    register_secret(api_key)
+    return FreshdeskWriteBack(helpdesk, api_key, attempts=config.retry_attempts)
 
 
 def _secret_url(env_name: str, key: str) -> str:

@@ -1,0 +1,124 @@
+"""Zendesk write-back: the rules' `tag:` actions become tags on the Zendesk ticket.
+
+Off unless `helpdesk.write_back: true`. One request per action, plus retries:
+
+    PUT /api/v2/tickets/{id}.json  {"ticket": {"additional_tags": ["escalated", "syncd"]}}
+
+`additional_tags` adds to the ticket's tags without replacing them ([T] "Updating tag
+lists"), so there is no read-modify-write and no collision with an agent editing the ticket
+at the same moment (the `safe_update`/`updated_stamp` protection is for updates that replace
+a value; an addition cannot overwrite anything). A tag already on the ticket is not sent
+again, and an action whose tags are all there already costs no request.
+
+The marker: every write also adds the tag `syncd` (MARKER_TAG), so an agent sees on the
+ticket that syncd touched it and can find every such ticket with a `tags:syncd` search; the
+ticket's audit shows the API user and `via: api` as well.
+
+No loop: the update changes the ticket's `updated_at`, so the next cycle pulls it once more.
+That costs no further write: an action is carried out once per ticket and action key (the
+state store remembers it), the re-evaluated decision asks for the same actions, and the
+default rules read no tag syncd adds (a rule of yours that tests `escalated`, `sla_at_risk`
+or `syncd` fires its own actions once, like any other). The sinks see the new tags: one
+sink write for that ticket.
+
+Rate limits ([RL] Update Ticket endpoint): 100 updates a minute per account (300 with the
+High Volume add-on) and 30 updates per 10 minutes per user per ticket. syncd paces its own
+updates under the account limit (UPDATES_PER_MINUTE, a sliding window of this process) and
+sends at most one update per ticket and action, far below the per-ticket limit; a 429 is
+retried after its Retry-After (syncd's retry policy), and a longer wait fails the action,
+which the pipeline tries again next cycle. The limit is shared with agents and other apps.
+
+[T]  https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket
+[RL] https://developer.zendesk.com/api-reference/introduction/rate-limits/
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from zenpy import Zenpy
+
+from syncd.config import ZendeskConfig
+from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.model import Action, Decision, Status, Ticket
+from syncd.ratelimit import RateLimiter
+from syncd.retry import retry_after_seconds, with_retry
+
+MARKER_TAG = "syncd"  # added with every write: "syncd touched this ticket"
+UPDATES_PER_MINUTE = 100  # [RL] Update Ticket: 100 requests per minute per account
+# Statuses Zendesk refuses to update ("closed prevents ticket update") or that are gone.
+UNWRITABLE = frozenset({Status.CLOSED, Status.MERGED, Status.SPAM, Status.DELETED})
+
+
+class ZendeskWriteBack:
+    """Carries out `tag:` actions on Zendesk tickets (additive tag updates)."""
+
+    def __init__(
+        self,
+        config: ZendeskConfig,
+        token: str,
+        attempts: int = 5,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.attempts = attempts
+        self.base = (config.base_url or f"https://{config.subdomain}.zendesk.com").rstrip("/")
+        # zenpy's authenticated session (token auth as zenpy sets it up); the request itself
+        # is sent here so that 429s reach syncd's retry policy rather than zenpy's sleeps.
+        client = Zenpy(
+            subdomain=config.subdomain, email=config.email, token=token, timeout=config.timeout
+        )
+        self.session: requests.Session = client.tickets.session
+        self.limiter = RateLimiter(UPDATES_PER_MINUTE, 61.0, clock, sleep)
+        self.requests_sent = 0
+
+    def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
+        """Add the action's tags (and the marker) to the ticket; None for other actions."""
+        if action.kind != "tag" or ticket.source != "zendesk":
+            return None
+        if ticket.status in UNWRITABLE:
+            return f"skipped: Zendesk ticket is {ticket.status.value}, tags not added"
+        missing = [t for t in dict.fromkeys([*action.tags, MARKER_TAG]) if t not in ticket.tags]
+        if not missing:
+            return f"tags already on Zendesk ticket: {', '.join(action.tags)}"
+        body = {"ticket": {"additional_tags": missing}}
+        outcome = with_retry(
+            lambda: self._put(ticket.id, body), api="zendesk", attempts=self.attempts
+        )
+        return outcome or f"tagged in Zendesk: {', '.join(missing)}"
+
+    def _put(self, ticket_id: str, body: dict[str, Any]) -> str | None:
+        self.limiter.acquire()
+        self.requests_sent += 1
+        url = f"{self.base}/api/v2/tickets/{ticket_id}.json"
+        try:
+            response = self.session.put(url, json=body, timeout=self.config.timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientError(
+                f"cannot reach Zendesk at {self.base}: {type(exc).__name__}"
+            ) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return None
+        if status in (401, 403):
+            raise CredentialsError(
+                f"Zendesk refused the API token for a ticket update ({status})",
+                where="helpdesk",
+                hint="helpdesk.write_back needs an agent token that may edit tickets; check "
+                "helpdesk.email and the variable named by helpdesk.token_env",
+            )
+        if status == 429 or status == 408 or status >= 500:
+            retry = retry_after_seconds(response.headers.get("Retry-After"))
+            raise TransientError(f"Zendesk answered {status} to a ticket update", retry_after=retry)
+        if status == 404:  # deleted since it was pulled: nothing left to tag
+            return f"skipped: Zendesk ticket {ticket_id} no longer exists"
+        if status == 422 and "closed" in response.text.lower():
+            return f"skipped: Zendesk ticket {ticket_id} is closed, tags not added"
+        raise TerminalError(
+            f"Zendesk rejected the update of ticket {ticket_id} ({status}): {response.text[:300]}"
+        )
