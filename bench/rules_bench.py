@@ -269,7 +269,8 @@ STATUS_WEIGHTS = {
 HELPDESK_PRIORITIES = (
     [None] * 9 + ["low"] * 3 + ["normal"] * 5 + ["high"] * 2 + ["urgent", "Urgent"]
 )
-# Tags as helpdesks send them: mostly lower case, a few not (Freshdesk keeps the case).
+# Tags as helpdesks send them: mostly lower case, a few not (Freshdesk keeps the case); the
+# sources lower-case them (and the helpdesk priority), so the tickets here are lower-cased.
 TAG_WEIGHTS = {
     "enterprise": 12, "Enterprise": 2, "premium": 4, "vip": 3, "billing": 3, "bug": 3,
     "technical": 2, "Complaint": 1, "escalation": 1, "mobile": 5, "api": 5, "onboarding": 4,
@@ -323,6 +324,10 @@ def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
     return start + (end - start) * rng.random()
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else value
+
+
 def make_ticket(rng: random.Random, index: int, now: datetime) -> Ticket:
     """One realistic ticket created in the week before `now`."""
     kind = _pick(rng, KIND_WEIGHTS)
@@ -372,9 +377,9 @@ def make_ticket(rng: random.Random, index: int, now: datetime) -> Ticket:
         status=status,
         created_at=created,
         updated_at=updated,
-        helpdesk_priority=rng.choice(HELPDESK_PRIORITIES),
+        helpdesk_priority=_lower(rng.choice(HELPDESK_PRIORITIES)),
         channel=rng.choice(CHANNELS),
-        tags=tuple(tags),
+        tags=tuple(t.lower() for t in tags),
         requester=Person(f"u{rng.randint(1, 5000)}", name, f"{name.split()[0].lower()}@{domain}"),
         organization=Organization(f"o{ORGS.index(org)}", org_name, domain) if with_org else None,
         assignee_id=rng.choice([None, "a1", "a2", "a3"]),

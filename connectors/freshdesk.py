@@ -210,7 +210,8 @@ def normalize(
         updated_at=updated_at,
         helpdesk_priority=PRIORITIES.get(priority) if priority is not None else None,
         channel=SOURCES.get(source, f"source_{source}") if source is not None else "",
-        tags=tuple(str(t) for t in raw.get("tags") or ()),
+        # Lower-case like Zendesk's, so rules compare tags the same way for both helpdesks.
+        tags=tuple(str(t).lower() for t in raw.get("tags") or ()),
         requester=_requester(raw),
         organization=_organization(company, raw.get("company_id")),
         assignee_id=str(raw["responder_id"]) if raw.get("responder_id") else None,

@@ -161,7 +161,7 @@ def normalize(
     status = STATUSES.get(str(raw.get("status") or "").lower())
     if status is None:
         raise ValueError(f"unknown status {raw.get('status')!r}")
-    tags = tuple(str(t) for t in raw.get("tags") or ())
+    tags = tuple(str(t).lower() for t in raw.get("tags") or ())  # Zendesk's are already
     if status is Status.CLOSED and MERGED_TAG in tags:
         status = Status.MERGED
     elif status is Status.DELETED and requester_suspended:
@@ -189,7 +189,7 @@ def normalize(
         status=status,
         created_at=created_at,
         updated_at=updated_at,
-        helpdesk_priority=raw.get("priority") or None,
+        helpdesk_priority=str(raw["priority"]).lower() if raw.get("priority") else None,
         channel=str(via.get("channel") or ""),
         tags=tags,
         requester=requester,

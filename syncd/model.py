@@ -85,9 +85,10 @@ class Ticket:
     status: Status
     created_at: datetime
     updated_at: datetime
-    helpdesk_priority: str | None = None  # the helpdesk's own field; rules set syncd's priority
+    # The helpdesk's own priority (lower-case); the rules set syncd's priority.
+    helpdesk_priority: str | None = None
     channel: str = ""
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # lower-case, as Zendesk keeps them (sources lower-case others)
     requester: Person | None = None
     organization: Organization | None = None
     assignee_id: str | None = None

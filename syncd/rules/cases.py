@@ -159,9 +159,11 @@ def ticket_from_data(data: dict[str, Any], now: datetime) -> Ticket:
         status=Status(data.get("status", "open")),
         created_at=created,
         updated_at=parse_time(data.get("updated_at", created)),
-        helpdesk_priority=data.get("helpdesk_priority"),
+        helpdesk_priority=str(data["helpdesk_priority"]).lower()
+        if data.get("helpdesk_priority")
+        else None,
         channel=str(data.get("channel", "email")),
-        tags=tuple(str(t) for t in data.get("tags", [])),
+        tags=tuple(str(t).lower() for t in data.get("tags", [])),
         requester=Person("1", str(requester.get("name", "")), str(requester.get("email", "")))
         if requester
         else None,

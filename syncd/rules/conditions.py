@@ -116,6 +116,8 @@ _NOT_TEXT = {
     "csat_at", "reopens",
     *(name for name in FIELDS if name.startswith("sla.") and name != "sla.policy"),
 }  # fmt: skip
+# Text fields the model keeps lower-case: compared as they are.
+_LOWER_CASE = {"status", "tags", "helpdesk_priority"}
 OPERATORS = "equals, in, contains, matches, is_empty, gt, ge, lt, le, older_than, within"
 
 
@@ -270,7 +272,7 @@ class Compiler:
             return None
         # Text fields are compared lower-cased; the lowering is done once per evaluation and
         # kept in `f.lowered`, read inline.
-        if name in _NOT_TEXT or name == "status":  # statuses are lower-case already
+        if name in _NOT_TEXT or name in _LOWER_CASE:
             low, low_expr = get, f"{self._const(get)}(f)"
         else:
             low = _lowered(name, get)
