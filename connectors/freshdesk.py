@@ -524,6 +524,17 @@ class _Window:
         return list(todo)
 
 
+def connect(
+    config: FreshdeskConfig, api_key: str, session: requests.Session | None = None
+) -> tuple[str, requests.Session]:
+    """The API's base URL and a session that authenticates to it (Basic `api_key:X`)."""
+    base = (config.base_url or f"https://{config.domain}.freshdesk.com").rstrip("/")
+    session = session or requests.Session()
+    session.auth = (api_key, "X")
+    session.headers["Accept"] = "application/json"
+    return base, session
+
+
 class FreshdeskSource:
     """Tickets changed since a cursor, from Freshdesk's ticket listing (see module docs)."""
 
@@ -542,10 +553,7 @@ class FreshdeskSource:
         """`clock` and `sleep` pace requests (tests pass a fake pair to avoid waiting)."""
         self.config = config
         self.attempts = attempts
-        self.base = (config.base_url or f"https://{config.domain}.freshdesk.com").rstrip("/")
-        self.session = session or requests.Session()
-        self.session.auth = (api_key, "X")
-        self.session.headers["Accept"] = "application/json"
+        self.base, self.session = connect(config, api_key, session)
         self.clock, self.sleep = clock, sleep
         rpm = config.requests_per_minute
         # Freshdesk counts arrivals on its own clock; a request's travel time varies, so a

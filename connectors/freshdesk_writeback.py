@@ -39,15 +39,15 @@ from typing import Any
 
 import requests
 
+from connectors.freshdesk import connect
 from syncd.config import FreshdeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
-from syncd.model import Action, Decision, Status, Ticket
+from syncd.model import Action, Decision, Ticket
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
 API = "/api/v2"
 MARKER_TAG = "syncd"  # added with every write: "syncd touched this ticket"
-GONE = frozenset({Status.MERGED, Status.SPAM, Status.DELETED})
 
 
 class _Gone(Exception):
@@ -69,10 +69,7 @@ class FreshdeskWriteBack:
     ) -> None:
         self.config = config
         self.attempts = attempts
-        self.base = (config.base_url or f"https://{config.domain}.freshdesk.com").rstrip("/")
-        self.session = session or requests.Session()
-        self.session.auth = (api_key, "X")
-        self.session.headers["Accept"] = "application/json"
+        self.base, self.session = connect(config, api_key, session)
         rpm = config.requests_per_minute
         self.limiter = RateLimiter(rpm, 61.0, clock, sleep) if rpm else None
         self.requests_sent = 0
@@ -81,7 +78,7 @@ class FreshdeskWriteBack:
         """Add the action's tags (and the marker) to the ticket; None for other actions."""
         if action.kind != "tag" or ticket.source != "freshdesk":
             return None
-        if ticket.status in GONE:
+        if ticket.status.is_gone:
             return f"skipped: Freshdesk ticket is {ticket.status.value}, tags not added"
         wanted = list(dict.fromkeys([*action.tags, MARKER_TAG]))
         if all(t in ticket.tags for t in wanted):
