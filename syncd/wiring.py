@@ -58,14 +58,21 @@ def build_source(config: Config) -> Source:
     if helpdesk.kind == "zendesk":
         from connectors.zendesk import ZendeskSource
 
-        token = secret(helpdesk.token_env, "helpdesk.token_env")
-        register_secret(token)
-        return ZendeskSource(helpdesk, token, attempts=config.retry_attempts)
+        return ZendeskSource(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
     from connectors.freshdesk import FreshdeskSource
 
-    api_key = secret(helpdesk.api_key_env, "helpdesk.api_key_env")
-    register_secret(api_key)
-    return FreshdeskSource(helpdesk, api_key, attempts=config.retry_attempts)
+    return FreshdeskSource(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
+
+
+def _helpdesk_secret(config: Config) -> str:
+    """The helpdesk's API token or key, from the environment, masked in logs from now on."""
+    helpdesk = config.helpdesk
+    if helpdesk.kind == "zendesk":
+        value = secret(helpdesk.token_env, "helpdesk.token_env")
+    else:
+        value = secret(helpdesk.api_key_env, "helpdesk.api_key_env")
+    register_secret(value)
+    return value
 
 
 def build_sinks(config: Config) -> list[Sink]:
@@ -138,14 +145,10 @@ def _helpdesk_writer(config: Config) -> Notifier:
     if helpdesk.kind == "zendesk":
         from connectors.zendesk_writeback import ZendeskWriteBack
 
-        token = secret(helpdesk.token_env, "helpdesk.token_env")
-        register_secret(token)
-        return ZendeskWriteBack(helpdesk, token, attempts=config.retry_attempts)
+        return ZendeskWriteBack(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
     from connectors.freshdesk_writeback import FreshdeskWriteBack
 
-    api_key = secret(helpdesk.api_key_env, "helpdesk.api_key_env")
-    register_secret(api_key)
-    return FreshdeskWriteBack(helpdesk, api_key, attempts=config.retry_attempts)
+    return FreshdeskWriteBack(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
 
 
 def _secret_url(env_name: str, key: str) -> str:
