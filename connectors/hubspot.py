@@ -66,7 +66,7 @@ from hubspot.crm.tickets import (
 )
 from urllib3.util.retry import Retry
 
-from connectors.hubspot_api import HubSpotApi, translate
+from connectors.hubspot_api import DEFAULT_BASE, HubSpotApi, translate
 from connectors.hubspot_crm import (
     COMPANY,
     COMPANY_PROPERTIES,
@@ -76,7 +76,14 @@ from connectors.hubspot_crm import (
     company_spec,
     contact_spec,
 )
-from connectors.hubspot_setup import GROUP, check_pipeline, create_properties
+from connectors.hubspot_setup import (
+    GROUP,
+    ScopeCheck,
+    check_pipeline,
+    check_scopes,
+    create_properties,
+    required_scopes,
+)
 from syncd.config import HubSpotConfig
 from syncd.errors import TerminalError
 from syncd.model import Decision, Status, Ticket
@@ -115,9 +122,21 @@ class HubSpotSink:
 
     name = "hubspot"
 
-    def __init__(self, config: HubSpotConfig, token: str, attempts: int = 5) -> None:
+    def __init__(
+        self,
+        config: HubSpotConfig,
+        token: str,
+        attempts: int = 5,
+        *,
+        tasks: bool = False,
+        notes: bool = False,
+    ) -> None:
+        """`tasks`, `notes`: whether `notifications.crm` writes them (for the scope check)."""
         self.config = config
         self.attempts = attempts
+        self._token = token
+        self.activities = (tasks, notes)
+        self.scope_check: ScopeCheck | None = None  # what the last `setup` found
         options: dict[str, Any] = {"access_token": token, "retry": Retry(total=0)}
         if config.base_url:
             options["host"] = config.base_url.rstrip("/")
@@ -362,7 +381,13 @@ class HubSpotSink:
     def setup(self, dry_run: bool = False) -> list[str]:
         """Check the pipeline and stages (ConfigError naming `hubspot.stages.<status>` when
         one is wrong) and create the property groups and properties syncd writes, if missing.
-        Idempotent; with `dry_run` nothing is created and the plan is returned."""
+        Idempotent; with `dry_run` nothing is created and the plan is returned. First the
+        token's scopes are checked (CredentialsError naming those missing; `scope_check`
+        holds the outcome)."""
+        tasks, notes = self.activities
+        needed = required_scopes(self.config, tasks=tasks, notes=notes)
+        base = self.config.base_url or DEFAULT_BASE
+        self.scope_check = check_scopes(self._token, base, self.config.timeout, needed)
         check_pipeline(self.client, self.config, self.stage_for)
         tickets = {
             self.config.id_property: ("Helpdesk ticket id", "string", "text"),

@@ -9,6 +9,13 @@ is created here first:
   `helpdesk_organization_id` (see `hubspot_crm`), in a group "syncd" as well.
 Contacts need nothing: they are keyed by `email`, which HubSpot keeps unique.
 
+Before anything else, the token's scopes are read (`POST
+/oauth/v2/private-apps/get/access-token-info` with `{"tokenKey": token}`, from HubSpot's
+private apps docs; for an OAuth token `GET /oauth/v1/access-tokens/{token}`) and compared with
+what the config needs (`required_scopes`); one missing is a CredentialsError naming the scopes
+to add in the private app's settings. When neither endpoint tells (another kind of token),
+setup goes on with a warning.
+
 The pipeline check reads `GET /crm/v3/pipelines/tickets`: `hubspot.pipeline` must be one of
 the portal's ticket pipelines and every stage syncd may write (each status in `hubspot.stages`,
 and the fallbacks for statuses left out) one of that pipeline's stages. A wrong one is a
@@ -17,19 +24,108 @@ ConfigError naming the key and listing the valid ids, before any ticket is writt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+import urllib3
 from hubspot import HubSpot
 from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
 from connectors.hubspot_api import DEFAULT_BASE, translate
 from syncd.config import HubSpotConfig
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, CredentialsError
 from syncd.model import Status
 
 GROUP = "syncd"
 PropertySpec = tuple[str, str, str]  # (label, type, field type)
+
+
+PRIVATE_APP_TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
+OAUTH_TOKEN_INFO = "/oauth/v1/access-tokens/"
+
+
+@dataclass(frozen=True)
+class ScopeCheck:
+    """The outcome of `check_scopes`: `ok` False when the scopes could not be read."""
+
+    ok: bool
+    message: str
+
+
+def required_scopes(
+    config: HubSpotConfig, *, tasks: bool = False, notes: bool = False
+) -> dict[str, str]:
+    """The scopes syncd needs with this config: scope -> what for."""
+    needed = {
+        "tickets": "tickets and their pipelines",
+        "crm.schemas.tickets.write": "creating the ticket properties",
+    }
+    if config.contacts:
+        needed["crm.objects.contacts.write"] = "hubspot.contacts"
+    if config.companies:
+        needed["crm.objects.companies.write"] = "hubspot.companies"
+        needed["crm.schemas.companies.write"] = "hubspot.companies (its properties)"
+    if tasks or notes:
+        needed.setdefault("crm.objects.contacts.write", "notifications.crm tasks and notes")
+    if tasks:
+        needed["crm.objects.owners.read"] = "notifications.crm.tasks (task owners)"
+    return needed
+
+
+def token_scopes(token: str, base: str, timeout: float) -> list[str] | None:
+    """The token's scopes as HubSpot reports them; None when it does not say (neither the
+    private app nor the OAuth token-info endpoint knows this token's kind)."""
+    http = urllib3.PoolManager(retries=False, timeout=timeout)
+    root = base.rstrip("/")
+    asks: list[tuple[str, str, bytes | None]] = [
+        ("POST", root + PRIVATE_APP_TOKEN_INFO, json.dumps({"tokenKey": token}).encode()),
+        ("GET", root + OAUTH_TOKEN_INFO + quote(token, safe=""), None),
+    ]
+    for method, url, body in asks:
+        try:
+            response = http.request(
+                method, url, body=body, headers={"Content-Type": "application/json"}
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise translate(exc, base) from None
+        if response.status == 401:
+            raise CredentialsError(
+                "HubSpot refused the access token (401)",
+                where="hubspot.token_env",
+                hint="Check the private app's access token",
+            )
+        if response.status != 200:
+            continue  # 400/403/404: not a token of this kind
+        try:
+            scopes = json.loads(response.data).get("scopes")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(scopes, list):
+            return [str(scope) for scope in scopes]
+    return None
+
+
+def check_scopes(token: str, base: str, timeout: float, needed: dict[str, str]) -> ScopeCheck:
+    """Raise CredentialsError naming the scopes the token lacks; else what was found."""
+    scopes = token_scopes(token, base, timeout)
+    if scopes is None:
+        return ScopeCheck(
+            False,
+            "cannot read the token's scopes (not a private app or OAuth token?): "
+            f"not checked; it needs {', '.join(needed)}",
+        )
+    missing = [scope for scope in needed if scope not in scopes]
+    if missing:
+        why = "; ".join(f"{scope} for {needed[scope]}" for scope in missing)
+        raise CredentialsError(
+            f"the HubSpot token lacks the scope(s) {', '.join(missing)} ({why})",
+            where="hubspot.token_env",
+            hint="Add them in the private app's settings (Scopes tab), then use the new token",
+        )
+    return ScopeCheck(True, f"token scopes ok: {', '.join(needed)}")
 
 
 def check_pipeline(

@@ -253,6 +253,10 @@ def setup(
         if prepare is None:
             continue
         actions = prepare(dry_run=dry_run)
+        scopes = getattr(sink, "scope_check", None)
+        if scopes is not None:
+            warning = "" if scopes.ok else "warning: "
+            typer.echo(f"{warning}{sink.name}: {scopes.message}", err=not scopes.ok)
         verb = "would " if dry_run else ""
         for action in actions or ["nothing to do: already set up"]:
             typer.echo(f"{sink.name}: {verb}{action}")

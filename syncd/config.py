@@ -144,6 +144,26 @@ class SlackConfig(_Section):
     timeout: float = Field(15.0, gt=0)
 
 
+class EmailConfig(_Section):
+    """An SMTP relay for `notify: email:<address>` and `notify: email:requester` actions."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True  # upgrade the connection with STARTTLS before logging in
+    # Environment variables holding the login (both or neither; none: send without AUTH).
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str  # the From address, e.g. support@acme.example
+    timeout: float = Field(30.0, gt=0)
+
+    @field_validator("sender")
+    @classmethod
+    def _an_address(cls, sender: str) -> str:
+        if "@" not in sender:
+            raise ValueError("must be an email address, e.g. support@acme.example")
+        return sender
+
+
 class CrmActionsConfig(_Section):
     """The rules' actions in HubSpot (only when `hubspot.enabled`): `task:` actions become
     HubSpot tasks, and every escalation level a ticket reaches leaves a note on its timeline."""
@@ -159,6 +179,8 @@ class NotificationsConfig(_Section):
     # `notify: webhook:<name>` -> environment variable holding that webhook's URL (a secret)
     webhooks: dict[str, str] = {}
     webhook_timeout: float = Field(15.0, gt=0)
+    # SMTP for `email:` actions; None: they are recorded as skipped.
+    email: EmailConfig | None = None
     crm: CrmActionsConfig = CrmActionsConfig()
     # The first sync meets the whole backlog; by default its actions are recorded, not sent.
     notify_on_first_sync: bool = False

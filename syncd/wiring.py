@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from syncd.config import Config, secret
+from syncd.errors import ConfigError
 from syncd.logs import register_secret
 from syncd.pipeline import CycleReport, Evaluate, run_cycle
 from syncd.ports import Notifier, Sink, Source, StateStore
@@ -83,7 +84,16 @@ def build_sinks(config: Config) -> list[Sink]:
 
         token = secret(config.hubspot.token_env, "hubspot.token_env")
         register_secret(token)
-        sinks.append(HubSpotSink(config.hubspot, token, attempts=config.retry_attempts))
+        crm = config.notifications.crm
+        sinks.append(
+            HubSpotSink(
+                config.hubspot,
+                token,
+                attempts=config.retry_attempts,
+                tasks=crm.tasks,
+                notes=crm.notes,
+            )
+        )
     if config.sheets.enabled:
         from connectors.sheets import SheetsSink
 
@@ -92,7 +102,7 @@ def build_sinks(config: Config) -> list[Sink]:
 
 
 def build_notifiers(config: Config, store: StateStore | None = None) -> list[Notifier]:
-    """Whatever carries out the rules' actions: Slack channels, named webhooks, with
+    """Whatever carries out the rules' actions: Slack channels, named webhooks, email, with
     helpdesk.write_back the helpdesk ticket's tags and, with HubSpot enabled, tasks and
     escalation notes there. The notes ride along other actions, so the chain is wrapped in
     `Notifiers`, which remembers in the state store (`store`, or one opened from `state.url`
@@ -119,6 +129,8 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
         chain.append(
             WebhookNotifier(urls, notifications.webhook_timeout, attempts=config.retry_attempts)
         )
+    if notifications.email is not None:
+        chain.append(_email(config))
     if config.helpdesk.write_back:
         chain.append(_helpdesk_writer(config))
     crm = notifications.crm
@@ -137,6 +149,26 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
         return chain
     ledger = (lambda: store) if store is not None else (lambda: open_store(config.state.url))
     return [Notifiers(chain, [hubspot], ledger)]
+
+
+def _email(config: Config) -> Notifier:
+    """`email:` actions through the SMTP relay of notifications.email."""
+    from connectors.email import EmailNotifier
+
+    email = config.notifications.email
+    assert email is not None
+    if bool(email.username_env) != bool(email.password_env):
+        raise ConfigError(
+            "username_env and password_env go together",
+            where="notifications.email",
+            hint="Name both environment variables (a login), or neither (no login)",
+        )
+    username = password = None
+    if email.username_env and email.password_env:
+        username = secret(email.username_env, "notifications.email.username_env")
+        password = secret(email.password_env, "notifications.email.password_env")
+        register_secret(password)
+    return EmailNotifier(email, username, password, attempts=config.retry_attempts)
 
 
 def _helpdesk_writer(config: Config) -> Notifier:

@@ -17,9 +17,10 @@ from ruamel.yaml import YAML
 
 from connectors.hubspot import HubSpotSink
 from syncd.config import load_config
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, CredentialsError
 from syncd.sandbox import Sandbox
-from tests.conftest import Syncd, write_config
+from syncd.sandbox.hubspot import SCOPES
+from tests.conftest import Syncd, run_cli, write_config
 
 TICKETS, REQUESTERS, ORGANIZATIONS = 1000, 200, 50
 
@@ -344,3 +345,49 @@ def test_first_sync_request_count_formula(sandbox: Sandbox, syncd: Syncd):
     per_ticket = 3 * math.ceil(n / 100)  # upsert, contact association, company association
     assert report.errors == 0
     assert len(hubspot_requests(sandbox)) == per_ticket + math.ceil(c / 100) + math.ceil(k / 100)
+
+
+def test_setup_checks_the_token_scopes_first(sandbox: Sandbox, config_path: Path):
+    syncd = Syncd(config_path)
+    sink = next(s for s in syncd.parts.sinks if isinstance(s, HubSpotSink))
+    sink.setup(dry_run=True)
+    assert sink.scope_check is not None and sink.scope_check.ok
+    assert "crm.schemas.companies.write" in sink.scope_check.message
+    sandbox.hubspot.set_scopes([s for s in SCOPES if s != "crm.schemas.companies.write"])
+    with pytest.raises(CredentialsError) as raised:
+        sink.setup()
+    assert "crm.schemas.companies.write" in str(raised.value)
+    assert not any(
+        p["name"] == "helpdesk_ticket_id" for p in sandbox.hubspot.properties("tickets")
+    ), "nothing was created"
+
+
+def test_setup_cli_names_a_missing_scope_and_exits_2(sandbox: Sandbox, config_path: Path):
+    sandbox.hubspot.set_scopes([s for s in SCOPES if s != "crm.schemas.tickets.write"])
+    result = run_cli("setup", "--config", str(config_path), "--dry-run")
+    assert result.returncode == 2, result.stderr
+    assert "crm.schemas.tickets.write" in result.stderr
+    assert "Traceback" not in result.stderr
+    sandbox.hubspot.set_scopes(SCOPES)
+    result = run_cli("setup", "--config", str(config_path), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "hubspot: token scopes ok: tickets, crm.schemas.tickets.write" in result.stdout
+    assert "would create property helpdesk_ticket_id" in result.stdout
+
+
+def test_setup_without_token_info_warns_and_goes_on(sandbox: Sandbox, config_path: Path):
+    sandbox.hubspot.set_scopes(None)  # a token the token-info endpoints do not know
+    result = run_cli("setup", "--config", str(config_path))
+    assert result.returncode == 0, result.stderr
+    assert "warning: hubspot: cannot read the token's scopes" in result.stderr
+    assert any(p["name"] == "helpdesk_ticket_id" for p in sandbox.hubspot.properties("tickets"))
+
+
+def test_required_scopes_follow_the_config(config_path: Path):
+    from connectors.hubspot_setup import required_scopes
+
+    hubspot = load_config(config_path).hubspot
+    off = hubspot.model_copy(update={"contacts": False, "companies": False})
+    assert list(required_scopes(off)) == ["tickets", "crm.schemas.tickets.write"]
+    assert "crm.objects.owners.read" in required_scopes(off, tasks=True)
+    assert "crm.objects.contacts.write" in required_scopes(off, notes=True)

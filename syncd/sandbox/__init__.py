@@ -1,8 +1,9 @@
 """Local emulators of the vendor APIs syncd talks to, for tests and the demo.
 
 `Sandbox` starts one loopback HTTP server hosting Zendesk, HubSpot, Google Sheets and the
-Google OAuth2 token endpoint. The emulators follow the vendors' public API docs (paths, JSON
-shapes, pagination, rate-limit headers, error bodies); they import no connector. Production
+Google OAuth2 token endpoint, plus a recording SMTP server on a port of its own (`sb.smtp`).
+The emulators follow the vendors' public API docs (paths, JSON shapes, pagination, rate-limit
+headers, error bodies); they import no connector. Production
 code never imports this package: only `syncd sandbox`, `syncd demo` and the tests do.
 
     with Sandbox() as sb:
@@ -11,6 +12,7 @@ code never imports this package: only `syncd sandbox`, `syncd demo` and the test
         sb.counts()            # {"zendesk": 1, "hubspot": 1, "sheets": 2, "oauth": 1}
         sb.hubspot.objects("tickets")
         sb.sheets.values(SPREADSHEET_ID, "Tickets")
+        sb.smtp.messages()     # what `email:` actions sent
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from syncd.sandbox.oauth import GoogleOAuthApp
 from syncd.sandbox.server import Faults, SandboxServer
 from syncd.sandbox.sheets import SheetsApp
 from syncd.sandbox.slack import SlackApp
+from syncd.sandbox.smtp import SMTP_PASSWORD, SMTP_USERNAME, SmtpServer
 from syncd.sandbox.webhooks import WebhookApp
 from syncd.sandbox.zendesk import ZendeskApp
 from syncd.sandbox.zendesk_data import FIELD_PLAN as ZENDESK_PLAN_FIELD
@@ -37,6 +40,8 @@ FRESHDESK_DOMAIN = "acme"
 FRESHDESK_API_KEY = "sandbox-freshdesk-key"
 HUBSPOT_TOKEN = "sandbox-hubspot-token"
 SPREADSHEET_ID = "sandbox-spreadsheet"
+# The sender of the emails syncd sends through the sandbox's SMTP server.
+EMAIL_SENDER = "syncd@acme.test"
 # The Slack channels the default rule set notifies.
 SLACK_CHANNELS = ("#support", "#support-escalations", "#incidents", "#support-quality")
 # The task owners the default rule set names: HubSpot users of the emulated portal.
@@ -46,9 +51,12 @@ HUBSPOT_OWNERS = (
 )
 
 __all__ = [
+    "EMAIL_SENDER",
     "FRESHDESK_API_KEY",
     "FRESHDESK_DOMAIN",
     "HUBSPOT_TOKEN",
+    "SMTP_PASSWORD",
+    "SMTP_USERNAME",
     "SPREADSHEET_ID",
     "ZENDESK_EMAIL",
     "ZENDESK_TOKEN",
@@ -67,6 +75,7 @@ class Sandbox:
         fault_rate: float = 0.0,
         seed: int = 0,
         export_lag_seconds: float = 0.0,
+        smtp_port: int = 0,
     ) -> None:
         self.oauth = GoogleOAuthApp()
         self.zendesk = ZendeskApp(
@@ -85,6 +94,7 @@ class Sandbox:
         apps = [self.freshdesk, self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
         apps.append(self.webhooks)
         self.server = SandboxServer(host, port, apps, self.faults)
+        self.smtp = SmtpServer(host, smtp_port)  # SMTP is not HTTP: a port of its own
         self._thread: threading.Thread | None = None
 
     @property
@@ -96,10 +106,12 @@ class Sandbox:
         """Serve in a background thread."""
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
+        self.smtp.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the ports."""
+        self.smtp.stop()
         self.server.shutdown()
         self.server.server_close()
 
@@ -138,7 +150,9 @@ class Sandbox:
         self, state_url: str, rules_dir: str, credentials_file: Path, helpdesk: str = "zendesk"
     ) -> dict[str, Any]:
         """A syncd config (as a dict) pointing every vendor at this sandbox; `helpdesk` is
-        zendesk (token in ZENDESK_TOKEN) or freshdesk (API key in FRESHDESK_API_KEY)."""
+        zendesk (token in ZENDESK_TOKEN) or freshdesk (API key in FRESHDESK_API_KEY). Email
+        goes to the sandbox's SMTP server without logging in (it accepts SMTP_USERNAME /
+        SMTP_PASSWORD too, for configs that name `username_env` and `password_env`)."""
         source: dict[str, Any] = {
             "kind": "zendesk",
             "subdomain": "acme",
@@ -166,7 +180,14 @@ class Sandbox:
             },
             "state": {"url": state_url},
             "notifications": {
-                "slack": {"channels": {c: f"SLACK_WEBHOOK_{_env_name(c)}" for c in SLACK_CHANNELS}}
+                "slack": {"channels": {c: f"SLACK_WEBHOOK_{_env_name(c)}" for c in SLACK_CHANNELS}},
+                "email": {
+                    "host": self.smtp.host,
+                    "port": self.smtp.port,
+                    "starttls": False,
+                    "sender": EMAIL_SENDER,
+                    "timeout": 10,
+                },
             },
             "rules": {"dir": rules_dir},
             "poll_interval": "1s",

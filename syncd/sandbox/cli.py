@@ -37,6 +37,7 @@ def serve(
     typer.echo(f"  service-account key: {key}")
     typer.echo(f"  config: {json.dumps(config)}")
     typer.echo(f"  request counters: {sandbox.url}/_sandbox/counts")
+    typer.echo(f"  SMTP (email actions): {sandbox.smtp.host}:{sandbox.smtp.port}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -8,7 +8,10 @@ Built from HubSpot's public docs (developers.hubspot.com), not from any client:
   (``X-HubSpot-RateLimit-Daily``, ``-Daily-Remaining``, ``-Interval-Milliseconds``, ``-Max``,
   ``-Remaining``), except search answers, which the usage guidelines say lack them;
 - a rolling 10-second limit (190 for Professional/Enterprise private apps) answers 429 with
-  ``errorType RATE_LIMIT`` and ``policyName TEN_SECONDLY_ROLLING``.
+  ``errorType RATE_LIMIT`` and ``policyName TEN_SECONDLY_ROLLING``;
+- ``POST /oauth/v2/private-apps/get/access-token-info`` with ``{"tokenKey": token}`` answers
+  the private app's ``userId``, ``hubId``, ``appId`` and ``scopes`` (the private apps docs); the
+  token's scopes are `SCOPES` unless a test sets others (`set_scopes`).
 
 Record rules live in `hubspot_store` (writes, associations), `hubspot_rules` (values, error
 shape) and `hubspot_query` (paging, search); the properties, pipelines and v4 associations
@@ -53,6 +56,21 @@ _CATEGORIES = {
     409: "CONFLICT",
 }
 _WINDOW_SECONDS = 10.0
+# The sandbox token's scopes: everything syncd may need (tickets, their properties, contacts,
+# companies and their properties, tasks, notes and owners).
+SCOPES = (
+    "oauth",
+    "tickets",
+    "crm.schemas.tickets.write",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.read",
+    "crm.schemas.companies.write",
+    "crm.objects.owners.read",
+)
+TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 
 
 class HubSpotApp:
@@ -79,6 +97,7 @@ class HubSpotApp:
         self.owners = OwnerDirectory()  # the portal's users, for hubspot_owner_id
         self._clock = clock
         self._revoked = False
+        self.scopes: list[str] | None = list(SCOPES)
         self._lock = threading.RLock()  # the Python API runs outside the server's lock
         self._window: deque[float] = deque()  # admitted requests in the last 10 s
         self._search_window: deque[float] = deque()
@@ -90,6 +109,12 @@ class HubSpotApp:
         """Invalidate the token: every later request is a 401."""
         with self._lock:
             self._revoked = True
+
+    def set_scopes(self, scopes: list[str] | tuple[str, ...] | None) -> None:
+        """The scopes the token-info endpoint reports; None: that endpoint answers 404, as
+        for a token it does not know the kind of."""
+        with self._lock:
+            self.scopes = None if scopes is None else list(scopes)
 
     def objects(self, object_type: str) -> list[dict[str, Any]]:
         """Every live record of a type (id, properties, timestamps), oldest first."""
@@ -151,8 +176,11 @@ class HubSpotApp:
             *self.owners.routes(),
         ]
         return [
-            (method, pattern, self._endpoint(handler, search=pattern.endswith("/search")))
-            for method, pattern, handler in table
+            *[
+                (method, pattern, self._endpoint(handler, search=pattern.endswith("/search")))
+                for method, pattern, handler in table
+            ],
+            ("POST", TOKEN_INFO, self._token_info),  # the token is in the body, not a header
         ]
 
     def admin_routes(self) -> list[tuple[str, str, Handler]]:
@@ -195,6 +223,26 @@ class HubSpotApp:
         return Response(status, body)
 
     # -- plumbing --------------------------------------------------------------------------
+
+    def _token_info(self, req: Request) -> Response:
+        with self._lock:
+            if self.scopes is None:
+                return _error_response(HubSpotError(404, "OBJECT_NOT_FOUND", "Not found"))
+            try:
+                key = json_body(req).get("tokenKey")
+            except HubSpotError as err:
+                return _error_response(err)
+            if not isinstance(key, str) or not key:
+                return _error_response(validation("tokenKey is required"))
+            if self._revoked or key != self.token:
+                return _error_response(HubSpotError(401, "INVALID_AUTHENTICATION", AUTH_MESSAGE))
+            info = {
+                "userId": 1,
+                "hubId": self.store.portal_id,
+                "appId": 1,
+                "scopes": list(self.scopes),
+            }
+            return Response(200, info)
 
     def _admin(self, handler: Handler) -> Handler:
         def run(req: Request) -> Response:

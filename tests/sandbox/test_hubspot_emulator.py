@@ -495,3 +495,20 @@ def test_a_task_owned_and_linked_on_create(api: HubSpot, served: Served) -> None
     assert served.app.associations("tickets", tid, "tasks") == [task.id]
     got = served.get(f"/crm/v3/objects/tickets/{tid}", associations="tasks").json()
     assert got["associations"]["tasks"]["results"] == [{"id": task.id, "type": "ticket_to_task"}]
+
+
+def test_private_app_token_info_reports_the_scopes(served: Served):
+    from syncd.sandbox.hubspot import SCOPES, TOKEN_INFO
+
+    answer = requests.post(served.url + TOKEN_INFO, json={"tokenKey": TOKEN}, timeout=5)
+    assert answer.status_code == 200
+    info = answer.json()
+    assert set(info) == {"userId", "hubId", "appId", "scopes"}
+    assert info["hubId"] == served.app.store.portal_id and info["scopes"] == list(SCOPES)
+    served.app.set_scopes(["tickets"])
+    assert served.post(TOKEN_INFO, {"tokenKey": TOKEN}).json()["scopes"] == ["tickets"]
+    wrong = requests.post(served.url + TOKEN_INFO, json={"tokenKey": "other"}, timeout=5)
+    assert wrong.status_code == 401 and wrong.json()["category"] == "INVALID_AUTHENTICATION"
+    assert requests.post(served.url + TOKEN_INFO, json={}, timeout=5).status_code == 400
+    served.app.set_scopes(None)
+    assert served.post(TOKEN_INFO, {"tokenKey": TOKEN}).status_code == 404

@@ -1,0 +1,131 @@
+"""Email for notifications: `notify: email:<address>` and `notify: email:requester` actions,
+sent through an SMTP relay (`notifications.email`) with the standard library's smtplib.
+
+`email:requester` goes to the ticket's requester (a ticket without a requester email is
+skipped, with the reason, not failed); any other `email:<address>` to that address. The
+subject is "[syncd] <origin>: #<id> <subject>", the body the rule's text and the ticket link.
+Every message carries a Message-ID derived from the helpdesk, the ticket and the action key,
+so a repeat (a retry after an answer that was lost) can be recognised by the receiver.
+
+Connection failures, timeouts and 4xx answers are transient (retried, and the pipeline tries
+the action again next cycle); a 5xx answer (a recipient refused for good, say) is terminal and
+names the address; a refused login is a credentials problem. The password is read from the
+environment and never logged. One connection per message: escalation mail is rare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from syncd.config import EmailConfig
+from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
+from syncd.model import Action, Decision, Ticket
+from syncd.retry import with_retry
+
+
+class EmailNotifier:
+    """Sends `notify: email:...` actions through one SMTP relay."""
+
+    def __init__(
+        self,
+        config: EmailConfig,
+        username: str | None = None,
+        password: str | None = None,
+        attempts: int = 5,
+    ) -> None:
+        self.config = config
+        self.username = username
+        self.password = password
+        self.attempts = attempts
+
+    def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
+        """Send the message; None when the action is not an email notification."""
+        if action.kind != "notify" or not action.target.startswith("email:"):
+            return None
+        target = action.target.removeprefix("email:").strip()
+        if target == "requester":
+            address = ticket.requester.email.strip() if ticket.requester else ""
+            if not address:
+                return "skipped: the ticket has no requester email"
+        else:
+            address = target
+        if "@" not in address:
+            raise ConfigError(
+                f"{address!r} is not an email address (rule at {action.where})",
+                hint="Write notify: email:someone@example.com or notify: email:requester",
+            )
+        message = compose(ticket, action, text, self.config.sender, address)
+        with_retry(lambda: self._send(message, address), api="smtp", attempts=self.attempts)
+        return f"emailed {address}"
+
+    def _send(self, message: EmailMessage, address: str) -> None:
+        config = self.config
+        where = f"SMTP server {config.host}:{config.port}"
+        try:
+            with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
+                if config.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username and self.password:
+                    smtp.login(self.username, self.password)
+                refused = smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = exc.recipients.get(address, (550, b""))
+            raise _answer(code, reply, f"{where} refused {address}") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise CredentialsError(
+                f"{where} refused the login ({exc.smtp_code})",
+                where="notifications.email",
+                hint="Check the user name and password in username_env / password_env",
+            ) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise ConfigError(
+                f"{where}: {exc}",
+                where="notifications.email",
+                hint="Set starttls: false for a relay without STARTTLS, or name the login",
+            ) from None
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, ...
+            raise _answer(exc.smtp_code, exc.smtp_error, f"{where} refused the message") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise TerminalError(f"{where}: TLS certificate not trusted ({exc.reason})") from None
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timed out, gone
+            raise TransientError(f"cannot reach {where}: {type(exc).__name__} {exc}") from None
+        if address in refused:  # one recipient per message: not reached, but be safe
+            code, reply = refused[address]
+            raise _answer(code, reply, f"{where} refused {address}")
+
+
+def _answer(code: int, reply: bytes | str, what: str) -> TransientError | TerminalError:
+    """4xx (try again later) is transient, anything else terminal."""
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    message = f"{what} ({code} {text})".strip()
+    if 400 <= code < 500:
+        return TransientError(message)
+    return TerminalError(message)
+
+
+def message_id(ticket: Ticket, action: Action, sender: str) -> str:
+    """The same for every delivery of one action for one ticket, and for nothing else."""
+    raw = f"{ticket.source}\0{ticket.id}\0{action.key}".encode()
+    domain = sender.rpartition("@")[2] or "syncd.invalid"
+    return f"<syncd-{hashlib.sha256(raw).hexdigest()[:32]}@{domain}>"
+
+
+def compose(ticket: Ticket, action: Action, text: str, sender: str, to: str) -> EmailMessage:
+    """The message: the rule's text (or a one-line summary) and the ticket link."""
+    message = EmailMessage()
+    subject = f"[syncd] {action.origin}: #{ticket.id} {ticket.subject}"
+    message["Subject"] = " ".join(subject.split())  # no newlines in a header
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = message_id(ticket, action, sender)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    body = text.strip() or f"{action.origin}: #{ticket.id} {ticket.subject}"
+    if ticket.url:
+        body += f"\n\n{ticket.url}"
+    message.set_content(body + "\n")
+    return message
