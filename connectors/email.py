@@ -15,7 +15,6 @@ environment and never logged. One connection per message: escalation mail is rar
 
 from __future__ import annotations
 
-import hashlib
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -108,10 +107,9 @@ def _answer(code: int, reply: bytes | str, what: str) -> TransientError | Termin
 
 
 def message_id(ticket: Ticket, action: Action, sender: str) -> str:
-    """The same for every delivery of one action for one ticket, and for nothing else."""
-    raw = f"{ticket.source}\0{ticket.id}\0{action.key}".encode()
+    """The Message-ID: the action's delivery id for this ticket, at the sender's domain."""
     domain = sender.rpartition("@")[2] or "syncd.invalid"
-    return f"<syncd-{hashlib.sha256(raw).hexdigest()[:32]}@{domain}>"
+    return f"<{action.delivery_id(ticket)}@{domain}>"
 
 
 def compose(ticket: Ticket, action: Action, text: str, sender: str, to: str) -> EmailMessage:

@@ -12,7 +12,6 @@ next cycle. One request per action, plus retries.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,10 +72,8 @@ class WebhookNotifier:
 
 
 def idempotency_key(ticket: Ticket, action: Action) -> str:
-    """The same for every delivery of one action for one ticket, and for nothing else.
-    Hashed: action keys hold rule names (spaces, any script), header values must be ASCII."""
-    raw = f"{ticket.source}\0{ticket.id}\0{action.key}".encode()
-    return "syncd-" + hashlib.sha256(raw).hexdigest()[:32]
+    """The Idempotency-Key header: the action's delivery id for this ticket."""
+    return action.delivery_id(ticket)
 
 
 def payload(ticket: Ticket, action: Action, text: str, decision: Decision) -> dict[str, Any]:

@@ -9,6 +9,7 @@ because a frozen dataclass costs four times as much to construct.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -196,6 +197,13 @@ class Action:
     def text(self, ticket: Ticket, decision: Decision) -> str:
         """The message or task subject for this ticket ("" when the rule gives none)."""
         return self.render(ticket, decision) if self.render else ""
+
+    def delivery_id(self, ticket: Ticket) -> str:
+        """The same for every delivery of this action for this ticket, and for nothing else:
+        lets a receiver drop repeats. Hashed, because keys hold rule names (spaces, any
+        script) and headers must be ASCII."""
+        raw = f"{ticket.source}\0{ticket.id}\0{self.key}".encode()
+        return "syncd-" + hashlib.sha256(raw).hexdigest()[:32]
 
 
 @dataclass(slots=True)
