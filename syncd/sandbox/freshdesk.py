@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import re
 import time
 from bisect import bisect_left
@@ -80,7 +79,7 @@ from syncd.sandbox.freshdesk_store import (
     to_epoch,
     to_html,
 )
-from syncd.sandbox.server import Handler, Request, Response
+from syncd.sandbox.server import Handler, MinuteBudget, Request, Response
 
 __all__ = ["FreshdeskApp", "FreshdeskError", "FreshdeskStore"]
 
@@ -109,42 +108,6 @@ ORDER_VALUE: dict[str, Callable[[dict[str, Any]], int]] = {
 }
 
 
-class CreditWindow:
-    """A per-minute credit budget in fixed windows aligned to the clock's minutes.
-
-    [RL]: limits are per account per minute, every request costs credits (embeds cost more),
-    a 429 carries Retry-After. With no limit nothing is refused and Remaining keeps reporting
-    the nominal budget, so polite clients never throttle themselves.
-    """
-
-    def __init__(self, limit: int | None, nominal: int) -> None:
-        self.limit = limit
-        self.total = limit if limit is not None else nominal
-        self.window, self.used = -1, 0
-
-    def _roll(self, now: float) -> None:
-        if int(now // 60) != self.window:
-            self.window, self.used = int(now // 60), 0
-
-    def take(self, now: float, cost: int) -> bool:
-        """Spend `cost` credits; False (nothing spent) when they do not fit this minute."""
-        self._roll(now)
-        if self.limit is not None and self.used + cost > self.limit:
-            return False
-        self.used += cost
-        return True
-
-    def remaining(self, now: float) -> int:
-        """Credits left in the current minute."""
-        self._roll(now)
-        return self.total if self.limit is None else max(self.limit - self.used, 0)
-
-    def resets(self, now: float) -> int:
-        """Whole seconds until the window resets (at least 1)."""
-        self._roll(now)
-        return max(1, math.ceil((self.window + 1) * 60 - now))
-
-
 class FreshdeskApp(FreshdeskStore):
     """The Freshdesk emulator: a `FreshdeskStore` served as the v2 REST API."""
 
@@ -163,7 +126,7 @@ class FreshdeskApp(FreshdeskStore):
         super().__init__(domain, clock)
         self.api_key = api_key
         self._base_url = f"https://{domain}.freshdesk.com"  # replaced by the first request's
-        self._window = CreditWindow(requests_per_minute, nominal_per_minute)
+        self._window = MinuteBudget(requests_per_minute, nominal_per_minute)
         self._served: list[tuple[float, int]] = []  # (clock, credits) of served requests
         self._orderings: dict[tuple[Any, ...], list[int]] = {}  # cached non-index orders
         self._orderings_version = -1
@@ -226,7 +189,7 @@ class FreshdeskApp(FreshdeskStore):
     def set_requests_per_minute(self, limit: int | None) -> None:
         """Change the per-minute credit budget (None: unlimited), e.g. on `Sandbox().freshdesk`."""
         with self._lock:
-            self._window = CreditWindow(limit, self._window.total if limit is None else limit)
+            self._window = MinuteBudget(limit, self._window.total if limit is None else limit)
 
     def request_times(self) -> list[float]:
         """Clock values of served vendor requests (not 401s, 429s or fault injections)."""

@@ -13,6 +13,7 @@ One lock serialises handlers: the sandbox favours simple, obviously-correct stat
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import threading
@@ -243,3 +244,38 @@ def clone(value: Any) -> Any:
     if isinstance(value, list):
         return [clone(item) for item in value]
     return value
+
+
+class MinuteBudget:
+    """A per-minute request budget in fixed windows aligned to the clock's minutes, as the
+    helpdesks document theirs (a request may cost more than one credit: Freshdesk's embeds).
+    With no limit nothing is refused and the remaining budget keeps reporting the nominal
+    one, so polite clients never throttle themselves.
+    """
+
+    def __init__(self, limit: int | None, nominal: int) -> None:
+        self.limit = limit
+        self.total = limit if limit is not None else nominal
+        self.window, self.used = -1, 0
+
+    def _roll(self, now: float) -> None:
+        if int(now // 60) != self.window:
+            self.window, self.used = int(now // 60), 0
+
+    def take(self, now: float, cost: int = 1) -> bool:
+        """Spend `cost` credits; False (nothing spent) when they do not fit this minute."""
+        self._roll(now)
+        if self.limit is not None and self.used + cost > self.limit:
+            return False
+        self.used += cost
+        return True
+
+    def remaining(self, now: float) -> int:
+        """Credits left in the current minute."""
+        self._roll(now)
+        return self.total if self.limit is None else max(self.limit - self.used, 0)
+
+    def resets(self, now: float) -> int:
+        """Whole seconds until the window resets (at least 1)."""
+        self._roll(now)
+        return max(1, math.ceil((self.window + 1) * 60 - now))

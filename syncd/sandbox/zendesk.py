@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -66,7 +65,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from syncd.sandbox import zendesk_data as data
-from syncd.sandbox.server import Handler, Request, Response
+from syncd.sandbox.server import Handler, MinuteBudget, Request, Response
 from syncd.sandbox.zendesk_common import (
     TICKET_STATUSES,
     InvalidRecord,
@@ -108,46 +107,6 @@ CREATE_ONLY = {
     "channel", "via", "created_at", "updated_at", "submitter_id", "satisfaction_rating",
     "is_public", "recipient", "brand_id", "ticket_form_id",
 }  # fmt: skip
-
-
-class RateWindow:
-    """A per-minute request budget in fixed windows aligned to the clock's minutes.
-
-    [RL]: the headers give "the number of requests remaining in the current minute"; a 429
-    carries Retry-After, the seconds to wait. With no limit nothing is consumed and the
-    headers keep reporting the nominal budget, so polite clients never throttle themselves.
-    """
-
-    def __init__(self, limit: int | None, nominal: int) -> None:
-        self.limit = limit
-        self.total = limit if limit is not None else nominal
-        self.window = -1
-        self.used = 0
-
-    def _roll(self, now: float) -> None:
-        window = int(now // 60)
-        if window != self.window:
-            self.window, self.used = window, 0
-
-    def take(self, now: float) -> bool:
-        """Consume one request; False when the budget for this minute is spent."""
-        self._roll(now)
-        if self.limit is None:
-            return True
-        if self.used >= self.limit:
-            return False
-        self.used += 1
-        return True
-
-    def remaining(self, now: float) -> int:
-        """Requests left in the current minute."""
-        self._roll(now)
-        return self.total if self.limit is None else max(self.limit - self.used, 0)
-
-    def resets(self, now: float) -> int:
-        """Whole seconds until the window resets (at least 1)."""
-        self._roll(now)
-        return max(1, math.ceil((self.window + 1) * 60 - now))
 
 
 def encode_cursor(direction: str, position: int, floor: int) -> str:
@@ -199,8 +158,8 @@ class ZendeskApp(Lifecycle):
         # Handlers already run under the server's lock; this one guards the Python API too.
         self._lock = threading.RLock()
         self._base_url = f"https://{subdomain}.zendesk.com"  # replaced by the first request's
-        self._account = RateWindow(account_limit_per_minute, NOMINAL_ACCOUNT_LIMIT)
-        self._incremental = RateWindow(incremental_limit_per_minute, NOMINAL_INCREMENTAL_LIMIT)
+        self._account = MinuteBudget(account_limit_per_minute, NOMINAL_ACCOUNT_LIMIT)
+        self._incremental = MinuteBudget(incremental_limit_per_minute, NOMINAL_INCREMENTAL_LIMIT)
         self._tickets: dict[int, dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._orgs: dict[int, dict[str, Any]] = {}
@@ -421,7 +380,7 @@ class ZendeskApp(Lifecycle):
             return False
         return user.lower() == f"{self.email}/token".lower() and password == self.token
 
-    def _too_many(self, now: float, window: RateWindow) -> Response:
+    def _too_many(self, now: float, window: MinuteBudget) -> Response:
         resp = self.error(429, "Rate limit exceeded")
         resp.headers["Retry-After"] = str(window.resets(now))
         return resp
