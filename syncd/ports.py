@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from syncd.model import Action, Decision, Ticket
@@ -57,6 +57,36 @@ class SinkResult:
     rejected: dict[str, str] = field(default_factory=dict)  # key -> reason
 
 
+# A report cell: text, a number, a moment (aware datetime; the sink shows it in its own
+# timezone), a day, or empty.
+Cell = str | int | float | datetime | date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A chart a report asks for: the `series` columns plotted against the `domain` column."""
+
+    title: str
+    kind: str  # "column" (stacked columns) or "line"
+    domain: str  # title of the column on the x axis
+    series: tuple[str, ...]  # titles of the plotted columns
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A table the managers read, computed from syncd's own state (not from the sheet):
+    SLA breaches, escalations, daily, weekly, monthly. A sink that shows reports renders each
+    as a whole; the pipeline's fingerprints spare the write when nothing in it changed."""
+
+    name: str  # stable key: "breaches", "escalations", "daily", "weekly", "monthly"
+    title: str  # default tab title, e.g. "Daily summary"
+    columns: tuple[str, ...]
+    rows: Sequence[Sequence[Cell]]  # in display order
+    # column title -> "percent" (0.93 shows 93%), "hours", "count", "date", "datetime"
+    formats: Mapping[str, str] = field(default_factory=dict)
+    charts: tuple[Chart, ...] = ()
+
+
 class Sink(Protocol):
     """A destination: HubSpot, the sheet, ..."""
 
@@ -72,6 +102,15 @@ class Sink(Protocol):
 
     def describe(self, records: Sequence[SinkRecord]) -> str:
         """What `write` would do, for --dry-run (no request made)."""
+        ...
+
+
+class ReportSink(Sink, Protocol):
+    """A sink that also shows the reports (the sheet)."""
+
+    def render_reports(self, reports: Sequence[Report]) -> list[SinkRecord]:
+        """Records for the reports (pure), keyed apart from ticket ids ("report:daily");
+        `write` receives them with the ticket records of the same cycle."""
         ...
 
 
