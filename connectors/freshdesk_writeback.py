@@ -1,14 +1,21 @@
-"""Freshdesk write-back: the rules' `tag:` actions become tags on the Freshdesk ticket.
+"""Freshdesk write-back: the rules' `tag:`, `set_priority:` and `set_group:` actions change the
+Freshdesk ticket.
 
 Off unless `helpdesk.write_back: true`. Freshdesk's Update Ticket replaces the whole `tags`
-list ([UT]: there is no additive tag update), so a write reads the ticket's current tags
-first and sends them back with the new ones:
+list ([UT]: there is no additive tag update), so a write that adds tags reads the ticket's
+current tags first and sends them back with the new ones:
 
     GET /api/v2/tickets/{id}                      1 credit
     PUT /api/v2/tickets/{id}  {"tags": [...]}     1 credit
 
-Two requests per action, plus retries; none when the tags are already on the ticket (as
-pulled), one when the fresh read shows they are. The read is made just before the update,
+Two requests per tag action, plus retries; none when the tags are already on the ticket (as
+pulled), one when the fresh read shows they are. `set_priority` and `set_group` send
+`{"priority": 1..4}` (Low, Medium, High, Urgent; the rules' "normal" is Medium) or
+`{"group_id": ...}` in the same PUT, with the tags only when the marker is not yet on the
+ticket (so one credit once syncd has touched it). Groups are named in the rules and found
+with `GET /api/v2/groups` ([G]), listed once and again when a name is not found (at most
+every GROUPS_TTL seconds); a name that matches no group is recorded as skipped with the
+rule's file and line. The read is made just before the update,
 so the window in which an agent's tag change could be overwritten is the time between the
 two requests (milliseconds); Freshdesk documents no conditional update to close it.
 
@@ -28,6 +35,7 @@ its Retry-After (syncd's retry policy); a longer wait fails the action, which th
 tries again next cycle.
 
 [UT] https://developers.freshdesk.com/api/#update_ticket
+[G]  https://developers.freshdesk.com/api/#list_all_groups
 [RL] https://developers.freshdesk.com/api/#ratelimit
 """
 
@@ -48,6 +56,9 @@ from syncd.retry import retry_after_seconds, with_retry
 
 API = "/api/v2"
 MARKER_TAG = "syncd"  # added with every write: "syncd touched this ticket"
+KINDS = frozenset({"tag", "set_priority", "set_group"})
+PRIORITIES = {"low": 1, "normal": 2, "high": 3, "urgent": 4}  # [UT] priority values
+GROUPS_TTL = 300.0  # seconds before an unknown group name may list the groups again
 
 
 class _Gone(Exception):
@@ -55,7 +66,7 @@ class _Gone(Exception):
 
 
 class FreshdeskWriteBack:
-    """Carries out `tag:` actions on Freshdesk tickets (read the tags, then update them)."""
+    """Carries out `tag:`, `set_priority:` and `set_group:` actions on Freshdesk tickets."""
 
     def __init__(
         self,
@@ -72,30 +83,81 @@ class FreshdeskWriteBack:
         self.base, self.session = connect(config, api_key, session)
         rpm = config.requests_per_minute
         self.limiter = RateLimiter(rpm, 61.0, clock, sleep) if rpm else None
+        self.clock = clock
         self.requests_sent = 0
+        self.groups: dict[str, int] = {}  # lower-case name -> id
+        self.groups_listed_at: float | None = None
 
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
-        """Add the action's tags (and the marker) to the ticket; None for other actions."""
-        if action.kind != "tag" or ticket.source != "freshdesk":
+        """Change the ticket as the action asks (with the marker tag); None for actions
+        this notifier does not carry out."""
+        if action.kind not in KINDS or ticket.source != "freshdesk":
             return None
         if ticket.status.is_gone:
-            return f"skipped: Freshdesk ticket is {ticket.status.value}, tags not added"
+            return f"skipped: Freshdesk ticket is {ticket.status.value}, not changed"
+        change: dict[str, Any] = {}
+        if action.kind == "set_priority":
+            if ticket.helpdesk_priority == _label(action.target):
+                return f"priority already {action.target} in Freshdesk"
+            change, done = (
+                {"priority": PRIORITIES[action.target]},
+                f"priority set to {action.target}",
+            )
+        elif action.kind == "set_group":
+            group_id = self._group_id(action.target)
+            if group_id is None:
+                return (
+                    f"skipped: no Freshdesk group named {action.target!r} "
+                    f"(set_group at {action.where})"
+                )
+            change, done = {"group_id": group_id}, f"assigned to group {action.target}"
         wanted = list(dict.fromkeys([*action.tags, MARKER_TAG]))
-        if all(t in ticket.tags for t in wanted):
+        if not change and all(t in ticket.tags for t in wanted):
             return f"tags already on Freshdesk ticket: {', '.join(action.tags)}"
         path = f"{API}/tickets/{ticket.id}"
         try:
-            current = with_retry(lambda: self._tags(path), api="freshdesk", attempts=self.attempts)
-            missing = [t for t in wanted if t not in current]
-            if not missing:
+            missing: list[str] = []
+            if not all(t in ticket.tags for t in wanted):
+                current = with_retry(
+                    lambda: self._tags(path), api="freshdesk", attempts=self.attempts
+                )
+                missing = [t for t in wanted if t not in current]
+                if missing:
+                    change["tags"] = [*current, *missing]
+            if not change:
                 return f"tags already on Freshdesk ticket: {', '.join(action.tags)}"
-            body = {"tags": [*current, *missing]}
             with_retry(
-                lambda: self._call("PUT", path, body), api="freshdesk", attempts=self.attempts
+                lambda: self._call("PUT", path, change), api="freshdesk", attempts=self.attempts
             )
         except _Gone:
             return f"skipped: Freshdesk ticket {ticket.id} is deleted or spam"
-        return f"tagged in Freshdesk: {', '.join(missing)}"
+        if action.kind == "tag":
+            return f"tagged in Freshdesk: {', '.join(missing)}"
+        return f"{done} in Freshdesk"
+
+    def _group_id(self, name: str) -> int | None:
+        """The id of the group with this name (or this id), listing the groups when needed."""
+        if name.isdigit():
+            return int(name)
+        found = self.groups.get(name.lower())
+        stale = self.groups_listed_at is None or self.clock() - self.groups_listed_at > GROUPS_TTL
+        if found is None and stale:
+            self.groups = with_retry(self._list_groups, api="freshdesk", attempts=self.attempts)
+            self.groups_listed_at = self.clock()
+            found = self.groups.get(name.lower())
+        return found
+
+    def _list_groups(self) -> dict[str, int]:
+        groups: dict[str, int] = {}
+        page = 1
+        while True:
+            listed = self._call("GET", f"{API}/groups?per_page=100&page={page}", None)
+            if not isinstance(listed, list):
+                raise TerminalError("Freshdesk sent no list of groups")
+            groups.update({str(g["name"]).lower(): int(g["id"]) for g in listed})
+            if len(listed) < 100:
+                return groups
+            page += 1
 
     def _tags(self, path: str) -> list[str]:
         body = self._call("GET", path, None)
@@ -137,3 +199,8 @@ class FreshdeskWriteBack:
             retry = retry_after_seconds(response.headers.get("Retry-After"))
             raise TransientError(f"Freshdesk answered {status} for {path}", retry_after=retry)
         raise TerminalError(f"Freshdesk rejected {method} {path} ({status}): {response.text[:300]}")
+
+
+def _label(priority: str) -> str:
+    """The Freshdesk priority's name as the source reports it (normal is Medium)."""
+    return "medium" if priority == "normal" else priority

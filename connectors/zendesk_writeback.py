@@ -1,8 +1,16 @@
-"""Zendesk write-back: the rules' `tag:` actions become tags on the Zendesk ticket.
+"""Zendesk write-back: the rules' `tag:`, `set_priority:` and `set_group:` actions change the
+Zendesk ticket.
 
 Off unless `helpdesk.write_back: true`. One request per action, plus retries:
 
     PUT /api/v2/tickets/{id}.json  {"ticket": {"additional_tags": ["escalated", "syncd"]}}
+    PUT /api/v2/tickets/{id}.json  {"ticket": {"priority": "urgent", "additional_tags": ["syncd"]}}
+    PUT /api/v2/tickets/{id}.json  {"ticket": {"group_id": 360..., "additional_tags": ["syncd"]}}
+
+A group is named by its name in the rules: the account's groups are listed once
+(`GET /api/v2/groups.json`, [G]) and remembered, and listed again when a name is not found
+(at most every GROUPS_TTL seconds), so a group created later is picked up. A name that matches
+no group is recorded as skipped, with the rule's file and line, rather than retried forever.
 
 `additional_tags` adds to the ticket's tags without replacing them ([T] "Updating tag
 lists"), so there is no read-modify-write and no collision with an agent editing the ticket
@@ -29,6 +37,7 @@ retried after its Retry-After (syncd's retry policy), and a longer wait fails th
 which the pipeline tries again next cycle. The limit is shared with agents and other apps.
 
 [T]  https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-ticket
+[G]  https://developer.zendesk.com/api-reference/ticketing/groups/groups/#list-groups
 [RL] https://developer.zendesk.com/api-reference/introduction/rate-limits/
 """
 
@@ -51,10 +60,12 @@ MARKER_TAG = "syncd"  # added with every write: "syncd touched this ticket"
 UPDATES_PER_MINUTE = 100  # [RL] Update Ticket: 100 requests per minute per account
 # Statuses Zendesk refuses to update ("closed prevents ticket update") or that are gone.
 UNWRITABLE = frozenset({Status.CLOSED, Status.MERGED, Status.SPAM, Status.DELETED})
+KINDS = frozenset({"tag", "set_priority", "set_group"})
+GROUPS_TTL = 300.0  # seconds before an unknown group name may list the groups again
 
 
 class ZendeskWriteBack:
-    """Carries out `tag:` actions on Zendesk tickets (additive tag updates)."""
+    """Carries out `tag:`, `set_priority:` and `set_group:` actions on Zendesk tickets."""
 
     def __init__(
         self,
@@ -75,22 +86,74 @@ class ZendeskWriteBack:
         )
         self.session: requests.Session = client.tickets.session
         self.limiter = RateLimiter(UPDATES_PER_MINUTE, 61.0, clock, sleep)
+        self.clock = clock
         self.requests_sent = 0
+        self.groups: dict[str, int] = {}  # lower-case name -> id
+        self.groups_listed_at: float | None = None
 
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
-        """Add the action's tags (and the marker) to the ticket; None for other actions."""
-        if action.kind != "tag" or ticket.source != "zendesk":
+        """Change the ticket as the action asks (with the marker tag); None for actions
+        this notifier does not carry out."""
+        if action.kind not in KINDS or ticket.source != "zendesk":
             return None
         if ticket.status in UNWRITABLE:
-            return f"skipped: Zendesk ticket is {ticket.status.value}, tags not added"
-        missing = [t for t in dict.fromkeys([*action.tags, MARKER_TAG]) if t not in ticket.tags]
-        if not missing:
-            return f"tags already on Zendesk ticket: {', '.join(action.tags)}"
-        body = {"ticket": {"additional_tags": missing}}
+            return f"skipped: Zendesk ticket is {ticket.status.value}, not changed"
+        marker = [] if MARKER_TAG in ticket.tags else [MARKER_TAG]
+        if action.kind == "set_priority":
+            if ticket.helpdesk_priority == action.target:
+                return f"priority already {action.target} in Zendesk"
+            change: dict[str, Any] = {"priority": action.target}
+            done = f"priority set to {action.target} in Zendesk"
+        elif action.kind == "set_group":
+            group_id = self._group_id(action.target)
+            if group_id is None:
+                return (
+                    f"skipped: no Zendesk group named {action.target!r} "
+                    f"(set_group at {action.where})"
+                )
+            change = {"group_id": group_id}
+            done = f"assigned to group {action.target} in Zendesk"
+        else:
+            marker = [t for t in dict.fromkeys([*action.tags, MARKER_TAG]) if t not in ticket.tags]
+            if not marker:
+                return f"tags already on Zendesk ticket: {', '.join(action.tags)}"
+            change, done = {}, f"tagged in Zendesk: {', '.join(marker)}"
+        body = {"ticket": {**change, **({"additional_tags": marker} if marker else {})}}
         outcome = with_retry(
             lambda: self._put(ticket.id, body), api="zendesk", attempts=self.attempts
         )
-        return outcome or f"tagged in Zendesk: {', '.join(missing)}"
+        return outcome or done
+
+    def _group_id(self, name: str) -> int | None:
+        """The id of the group with this name (or this id), listing the groups when needed."""
+        if name.isdigit():
+            return int(name)
+        found = self.groups.get(name.lower())
+        stale = self.groups_listed_at is None or self.clock() - self.groups_listed_at > GROUPS_TTL
+        if found is None and stale:
+            self.groups = with_retry(self._list_groups, api="zendesk", attempts=self.attempts)
+            self.groups_listed_at = self.clock()
+            found = self.groups.get(name.lower())
+        return found
+
+    def _list_groups(self) -> dict[str, int]:
+        groups: dict[str, int] = {}
+        url: str | None = f"{self.base}/api/v2/groups.json?per_page=100"
+        while url:
+            self.requests_sent += 1
+            try:
+                response = self.session.get(url, timeout=self.config.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise TransientError(
+                    f"cannot reach Zendesk at {self.base}: {type(exc).__name__}"
+                ) from None
+            self._check(response, "listing the groups")
+            page = response.json()
+            for group in page.get("groups", []):
+                if not group.get("deleted"):
+                    groups[str(group["name"]).lower()] = int(group["id"])
+            url = page.get("next_page")
+        return groups
 
     def _put(self, ticket_id: str, body: dict[str, Any]) -> str | None:
         self.limiter.acquire()
@@ -105,6 +168,18 @@ class ZendeskWriteBack:
         status = response.status_code
         if 200 <= status < 300:
             return None
+        if status == 404:  # deleted since it was pulled: nothing left to change
+            return f"skipped: Zendesk ticket {ticket_id} no longer exists"
+        if status == 422 and "closed" in response.text.lower():
+            return f"skipped: Zendesk ticket {ticket_id} is closed, not changed"
+        self._check(response, f"the update of ticket {ticket_id}")
+        return None
+
+    def _check(self, response: requests.Response, what: str) -> None:
+        """Raise syncd's error for a failed response (nothing for a 2xx)."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
         if status in (401, 403):
             raise CredentialsError(
                 f"Zendesk refused the API token for a ticket update ({status})",
@@ -114,11 +189,5 @@ class ZendeskWriteBack:
             )
         if status == 429 or status == 408 or status >= 500:
             retry = retry_after_seconds(response.headers.get("Retry-After"))
-            raise TransientError(f"Zendesk answered {status} to a ticket update", retry_after=retry)
-        if status == 404:  # deleted since it was pulled: nothing left to tag
-            return f"skipped: Zendesk ticket {ticket_id} no longer exists"
-        if status == 422 and "closed" in response.text.lower():
-            return f"skipped: Zendesk ticket {ticket_id} is closed, tags not added"
-        raise TerminalError(
-            f"Zendesk rejected the update of ticket {ticket_id} ({status}): {response.text[:300]}"
-        )
+            raise TransientError(f"Zendesk answered {status} to {what}", retry_after=retry)
+        raise TerminalError(f"Zendesk rejected {what} ({status}): {response.text[:300]}")

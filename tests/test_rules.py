@@ -173,9 +173,21 @@ BROKEN = {
         ESC + "        when: {sla.breached: true}\n        actions:\n"
         "          - {notify: 'slack:#x', tag: y}\n",
         ":9:",
-        "an action is one of notify, tag or task",
+        "an action is one of notify, tag, task, set_priority or set_group",
     ),
     "level_without_when": (ESC + "        actions: [{tag: x}]\n", ":6:", "needs `when:`"),
+    "set_priority_value": (
+        ESC + "        when: {sla.breached: true}\n        actions:\n"
+        "          - set_priority: asap\n",
+        ":9:",
+        "set_priority needs a helpdesk priority, got 'asap'",
+    ),
+    "set_group_empty": (
+        ESC + "        when: {sla.breached: true}\n        actions:\n"
+        "          - set_group: ''\n",
+        ":9:",
+        "set_group needs the name (or id) of a helpdesk group",
+    ),
     "follow_up_after": (
         H + "follow_ups:\n  - follow_up: F\n    after: resolved\n    actions: [{tag: x}]\n",
         ":5:5",

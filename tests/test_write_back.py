@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import shutil
+
 import pytest
 from sqlalchemy import select
 
@@ -25,13 +27,18 @@ CYCLES = 100
 
 
 def _syncd(
-    kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_back: bool
+    kind: str,
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    write_back: bool,
+    rules: Path = RULES,
 ) -> Syncd:
     for name, url in sandbox.slack_webhooks().items():
         monkeypatch.setenv(name, url)
     monkeypatch.setenv("FRESHDESK_API_KEY", FRESHDESK_API_KEY)
     key = sandbox.write_service_account(tmp_path / "sa.json")
-    data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key, helpdesk=kind)
+    data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(rules), key, helpdesk=kind)
     if write_back:
         data["helpdesk"]["write_back"] = True
     syncd = Syncd(write_config(tmp_path / "syncd.yaml", data))
@@ -116,6 +123,79 @@ def test_write_back_tags_each_ticket_once_and_makes_no_loop(
     assert set(settled[0]) == {kind}, settled[0]  # only the source's own polling (GETs)
     assert all(r.pulled == 0 and r.actions_fired == 0 for r in reports[2:])
     assert len(sandbox.slack.messages()) == 2 * TICKETS, "each alert sent once"
+
+
+def _rules_setting_priority_and_group(tmp_path: Path) -> Path:
+    """The default rules, with level 2 of the ladder also raising the helpdesk priority and
+    handing the ticket to Engineering (and to a group the helpdesk does not have)."""
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    ladder = rules / "escalation.yaml"
+    text = ladder.read_text()
+    level_2 = "          - tag: escalated\n"
+    assert text.count(level_2) == 1
+    ladder.write_text(
+        text.replace(
+            level_2,
+            level_2
+            + "          - set_priority: urgent\n"
+            + "          - set_group: Engineering\n"
+            + "          - set_group: Night shift\n",
+        )
+    )
+    return rules
+
+
+def _fired(syncd: Syncd, kind: str) -> list[dict[str, Any]]:
+    table = schema.fired_actions
+    with syncd.parts.store.engine.connect() as conn:
+        rows = conn.execute(select(table).where(table.c.kind == kind))
+        return [dict(row._mapping) for row in rows]
+
+
+@pytest.mark.parametrize("kind", ["zendesk", "freshdesk"])
+def test_write_back_sets_priority_and_group_once_and_makes_no_loop(
+    kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    rules = _rules_setting_priority_and_group(tmp_path)
+    syncd = _syncd(kind, sandbox, tmp_path, monkeypatch, write_back=True, rules=rules)
+    now = datetime.now(UTC).replace(microsecond=0)
+    syncd.once(at=now)  # baseline
+    ids = _breaching_tickets(kind, sandbox)
+    sandbox.reset_counts()
+    per_cycle: list[Counter[str]] = []
+    before = _requests(sandbox)
+    for _ in range(30):
+        report = syncd.once(at=now)
+        assert report.actions_failed == 0 and not report.failed_sinks
+        after = _requests(sandbox)
+        per_cycle.append(after - before)
+        before = after
+
+    app: Any = sandbox.zendesk if kind == "zendesk" else sandbox.freshdesk
+    tickets = {t["id"]: t for t in app.tickets() if t["id"] in ids}
+    engineering = 360_000_100_003 if kind == "zendesk" else 44_000_000_003
+    urgent = "urgent" if kind == "zendesk" else 4
+    for ticket in tickets.values():
+        assert ticket["priority"] == urgent and ticket["group_id"] == engineering, ticket
+        assert {"escalated", "syncd"} <= set(ticket["tags"])
+    priority = _fired(syncd, "set_priority")
+    assert [a["outcome"] for a in priority] == [f"priority set to urgent in {kind.title()}"] * 3
+    groups = sorted(_fired(syncd, "set_group"), key=lambda a: a["target"])
+    outcomes = [a["outcome"] for a in groups]
+    assert outcomes[:3] == [f"assigned to group Engineering in {kind.title()}"] * 3
+    assert all(
+        o.startswith(f"skipped: no {kind.title()} group named 'Night shift' (set_group at ")
+        and "escalation.yaml:" in o
+        for o in outcomes[3:]
+    ), outcomes
+    # One update per ticket and action that changes something (tag, priority, group), all in
+    # the first cycle; the groups are listed once for the whole run.
+    assert sum(c[f"{kind} PUT"] for c in per_cycle) == 3 * TICKETS
+    assert per_cycle[0][f"{kind} PUT"] == 3 * TICKETS
+    settled = per_cycle[2:]
+    assert all(c == settled[0] for c in settled), "request counters flat after settling"
+    assert set(settled[0]) == {kind}, settled[0]  # only the source's own polling
 
 
 @pytest.mark.parametrize("kind", ["zendesk", "freshdesk"])

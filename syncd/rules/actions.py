@@ -13,6 +13,8 @@
               - tag: escalated
               - task: "Call {requester.name} about {ticket.subject}"
                 due_in: 2h
+              - set_priority: urgent    # in the helpdesk (helpdesk.write_back)
+              - set_group: Tier 2       # the helpdesk group, by name
     follow_ups:
       - follow_up: Satisfaction check
         after: solved_at            # a ticket time: solved_at, created_at, csat_at...
@@ -39,7 +41,10 @@ from syncd.rules import templates
 from syncd.rules.conditions import Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
 
-ACTION_KINDS = ("notify", "tag", "task")
+ACTION_KINDS = ("notify", "tag", "task", "set_priority", "set_group")
+# The helpdesk priorities a `set_priority` action may ask for, in Zendesk's words (Freshdesk's
+# Low, Medium, High, Urgent: "normal" is its Medium).
+HELPDESK_PRIORITIES = ("low", "normal", "high", "urgent")
 Renderer = Callable[[Ticket, Decision], str]
 EVENT_FIELDS = ("created_at", "updated_at", "solved_at", "first_response_at", "csat_at")
 
@@ -293,7 +298,7 @@ def _action(
     if len(kinds) != 1:
         problems.add(
             loc,
-            "an action is one of notify, tag or task",
+            "an action is one of notify, tag, task, set_priority or set_group",
             "e.g. {notify: 'slack:#support', template: escalation_notice}",
         )
         return None
@@ -303,6 +308,8 @@ def _action(
         "notify": {"notify", "template", "message"},
         "tag": {"tag"},
         "task": {"task", "owner", "due_in"},
+        "set_priority": {"set_priority"},
+        "set_group": {"set_group"},
     }[kind]
     if not problems.only_keys(path, spec, allowed, f"a {kind} action"):
         return None
@@ -342,10 +349,31 @@ def _action(
             f"email:address or webhook:name, got {value!r}",
         )
         return None
+    if kind == "set_priority" and str(value).lower() not in HELPDESK_PRIORITIES:
+        problems.add(
+            where(path, spec, kind),
+            f"set_priority needs a helpdesk priority, got {value!r}",
+            f"Use one of: {', '.join(HELPDESK_PRIORITIES)}",
+        )
+        return None
+    if kind == "set_group" and (not isinstance(value, str | int) or not str(value).strip()):
+        problems.add(
+            where(path, spec, kind),
+            f"set_group needs the name (or id) of a helpdesk group, got {value!r}",
+            "e.g. set_group: Tier 2",
+        )
+        return None
     tags = (
         tuple(str(t) for t in (value if isinstance(value, list) else [value]))
         if kind == "tag"
         else ()
     )
-    target = str(value) if kind == "notify" else str(spec.get("owner", ""))
+    if kind == "notify":
+        target = str(value)
+    elif kind == "set_priority":
+        target = str(value).lower()
+    elif kind == "set_group":
+        target = str(value).strip()
+    else:
+        target = str(spec.get("owner", ""))
     return ActionSpec(kind, target, templates.parse(text) if text else (), tags, due_in, loc)

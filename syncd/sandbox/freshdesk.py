@@ -150,6 +150,7 @@ class FreshdeskApp(FreshdeskStore):
             ("GET", r"/api/v2/companies/(?P<id>\d+)", s(self._view_company)),
             ("GET", r"/api/v2/surveys/satisfaction_ratings", s(self._list_ratings)),
             ("GET", r"/api/v2/ticket_fields", s(self._ticket_fields)),
+            ("GET", r"/api/v2/groups", s(self._list_groups)),
         ]
 
     def admin_routes(self) -> list[tuple[str, str, Handler]]:
@@ -481,6 +482,26 @@ class FreshdeskApp(FreshdeskStore):
 
     def _ticket_fields(self, _req: Request, _now: int) -> Response:
         return Response(200, data.ticket_fields(self._created))
+
+    def _list_groups(self, req: Request, _now: int) -> Response:
+        """List All Groups: a plain array, `page`/`per_page` (30 by default, at most 100)."""
+        per_page = max(1, min(int(req.arg("per_page", "30") or 30), 100))
+        page = max(1, int(req.arg("page", "1") or 1))
+        groups = [
+            {
+                "id": gid,
+                "name": name,
+                "description": f"{name} team",
+                "escalate_to": None,
+                "unassigned_for": "30m",
+                "business_hour_id": None,
+                "group_type": "support_agent_group",
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+            }
+            for name, gid in data.GROUPS.items()
+        ]
+        return Response(200, groups[(page - 1) * per_page : page * per_page])
 
     # --------------------------------------------------------------------- admin routes
 

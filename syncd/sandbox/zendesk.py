@@ -13,7 +13,7 @@ Vendor endpoints (".json" suffix optional, as on Zendesk):
     GET /api/v2/job_statuses/{id}            GET /api/v2/deleted_tickets
     GET /api/v2/satisfaction_ratings[/{id}]
     GET /api/v2/users/{id}                   GET /api/v2/users/show_many?ids=   GET /api/v2/users/me
-    GET /api/v2/organizations/{id}
+    GET /api/v2/organizations/{id}           GET /api/v2/groups
 
 The lifecycle endpoints and their Python API (`reply`, `rate`, `merge`, `mark_spam`,
 `archive_closed`, `metrics`, ...) live in `zendesk_lifecycle`; ticket metrics and metric
@@ -29,6 +29,7 @@ Behaviour follows Zendesk's public docs, cited where it matters:
   Best practices for avoiding rate limiting,
   https://developer.zendesk.com/documentation/api-basics/best-practices/best-practices-for-avoiding-rate-limiting
 - [T] Tickets, https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+- [G] Groups, https://developer.zendesk.com/api-reference/ticketing/groups/groups/
 - [NSR] About native system ticket rules,
   https://support.zendesk.com/hc/en-us/articles/4408894213018
 
@@ -193,6 +194,7 @@ class ZendeskApp(Lifecycle):
             ("GET", rf"/api/v2/users/show_many{j}", self._serve(self._show_many_users)),
             ("GET", rf"/api/v2/users/(?P<id>\d+){j}", self._serve(self._show_user)),
             ("GET", rf"/api/v2/organizations/(?P<id>\d+){j}", self._serve(self._show_org)),
+            ("GET", rf"/api/v2/groups{j}", self._serve(self._list_groups)),
             *(
                 (method, pattern, self._serve(handler, incremental))
                 for method, pattern, handler, incremental in self._lifecycle_routes()
@@ -637,6 +639,37 @@ class ZendeskApp(Lifecycle):
             return self.error(404, "")
         return Response(200, {"organization": self._render_org(org)})
 
+    def _list_groups(self, req: Request, _now: float) -> Response:
+        """List Groups: offset pagination, 100 per page by default ([G])."""
+        groups = [
+            {
+                "id": gid,
+                "name": name.title(),
+                "description": "",
+                "default": name == "support",
+                "deleted": False,
+                "is_public": True,
+                "url": f"{self._base_url}/api/v2/groups/{gid}.json",
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+            }
+            for name, gid in data.GROUPS.items()
+        ]
+        per_page = max(1, min(int(req.arg("per_page", "100") or 100), 100))
+        page = max(1, int(req.arg("page", "1") or 1))
+        chunk = groups[(page - 1) * per_page : page * per_page]
+        more = page * per_page < len(groups)
+        base = f"{self._base_url}/api/v2/groups.json?per_page={per_page}&page="
+        return Response(
+            200,
+            {
+                "groups": chunk,
+                "next_page": f"{base}{page + 1}" if more else None,
+                "previous_page": f"{base}{page - 1}" if page > 1 else None,
+                "count": len(groups),
+            },
+        )
+
     def _ids_arg(self, req: Request) -> list[int] | Response:
         raw = [part.strip() for part in (req.arg("ids") or "").split(",") if part.strip()]
         if not raw or not all(part.isdigit() for part in raw):
@@ -1043,7 +1076,11 @@ class ZendeskApp(Lifecycle):
             if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
                 raise InvalidRecord(field, "must be a list of user ids")
             ticket[field] = list(value)
-        else:  # group_id, external_id, due_at, problem_id
+        elif field == "group_id":
+            if value is not None and value not in data.GROUPS.values():
+                raise InvalidRecord(field, f"no group {value}")
+            ticket[field] = value
+        else:  # external_id, due_at, problem_id
             ticket[field] = value
 
     def _generated_org(self, spec: dict[str, Any]) -> int:
