@@ -127,6 +127,36 @@ def test_metrics_parse_and_count_pulls_writes_and_requests_by_outcome(
     assert 0 <= _value(samples, "syncd_lag_seconds") < 60
 
 
+def test_zendesk_429s_that_zenpy_waits_out_itself_are_counted(
+    sandbox: Sandbox,
+    config_path: Path,
+    measured: Metrics,
+    server: OpsServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    syncd = _syncd(config_path, sandbox)
+    sandbox.zendesk.generate(3)
+    # zenpy sleeps through a 429 with Retry-After and asks again, out of syncd's sight.
+    sandbox.faults.retry_after = 1
+    serve = sandbox.faults.pick
+    limited: list[str] = []
+
+    def pick(api: str) -> int | None:
+        if api == "zendesk" and len(limited) < 2:
+            limited.append(api)
+            return 429
+        return serve(api)
+
+    monkeypatch.setattr(sandbox.faults, "pick", pick)
+    _cycle(syncd, measured)
+
+    samples = _samples(server.url)
+    assert _value(samples, "syncd_tickets_pulled_total") == 3
+    assert _value(samples, "syncd_api_requests_total", api="zendesk", outcome="429") == 2
+    assert _value(samples, "syncd_rate_limited_total", api="zendesk") == 2
+    assert _value(samples, "syncd_api_requests_total", api="zendesk", outcome="ok") >= 1
+
+
 def test_readyz_fails_while_a_sink_is_down_and_recovers_after(
     sandbox: Sandbox, config_path: Path, measured: Metrics, server: OpsServer
 ):
