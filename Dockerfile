@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile wheels with build tools; the final image carries none of them.
+# Build stage: every wheel syncd needs, built once; the final image carries no build tools.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -9,9 +9,14 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN useradd --create-home --uid 10001 syncd
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+# A fixed non-root uid; /var/lib/syncd is its own, for a SQLite state file (or, in
+# docker-compose.yml, the sandbox's service-account key): a named volume mounted there
+# starts out owned by syncd.
+RUN useradd --create-home --uid 10001 syncd \
+  && install -d -o syncd -g syncd /var/lib/syncd
+# The wheels are mounted from the build stage, not copied: they never become a layer.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+  pip install --no-cache-dir /wheels/*
 COPY rules /rules
 USER syncd
 WORKDIR /home/syncd

@@ -29,6 +29,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/rules_bench.py
+	$(BIN)/python bench/reports_bench.py
+	$(BIN)/python bench/faults_bench.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache *.egg-info

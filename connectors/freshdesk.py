@@ -83,7 +83,7 @@ from syncd.errors import ConfigError, CredentialsError, TerminalError, Transient
 from syncd.model import Organization, Person, Status, StatusChange, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.ratelimit import RateLimiter
-from syncd.retry import retry_after_seconds, with_retry
+from syncd.retry import pause, retry_after_seconds, with_retry
 
 log = structlog.get_logger("syncd.freshdesk")
 
@@ -547,7 +547,7 @@ class FreshdeskSource:
         attempts: int = 5,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
         session: requests.Session | None = None,
     ) -> None:
         """`clock` and `sleep` pace requests (tests pass a fake pair to avoid waiting)."""
@@ -574,6 +574,25 @@ class FreshdeskSource:
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         return CursorState.load(None, int(since.timestamp())).dump()
+
+    def fetch(self, keys: Sequence[str]) -> Page:
+        """The current version of these tickets, one `GET /tickets/{id}` each (to retry
+        tickets that were malformed); those Freshdesk no longer has are rejected so."""
+        raws: list[Any] = []
+        rejected: list[tuple[str, str, Any]] = []
+        for key in keys:
+            raw = None
+            if key.isdigit():
+                raw = self._json(f"{API}/tickets/{key}", {"include": VIEW_INCLUDE}, missing_ok=True)
+            if raw is None:
+                rejected.append((key, "Freshdesk no longer has this ticket", None))
+            else:
+                raws.append(raw)
+        # Ratings bookkeeping belongs to `pull`; a throwaway state keeps it out of the cursor.
+        state = CursorState.load(None, 0)
+        window = _Window([], Mark(0), False, [])
+        tickets, malformed = self._tickets(raws, state, window, "fetched")
+        return Page(tickets, "", True, [*rejected, *malformed])
 
     # --------------------------------------------------------------------------- pull
 

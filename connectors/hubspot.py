@@ -2,9 +2,14 @@
 its requester's contact and its organization's company.
 
 Tickets: `POST /crm/v3/objects/tickets/batch/upsert`, at most 100 inputs a request, idProperty
-= a custom property with unique values, so a re-run updates instead of duplicating. A batch
-HubSpot rejects as a whole (400) is split in halves until the bad records stand alone; they
-come back as rejected with HubSpot's reason and the rest is written. Status and priority map
+= a custom property with unique values, so a re-run updates instead of duplicating. Every
+input carries an `objectWriteTraceId` (its helpdesk id), which asks HubSpot for multi-status
+answers: a record it refuses (an option the portal does not have, a bad number or date) comes
+back on its own (207), with the property named, and the rest of the batch is written in the
+same request. A batch HubSpot still rejects as a whole (400) is split in halves until the bad
+records stand alone. Before sending, the values of syncd's own typed properties (numbers,
+datetimes) are checked, so a bad one is refused alone, naming the property; enumeration
+options are the portal's own, so HubSpot judges those. Status and priority map
 to a pipeline stage and `hs_ticket_priority` through `hubspot.stages` and
 `hubspot.priorities` (defaults: HubSpot's Support Pipeline; `syncd setup` checks the stages).
 
@@ -51,6 +56,7 @@ the ticket upserts.
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -89,8 +95,9 @@ from syncd.errors import TerminalError
 from syncd.model import Decision, Status, Ticket
 from syncd.ports import SinkRecord, SinkResult
 from syncd.ratelimit import RateLimiter
+from syncd.retry import stop_requested
 
-__all__ = ["CUSTOM_PROPERTIES", "GROUP", "HubSpotSink", "translate"]
+__all__ = ["CUSTOM_PROPERTIES", "GROUP", "HubSpotSink", "invalid_value", "translate"]
 
 MAX_VALUE = 65_536  # HubSpot's limit on a property value, in characters
 TRUNCATED = "… [truncated by syncd]"
@@ -230,10 +237,23 @@ class HubSpotSink:
         result = SinkResult()
         written: dict[str, tuple[str, bool]] = {}  # helpdesk id -> (HubSpot id, created)
         size = self.config.batch_size
-        for start in range(0, len(live), size):
-            self._write_batch(live[start : start + size], result, written)
-        self._link([r for r in live if r.key in written], written, result)
+        checked = []
+        for record in live:
+            problem = invalid_value(record.payload)
+            if problem:
+                result.rejected[record.key] = problem
+            else:
+                checked.append(record)
+        # A shutdown stops between batches: records not sent are neither accepted nor
+        # rejected, and the pipeline queues them.
+        for start in range(0, len(checked), size):
+            if start and stop_requested():
+                break
+            self._write_batch(checked[start : start + size], result, written)
+        self._link([r for r in checked if r.key in written], written, result)
         for start in range(0, len(gone), size):
+            if stop_requested():
+                break
             self._archive_batch(gone[start : start + size], result)
         return result
 
@@ -261,17 +281,21 @@ class HubSpotSink:
                 # `new` is HubSpot's "created by this upsert"; unknown counts as not new, which
                 # only costs a read of associations it cannot have.
                 written[str(key)] = (str(obj["id"]), obj.get("new") is True)
-        errors = "; ".join(str(e.get("message", e)) for e in response.get("errors") or [])
+        refused = _refusals(response.get("errors") or [])
         for record in batch:
             if record.key in written:
                 result.accepted.append(record.key)
             else:
-                result.rejected[record.key] = errors or "HubSpot did not return this ticket"
+                reason = refused.get(record.key) or refused.get("") or "HubSpot did not return it"
+                result.rejected[record.key] = reason
 
     def _upsert_body(self, batch: Sequence[SinkRecord]) -> Any:
         inputs = [
             SimplePublicObjectBatchInputUpsert(
-                id=r.key, id_property=self.config.id_property, properties=_properties(r.payload)
+                id=r.key,
+                id_property=self.config.id_property,
+                properties=_properties(r.payload),
+                object_write_trace_id=r.key,  # multi-status: a bad record fails alone
             )
             for r in batch
         ]
@@ -397,6 +421,52 @@ class HubSpotSink:
         if self.config.companies:
             wanted.append(("companies", "company", COMPANY_PROPERTIES, set(COMPANY_PROPERTIES)))
         return create_properties(self.client, self.config, wanted, dry_run)
+
+
+def invalid_value(payload: Mapping[str, Any]) -> str | None:
+    """Why HubSpot would refuse a value of one of syncd's typed properties (numbers,
+    datetimes), naming the property; None when every value fits its type. "" clears a
+    value and always fits."""
+    for name, (_label, kind, _field) in CUSTOM_PROPERTIES.items():
+        value = payload.get(name)
+        if value in (None, ""):
+            continue
+        text = str(value)
+        if kind == "number":
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            if not math.isfinite(number):
+                return f"property {name} ({kind}): {text!r} is not a number"
+        elif kind == "datetime":
+            try:
+                datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                return f"property {name} ({kind}): {text!r} is not an ISO 8601 time"
+    return None
+
+
+def _refusals(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """helpdesk id -> why HubSpot refused that input, from a multi-status answer's `errors`
+    (each names its input by objectWriteTraceId); "" holds errors naming no input."""
+    refused: dict[str, str] = {}
+    for error in errors:
+        reason = _reason(error)
+        traces = (error.get("context") or {}).get("objectWriteTraceId") or [""]
+        for trace in traces:
+            refused[str(trace)] = "; ".join(filter(None, [refused.get(str(trace)), reason]))
+    return refused
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    """One refusal in words, naming each property HubSpot found wrong."""
+    parts = []
+    for item in error.get("errors") or []:
+        names = (item.get("context") or {}).get("propertyName") or []
+        message = str(item.get("message") or item.get("code") or "")
+        parts.append(f"property {', '.join(names)}: {message}" if names else message)
+    return "; ".join(p for p in parts if p) or str(error.get("message") or error)
 
 
 def _properties(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -83,14 +83,22 @@ def translate(exc: Exception, base: str) -> Exception:
 
 
 def _detail(body: str) -> str:
-    """What HubSpot said was wrong: the `errors` messages of its error body (one line each
-    property), else its `message`, else the body itself; at most 500 characters."""
+    """What HubSpot said was wrong: the `errors` messages of its error body (one each
+    property, which it names), else its `message`, else the body itself; at most 500
+    characters."""
     try:
         data = json.loads(body)
     except ValueError:
         return body[:500]
     if not isinstance(data, dict):
         return body[:500]
-    messages = [str(e.get("message")) for e in data.get("errors") or [] if isinstance(e, dict)]
-    text = "; ".join(m for m in messages if m and m != "None") or str(data.get("message") or body)
+    messages = []
+    for error in data.get("errors") or []:
+        if not isinstance(error, dict) or not error.get("message"):
+            continue
+        context = error.get("context")
+        names = context.get("propertyName") if isinstance(context, dict) else None
+        prefix = f"property {', '.join(map(str, names))}: " if isinstance(names, list) else ""
+        messages.append(f"{prefix}{error['message']}")
+    text = "; ".join(messages) or str(data.get("message") or body)
     return text[:500]

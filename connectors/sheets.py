@@ -1,84 +1,76 @@
-"""Google Sheets sink: the "Tickets" worksheet, one row per helpdesk ticket, updated in place.
+"""Google Sheets sink: the managers' spreadsheet, one cycle in at most three requests.
 
-A write costs one read and one write request, however many tickets changed:
-- read: `spreadsheets.get` with the header row and the ticket-id column (grid data), which
-  also gives the grid's size and the tab's id. Rows are found by id on every write, so a
-  manager may sort or filter the tab freely.
-- write: `values:batchUpdate` with valueInputOption RAW (text stays text: a subject starting
-  with `=`, `+`, `-` or `@` never becomes a formula). When the tab is missing or the grid is
-  too small, `values:batchUpdate` would fail with "exceeds grid limits", so that write is one
-  `:batchUpdate` instead, carrying addSheet/appendDimension and the cells (updateCells, whose
-  string values are stored as typed: equally RAW).
+Tabs syncd owns, created on first use: "Tickets" (one row per ticket, updated in place),
+the report tabs (SLA breaches, Escalations, Daily summary, Weekly report, Monthly trends,
+each rewritten whole when its table changes) and yearly "Archive <year>" tabs. Any other tab,
+and any column right of syncd's, is a manager's and is never written.
+
+A write costs one read and one write request however many records changed, at most three:
+- read: one `spreadsheets.get` with a field mask, asking for the header row and key column
+  of the tabs written this cycle with their properties and syncd's stamps (sheets_layout).
+  Rows are found by id on every write, so a manager may sort or filter the tab freely. The
+  titles of the spreadsheet's tabs are remembered between cycles; a daemon's first write
+  reads them first, with a small metadata-only `get` (so does the write after a refusal,
+  e.g. when a manager deleted one of syncd's tabs).
+- write (sheets_plan): one `:batchUpdate` when a tab must change (created, formatted when its
+  stamp says so, grown, the archive move, row deletions) carrying the cells too while it
+  stays small; else, or for big writes (thousands of rows), the cells in one
+  `values:batchUpdate` (USER_ENTERED, texts marked as text: nothing becomes a formula but
+  the ticket id's link). Any failure is retried from a fresh read, so replaying a row
+  deletion can never delete the wrong row.
 
 Gone tickets (merged, spam or deleted in the helpdesk) are never shown as open: their Status
-cell says so ("merged into #123" when the target is known) and their SLA and escalation cells
-are empty. With `sheets.gone_tickets: remove` their rows are deleted instead, still within the
-one write: a `:batchUpdate` with updateCells for the changed rows first, then deleteDimension
-for the gone rows from the bottom up (each deletion shifts only the rows below it). A gone
-ticket without a row is not appended; a restored one is, as its record changes.
+says so ("merged into #123" when the target is known) and their SLA and escalation cells are
+empty. With `sheets.gone_tickets: remove` their rows are deleted instead, still within the one
+write; a gone ticket without a row is not appended; a restored one is, as its record changes.
+
+Once a day, finished tickets (solved, closed or gone) whose Updated moment is older than
+`sheets.archive_after_days` move to the "Archive <year>" tab of that year; a warning is
+logged when the spreadsheet passes 80% of Google's 10,000,000-cell limit.
 """
 
 from __future__ import annotations
 
 import json
-import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import google.auth.exceptions
 import gspread
 import requests
+import structlog
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 
+from connectors.sheets_format import column_letter, tickets_spec
+from connectors.sheets_layout import DATA_FIELDS, META_FIELDS, Book, parse_book
+from connectors.sheets_plan import REMOVE, Plan, Sweep, cell_requests, plan, value_ranges
 from syncd.config import SheetsConfig
 from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
 from syncd.logs import register_secret
-from syncd.model import Decision, Status, Ticket
-from syncd.ports import SinkRecord, SinkResult
+from syncd.model import Decision, Ticket
+from syncd.ports import Report, SinkRecord, SinkResult
 from syncd.retry import retry_after_seconds, with_retry
+from syncd.sheet_columns import cell_value, ticket_columns, to_serial
+
+log = structlog.get_logger("syncd.sheets")
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 GOOGLE_APIS = ".googleapis.com"
-MAX_CELL = 50_000  # characters a cell holds
+# Characters a cell holds, less the apostrophe that marks a text as text (sheets_plan).
+MAX_CELL = 50_000 - 1
 TRUNCATED = "… [truncated by syncd]"
-HEADROOM = 500  # rows added beyond need when the grid grows, so growth is rare
-# Tickets the helpdesk no longer works on: never shown as open, maybe removed.
-REMOVE = "remove"  # payload key of a record whose row is to be deleted
-
-COLUMNS = (
-    "Ticket",
-    "Subject",
-    "Requester",
-    "Requester email",
-    "Organization",
-    "Channel",
-    "Status",
-    "Category",
-    "Priority",
-    "SLA",
-    "First response due (UTC)",
-    "Resolution due (UTC)",
-    "Escalation",
-    "Helpdesk priority",
-    "Tags",
-    "Created (UTC)",
-    "Updated (UTC)",
-    "Link",
-)
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+MAX_REQUEST = 9_000_000  # bytes per request, under Google's limit of 10 MB (10,485,760)
+# A batch carries the cells too while it stays this small (Google recommends 2 MB at most);
+# bigger writes send them in the compact values form, in a request of their own.
+MAX_INLINE = 2_000_000
+HEADROOM = 500  # rows added beyond need when the Tickets grid grows, so growth is rare
+CELL_LIMIT = 10_000_000  # cells a spreadsheet holds (every tab's grid counts)
+CELL_WARNING = 0.8  # share of the limit past which the log warns
+REPORT_PREFIX = "report:"  # keys of report records, apart from ticket ids
 
 
 def quote_sheet(title: str) -> str:
@@ -86,29 +78,37 @@ def quote_sheet(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-@dataclass
-class Layout:
-    """What the read request learnt about the tab."""
-
-    exists: bool
-    sheet_id: int | None = None
-    row_count: int = 0
-    column_count: int = 0
-    header: list[str] = field(default_factory=list)
-    rows_by_id: dict[str, int] = field(default_factory=dict)  # ticket id -> 0-based row
-    last_row: int = 0  # 0-based index of the last non-empty id cell (0 = header only)
+class _MissingTab(Exception):
+    """A range named a tab that is no longer there (a manager deleted or renamed it)."""
 
 
 class SheetsSink:
-    """The managers' ticket list in a Google Sheet."""
+    """The managers' spreadsheet: the Tickets tab, the report tabs and the archive."""
 
     name = "sheets"
 
-    def __init__(self, config: SheetsConfig, attempts: int = 5) -> None:
+    def __init__(
+        self,
+        config: SheetsConfig,
+        attempts: int = 5,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.config = config
         self.attempts = attempts
-        self.tab = config.worksheet
-        self.last = column_letter(len(COLUMNS) - 1)
+        self.clock = clock
+        self.zone = ZoneInfo(config.timezone)
+        self.tab = config.tickets_tab
+        self.columns = ticket_columns(config.columns, config.timezone)
+        self.spec = tickets_spec(self.tab, self.columns, HEADROOM)
+        keys = [c.key for c in self.columns]
+        # The config makes sure the archive has the Status and Updated columns to read.
+        self.archive = config.archive_after_days is not None
+        self._status = keys.index("status") if "status" in keys else -1
+        self._updated = keys.index("updated") if "updated" in keys else -1
+        self._titles: set[str] | None = None  # the spreadsheet's tabs, as last read
+        self._swept: date | None = None  # the day of the last archive sweep
+        self._warned: set[str] = set()
+        self._reads = 0  # reads sent by the current write
         creds = _credentials(config)
         session = (
             _RedirectedSession(creds, config.base_url.rstrip("/"))
@@ -119,268 +119,268 @@ class SheetsSink:
         self.client.set_timeout(config.timeout)
         self.http = self.client.http_client
 
+    # --- rendering (pure) ----------------------------------------------------------------
+
     def render(self, ticket: Ticket, decision: Decision) -> SinkRecord:
-        """The ticket's row, one value per column; for a gone ticket with
-        `gone_tickets: remove`, the request to delete its row."""
+        """The ticket's row, one value per column (moments as serial numbers in the sheet's
+        timezone), and its helpdesk link; for a gone ticket with `gone_tickets: remove`, the
+        request to delete its row."""
         gone = ticket.status.is_gone
         if gone and self.config.gone_tickets == "remove":
             # Only the intent is fingerprinted: later edits of a gone ticket cost no request,
             # and a restored ticket's row differs from this, so it is written (appended) again.
             return SinkRecord(key=ticket.id, payload={REMOVE: True})
-        requester = ticket.requester
-        org = ticket.organization
-        status = ticket.status.value
-        if ticket.status is Status.MERGED and ticket.merged_into:
-            status = f"merged into #{ticket.merged_into}"
-        # SLA clocks and escalations mean nothing for a ticket nobody will work on; the rules
-        # may still measure one (a merged ticket may have a solve time), so it is blanked here.
-        sla = None if gone else decision.sla
-        escalation = decision.escalation_name if decision.escalation_level and not gone else ""
-        row: list[Any] = [
-            int(ticket.id) if ticket.id.isdigit() else ticket.id,
-            ticket.subject,
-            requester.name if requester else "",
-            requester.email if requester else "",
-            org.name if org else "",
-            ticket.channel,
-            status,
-            decision.category,
-            decision.priority,
-            sla.state if sla else "",
-            _time(sla.first_response.due) if sla and sla.first_response.due else "",
-            _time(sla.resolution.due) if sla and sla.resolution.due else "",
-            escalation,
-            ticket.helpdesk_priority or "",
-            ", ".join(ticket.tags),
-            _time(ticket.created_at),
-            _time(ticket.updated_at),
-            ticket.url,
-        ]
-        return SinkRecord(key=ticket.id, payload={"row": [_fit(v) for v in row]})
+        row = [_fit(cell_value(c.value(ticket, decision, gone), self.zone)) for c in self.columns]
+        return SinkRecord(key=ticket.id, payload={"row": row, "link": ticket.url})
+
+    def render_reports(self, reports: Sequence[Report]) -> list[SinkRecord]:
+        """Each report as the sheet shows it, keyed "report:<name>": the tab's title, the
+        columns, the rows (moments and days as serial numbers), each column's number format
+        and the charts."""
+        records = []
+        for report in reports:
+            formats = [report.formats.get(c) or _inferred(report, i) for i, c in
+                       enumerate(report.columns)]  # fmt: skip
+            payload = {
+                "tab": self.config.tabs.get(report.name, report.title),
+                "columns": list(report.columns),
+                "rows": [[_fit(cell_value(v, self.zone)) for v in row] for row in report.rows],
+                "formats": formats,
+                "charts": [
+                    {"title": c.title, "kind": c.kind, "domain": c.domain, "series": list(c.series)}
+                    for c in report.charts
+                ],
+            }
+            records.append(SinkRecord(key=REPORT_PREFIX + report.name, payload=payload))
+        return records
 
     def describe(self, records: Sequence[SinkRecord]) -> str:
         """What write() would do."""
-        gone = sum(1 for r in records if r.payload.get(REMOVE))
-        text = f"write {len(records) - gone} row(s)"
+        tickets, reports = _split(records)
+        gone = sum(1 for p in tickets.values() if p.get(REMOVE))
+        text = f"write {len(tickets) - gone} row(s)"
         if gone:
             text += f", remove the rows of {gone} gone ticket(s) (those present)"
-        return f"{text} of '{self.tab}' in 1 read + 1 write request"
+        text += f" of '{self.tab}'"
+        if reports:
+            text += " and the report tab(s) " + ", ".join(f"'{r['tab']}'" for r in reports)
+        return f"{text} in 1 read + 1 write request"
+
+    # --- writing -------------------------------------------------------------------------
 
     def write(self, records: Sequence[SinkRecord]) -> SinkResult:
-        """Update existing rows in place, append new ones and delete the rows of gone tickets
-        (`gone_tickets: remove`): one read and at most one write, however many records."""
-        latest = {r.key: r for r in records}
-        if any(r.payload.get(REMOVE) for r in latest.values()):
-            # Deleting rows by index is not idempotent: replaying a deleteDimension whose
-            # response was lost would delete the rows that moved up into its place. So a
-            # failed attempt is retried from the read, whose fresh row numbers make it safe.
-            with_retry(
-                lambda: self._apply(latest, self._read_layout(), retry=False),
-                api="sheets",
-                attempts=self.attempts,
-            )
-        else:
-            layout = with_retry(self._read_layout, api="sheets", attempts=self.attempts)
-            self._apply(latest, layout, retry=True)
-        # Every record is accepted, a gone ticket without a row too: the sheet is as wanted.
-        return SinkResult(accepted=list(latest))
-
-    def _apply(self, records: dict[str, SinkRecord], layout: Layout, retry: bool) -> None:
-        """Plan the one write request against the layout read and send it (none when there
-        is nothing to change); `retry`: retry the request itself on transient failures."""
-        rows = {k: list(r.payload["row"]) for k, r in records.items() if not r.payload.get(REMOVE)}
-        placed = self._place(layout, rows)
-        # 0-based rows of the gone tickets that have one, found by id (the tab may be sorted).
-        removed = sorted(
-            layout.rows_by_id[k]
-            for k, r in records.items()
-            if r.payload.get(REMOVE) and k in layout.rows_by_id
+        """Write the cycle's records: one read and one or two writes (see the module
+        docstring); the first write of a day also sweeps old finished tickets to the
+        archive."""
+        tickets, reports = _split(records)
+        today = self.clock().astimezone(self.zone).date()
+        sweep = self.archive and self._swept != today
+        done = with_retry(
+            lambda: self._write_once(tickets, reports, sweep), api="sheets", attempts=self.attempts
         )
-        header_ok = layout.header[: len(COLUMNS)] == list(COLUMNS)
-        if not header_ok:
-            placed[0] = list(COLUMNS)
-        if not placed and not removed:
-            return  # only gone tickets that have no row: nothing to write
-        needed_rows = max(placed, default=0) + 1
-        if (
-            removed  # values:batchUpdate cannot delete rows
-            or not layout.exists
-            or needed_rows > layout.row_count
-            or len(COLUMNS) > layout.column_count
-        ):
-            method = self.http.batch_update
-            body = self._structural_update(layout, placed, needed_rows, removed)
-        else:
-            method = self.http.values_batch_update
-            body = self._values_update(placed)
-        if retry:
-            with_retry(lambda: self._call(method, body), api="sheets", attempts=self.attempts)
-        else:
-            self._call(method, body)
+        if sweep:
+            self._swept = today
+        log.info(
+            "sheet written",
+            rows=done.written,
+            appended=done.appended,
+            removed=done.removed,
+            archived=done.archived or None,
+            reports=done.reports or None,
+            formatted=done.formatted or None,
+        )
+        # Every record is accepted, a gone ticket without a row too: the sheet is as wanted.
+        return SinkResult(accepted=list(dict.fromkeys(r.key for r in records)))
 
-    def _read_layout(self) -> Layout:
-        q = quote_sheet(self.tab)
-        params = {
-            "includeGridData": "true",
-            "ranges": [f"{q}!A1:{self.last}1", f"{q}!A:A"],
-            "fields": "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),"
-            "data(startRow,startColumn,rowData(values(effectiveValue,formattedValue))))",
-        }
+    def _write_once(
+        self, tickets: dict[str, dict[str, Any]], reports: list[dict[str, Any]], sweep: bool
+    ) -> Plan:
         try:
-            # spreadsheets.get as gspread sends it, parsed here so that each id cell becomes
-            # its text as it is read: a 100,000-row tab then costs megabytes, not hundreds.
+            self._reads = 0
+            book = self._read(sweep, [r["tab"] for r in reports])
+            self._warn(book)
+            batch = plan(book, tickets, reports, self.spec, self._sweep() if sweep else None)
+            cells = batch.cells
+            if batch.requests:
+                # The cells ride in the batch while it stays small; a bigger one too, up to
+                # what a request may carry, when a request of their own would be a fourth.
+                requests = batch.requests + cell_requests(cells)
+                limit = MAX_REQUEST if self._reads > 1 else MAX_INLINE
+                if _size({"requests": requests}) > limit:
+                    requests = batch.requests
+                else:
+                    cells = []
+                self._call(self.http.batch_update, {"requests": requests})
+                self._titles = (self._titles or set()) | set(batch.formatted)
+            for chunk in _chunks(value_ranges(cells)):
+                body = {"valueInputOption": "USER_ENTERED", "data": chunk}
+                self._call(self.http.values_batch_update, body)
+            return batch
+        except TransientError:
+            raise
+        except Exception:
+            # A refusal may come from a tab a manager added, deleted or renamed since the
+            # tabs were last read: the next attempt reads them anew.
+            self._titles = None
+            raise
+
+    def _sweep(self) -> Sweep:
+        days = self.config.archive_after_days or 0
+        cutoff = to_serial(self.clock() - timedelta(days=days), self.zone)
+        return Sweep(cutoff, lambda title: tickets_spec(title, self.columns, 0))
+
+    def _read(self, sweep: bool, report_tabs: list[str]) -> Book:
+        """What this write needs to know; see the module docstring for the requests."""
+        fresh = None
+        if self._titles is None:
+            fresh = self._get(None, META_FIELDS, {}, complete=True)
+            self._titles = {t.title for t in fresh.tabs.values() if t.grid}
+        ranges: list[str] = []
+        roles: dict[str, list[str]] = {}  # tab -> what each of its ranges is, in order
+        owned = [self.tab, *report_tabs]
+        if sweep:
+            owned += sorted(t for t in self._titles if t.startswith("Archive "))
+        present = {t.casefold(): t for t in self._titles}
+        for name in owned:
+            title = present.get(name.casefold())  # as the tab is titled
+            if title is None or title in roles:
+                continue
+            q = quote_sheet(title)
+            ranges += [f"{q}!1:1", f"{q}!A:A"]
+            roles[title] = ["header", "keys"]
+            if sweep and name == self.tab:
+                for index in (self._status, self._updated):
+                    letter = column_letter(index)
+                    ranges.append(f"{q}!{letter}:{letter}")
+                    roles[title].append("extra")
+        if sweep and fresh is None:
+            # One cell of every other tab brings its grid's size: the day's cell count.
+            ranges += [f"{quote_sheet(t)}!A1" for t in sorted(self._titles) if t not in roles]
+        if not ranges:
+            return fresh or Book()
+        try:
+            book = self._get(ranges, DATA_FIELDS, roles, complete=sweep)
+        except _MissingTab:
+            if fresh is not None:
+                raise TransientError("a tab went away while the sheet was read") from None
+            self._titles = None
+            return self._read(sweep, report_tabs)
+        if fresh is not None:
+            for title, tab in fresh.tabs.items():
+                book.tabs.setdefault(title, tab)
+            book.complete = True
+        return book
+
+    def _get(
+        self,
+        ranges: list[str] | None,
+        fields: str,
+        wanted: dict[str, list[str]],
+        complete: bool = False,
+    ) -> Book:
+        params: dict[str, Any] = {"fields": fields}
+        if ranges:
+            params["ranges"] = ranges
+        try:
+            # spreadsheets.get as gspread sends it, parsed here so that each cell becomes its
+            # text as it is read (sheets_layout).
             url = gspread.urls.SPREADSHEET_URL % self.config.spreadsheet_id
+            self._reads += 1
             response = self.http.request("get", url, params=params)
-            meta = json.loads(response.content, object_hook=_compact)
+            return parse_book(response.content, wanted, complete)
         except gspread.exceptions.APIError as exc:
-            # Our ranges are well formed, so a 400 means the tab does not exist yet.
-            if exc.code == 400 and "range" in str(exc).lower():
-                return Layout(exists=False)
+            # Our ranges are well formed, so a 400 about one means its tab is gone.
+            if ranges and exc.code == 400 and "range" in str(exc).lower():
+                raise _MissingTab() from None
             raise _translate(exc) from None
         except Exception as exc:
             raise _translate(exc) from None
-        sheet = next(
-            (s for s in meta.get("sheets", []) if s["properties"].get("title") == self.tab), None
-        )
-        if sheet is None:
-            return Layout(exists=False)
-        props = sheet["properties"]
-        grid = props.get("gridProperties", {})
-        layout = Layout(
-            exists=True,
-            sheet_id=props.get("sheetId"),
-            row_count=grid.get("rowCount", 0),
-            column_count=grid.get("columnCount", 0),
-        )
-        # GridData come back in the order the ranges were asked: header row, then id column.
-        grids = [_grid_values(d) for d in sheet.get("data", [])]
-        if len(grids) >= 2:
-            header_grid, id_grid = grids[0], grids[1]
-            layout.header = header_grid[1][0] if header_grid[1] else []
-        else:
-            id_grid = grids[0] if grids else (0, [])
-        start_row, cells = id_grid
-        for offset, values in enumerate(cells):
-            key = values[0] if values else ""
-            if not key:
-                continue
-            index = start_row + offset
-            layout.last_row = max(layout.last_row, index)
-            if index > 0:
-                layout.rows_by_id.setdefault(key, index)
-        return layout
 
-    def _place(self, layout: Layout, rows: dict[str, list[Any]]) -> dict[int, list[Any]]:
-        """0-based row index -> values: existing tickets in place, new ones appended."""
-        placed: dict[int, list[Any]] = {}
-        next_row = layout.last_row + 1
-        for key, values in rows.items():
-            index = layout.rows_by_id.get(key)
-            if index is None:
-                index = next_row
-                next_row += 1
-            placed[index] = values
-        return placed
-
-    def _values_update(self, placed: dict[int, list[Any]]) -> dict[str, Any]:
-        q = quote_sheet(self.tab)
-        data = [
-            {"range": f"{q}!A{first + 1}:{self.last}{first + len(run)}", "values": run}
-            for first, run in _runs(placed)
-        ]
-        return {"valueInputOption": "RAW", "data": data}
-
-    def _structural_update(
-        self,
-        layout: Layout,
-        placed: dict[int, list[Any]],
-        needed_rows: int,
-        removed: Sequence[int] = (),
-    ) -> dict[str, Any]:
-        """One `:batchUpdate`: create or grow the tab, write the rows (`placed`, indices as
-        read), then delete the `removed` rows. Requests apply in order, so the deletions come
-        last and bottom-up: each one shifts only rows below it, which are already handled."""
-        requests_: list[dict[str, Any]] = []
-        sheet_id = layout.sheet_id
-        rows_wanted = needed_rows + HEADROOM
-        if not layout.exists:
-            sheet_id = _new_sheet_id(self.tab)
-            requests_.append(
-                {
-                    "addSheet": {
-                        "properties": {
-                            "sheetId": sheet_id,
-                            "title": self.tab,
-                            "gridProperties": {
-                                "rowCount": rows_wanted,
-                                "columnCount": max(26, len(COLUMNS)),
-                                "frozenRowCount": 1,
-                            },
-                        }
-                    }
-                }
+    def _warn(self, book: Book) -> None:
+        """Warn, once a day, when the spreadsheet nears Google's cell limit; and once, when
+        the Tickets tab's columns differ from what its rows were written with."""
+        day = self.clock().astimezone(self.zone).date().isoformat()
+        if book.complete and book.cells > CELL_WARNING * CELL_LIMIT and day not in self._warned:
+            self._warned.add(day)
+            biggest = sorted(book.tabs.values(), key=lambda t: t.cells, reverse=True)[:3]
+            log.warning(
+                "the spreadsheet nears Google's cell limit",
+                cells=book.cells,
+                limit=CELL_LIMIT,
+                share=round(book.cells / CELL_LIMIT, 3),
+                biggest={t.title: t.cells for t in biggest},
+                hint="lower sheets.archive_after_days, or move old Archive tabs to another "
+                "spreadsheet (Copy to > existing spreadsheet) and delete them here",
             )
-        else:
-            if needed_rows > layout.row_count:
-                requests_.append(
-                    {
-                        "appendDimension": {
-                            "sheetId": sheet_id,
-                            "dimension": "ROWS",
-                            "length": rows_wanted - layout.row_count,
-                        }
-                    }
-                )
-            if len(COLUMNS) > layout.column_count:
-                requests_.append(
-                    {
-                        "appendDimension": {
-                            "sheetId": sheet_id,
-                            "dimension": "COLUMNS",
-                            "length": len(COLUMNS) - layout.column_count,
-                        }
-                    }
-                )
-        for first, run in _runs(placed):
-            requests_.append(
-                {
-                    "updateCells": {
-                        "start": {"sheetId": sheet_id, "rowIndex": first, "columnIndex": 0},
-                        "rows": [{"values": [_cell(v) for v in row]} for row in run],
-                        "fields": "userEnteredValue",
-                    }
-                }
+        tab = book.find(self.tab)
+        if (
+            tab
+            and tab.last_row > 0
+            and tab.header
+            and tab.header[: self.spec.width] != list(self.spec.columns)
+            and "layout" not in self._warned
+        ):
+            self._warned.add("layout")
+            log.warning(
+                "the Tickets tab's columns changed: rows written before keep the old layout "
+                "until their tickets change",
+                tab=self.tab,
+                hint="run `syncd backfill --since <date of the oldest ticket>` to rewrite them",
             )
-        if 0 in placed:
-            requests_.append(
-                {
-                    "repeatCell": {
-                        "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
-                        "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
-                        "fields": "userEnteredFormat.textFormat.bold",
-                    }
-                }
-            )
-        for first, count in reversed(_spans(removed)):
-            requests_.append(
-                {
-                    "deleteDimension": {
-                        "range": {
-                            "sheetId": sheet_id,
-                            "dimension": "ROWS",
-                            "startIndex": first,
-                            "endIndex": first + count,
-                        }
-                    }
-                }
-            )
-        return {"requests": requests_}
 
     def _call(self, method: Any, body: dict[str, Any]) -> Any:
         try:
             return method(self.config.spreadsheet_id, body)
         except Exception as exc:
             raise _translate(exc) from None
+
+
+def _split(records: Sequence[SinkRecord]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Ticket payloads by key (the latest of each) and report payloads."""
+    tickets: dict[str, dict[str, Any]] = {}
+    reports: dict[str, dict[str, Any]] = {}
+    for record in records:
+        target = reports if record.key.startswith(REPORT_PREFIX) else tickets
+        target[record.key] = dict(record.payload)
+    return tickets, list(reports.values())
+
+
+def _chunks(ranges: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The ValueRanges in as few requests as Google's 10 MB request limit allows (one, for
+    10,000 ordinary rows; long texts can make more)."""
+    chunks: list[list[dict[str, Any]]] = []
+    size = MAX_REQUEST
+    for value_range in ranges:
+        length = _size(value_range)
+        if size + length > MAX_REQUEST:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(value_range)
+        size += length
+    return chunks
+
+
+def _size(body: Any) -> int:
+    """Bytes of a request body as sent."""
+    return len(json.dumps(body).encode())  # escaped as requests sends it
+
+
+def _inferred(report: Report, index: int) -> str:
+    """A column's format from its cells when the report names none: moments and days must
+    not show as bare serial numbers."""
+    for row in report.rows:
+        value = row[index] if index < len(row) else None
+        if isinstance(value, datetime):
+            return "datetime"
+        if isinstance(value, date):
+            return "date"
+    return ""
+
+
+def _fit(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_CELL:
+        return value[: MAX_CELL - len(TRUNCATED)] + TRUNCATED
+    return value
 
 
 def _redirect(base: str, url: str) -> str:
@@ -412,80 +412,6 @@ class _RedirectedSession(AuthorizedSession):
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
         return super().request(method, _redirect(self.base, str(url)), *args, **kwargs)
-
-
-def _compact(node: dict[str, Any]) -> Any:
-    """JSON object hook for the layout read: a CellData becomes its text, a RowData the list
-    of its cells' texts (other objects stay as they are)."""
-    if "effectiveValue" in node or "formattedValue" in node:
-        return _cell_text(node)
-    if set(node) == {"values"} and isinstance(node["values"], list):
-        return node["values"]
-    return node
-
-
-def _grid_values(data: dict[str, Any]) -> tuple[int, list[list[str]]]:
-    """(first row index, cell texts) of one GridData read through `_compact`."""
-    cells = [[c if isinstance(c, str) else "" for c in row] for row in data.get("rowData", [])]
-    return data.get("startRow", 0), cells
-
-
-def _cell_text(cell: dict[str, Any]) -> str:
-    # The underlying value, not the displayed one: a manager may format the id column
-    # (1234 shown as "1,234") and the row must still be found.
-    value = cell.get("effectiveValue") or {}
-    if "numberValue" in value:
-        number = value["numberValue"]
-        return str(int(number)) if float(number).is_integer() else str(number)
-    if "stringValue" in value:
-        return str(value["stringValue"])
-    return str(cell.get("formattedValue", ""))
-
-
-def _runs(placed: dict[int, list[Any]]) -> list[tuple[int, list[list[Any]]]]:
-    """Consecutive rows grouped, so a write names few ranges."""
-    runs: list[tuple[int, list[list[Any]]]] = []
-    for index in sorted(placed):
-        if runs and runs[-1][0] + len(runs[-1][1]) == index:
-            runs[-1][1].append(placed[index])
-        else:
-            runs.append((index, [placed[index]]))
-    return runs
-
-
-def _spans(indices: Sequence[int]) -> list[tuple[int, int]]:
-    """(first, count) of each run of consecutive indices, in ascending order: one
-    deleteDimension per run rather than per row."""
-    spans: list[tuple[int, int]] = []
-    for index in sorted(set(indices)):
-        if spans and spans[-1][0] + spans[-1][1] == index:
-            spans[-1] = (spans[-1][0], spans[-1][1] + 1)
-        else:
-            spans.append((index, 1))
-    return spans
-
-
-def _cell(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
-    return {"userEnteredValue": {"stringValue": str(value)}}
-
-
-def _fit(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_CELL:
-        return value[: MAX_CELL - len(TRUNCATED)] + TRUNCATED
-    return value
-
-
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _new_sheet_id(title: str) -> int:
-    # A stable id derived from the title, so a retried addSheet names the same tab.
-    return zlib.crc32(title.encode()) & 0x7FFFFFFF
 
 
 def _credentials(config: SheetsConfig) -> service_account.Credentials:

@@ -17,7 +17,7 @@ that sideload into objects, so it is read from the page's JSON (`_page_json`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,12 +28,12 @@ from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyExce
 
 from syncd.config import ZendeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
-from syncd.metrics import record_request
 from syncd.model import Organization, Person, Status, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
 SIDELOADS = ["users", "organizations", "metric_sets"]
+SHOW_MANY = 100  # ids per show_many request (Zendesk's limit)
 START_PREFIX = "start_time:"  # our cursors that begin an export (Zendesk's never look so)
 MERGED_TAG = "closed_by_merge"  # what Zendesk tags a ticket closed by a merge with
 CSAT_SCORES = {"good": 5.0, "bad": 1.0}  # Zendesk's two-point survey on syncd's 1-5 scale
@@ -64,19 +64,24 @@ class ZendeskSource:
         self.attempts = attempts
         self.requests_sent = 0
         self.link_base = (config.base_url or f"https://{config.subdomain}.zendesk.com").rstrip("/")
-        # ratelimit_budget bounds how long zenpy may sleep on 429s before giving the
-        # decision back to us (RatelimitBudgetExceeded -> TransientError -> retry/next cycle).
+        # zenpy would sleep through a 429's Retry-After itself, unseen by syncd's retry policy
+        # and its metrics, and where a shutdown cannot cut the wait short. A budget of 0
+        # seconds makes it hand the 429 back at once (RatelimitBudgetExceeded); a response
+        # hook on its session (one for all its endpoints) notes the Retry-After the 429 came
+        # with, and syncd.retry counts the 429 and waits that long before asking again.
+        self._retry_after: float | None = None
         self.client = Zenpy(
             subdomain=config.subdomain,
             email=config.email,
             token=token,
             timeout=config.timeout,
-            ratelimit_budget=120,
+            ratelimit_budget=0,
         )
-        # zenpy waits out a 429 that carries Retry-After and asks again by itself, so syncd's
-        # retry policy sees only the last answer; a response hook on zenpy's session (one for
-        # all its endpoints) counts the 429s it absorbed.
-        self.client.tickets.session.hooks["response"].append(_count_absorbed_429)
+        self.client.tickets.session.hooks["response"].append(self._note_retry_after)
+
+    def _note_retry_after(self, response: Any, *_args: Any, **_kwargs: Any) -> None:
+        if response.status_code == 429:
+            self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
 
     def start_cursor(self, since: datetime) -> str:
         """A cursor that starts the export at `since` (Zendesk's start_time)."""
@@ -117,20 +122,68 @@ class ZendeskSource:
                 if isinstance(m, dict)
             }
         except Exception as exc:
-            raise _translate(exc, self.link_base) from None
+            raise _translate(exc, self.link_base, self._retry_after) from None
+        tickets, rejected = self._normalize_page(raw_tickets, metrics)
+        next_cursor = getattr(generator, "after_cursor", None) or cursor or ""
+        end = bool(getattr(generator, "end_of_stream", True))
+        return Page(tickets, next_cursor, end, rejected)
+
+    def fetch(self, keys: Sequence[str]) -> Page:
+        """The current version of these tickets, by id, with the export's sideloads
+        (`GET /api/v2/tickets/show_many`, 100 a request); those Zendesk no longer has are
+        rejected so."""
+        ids = [int(key) for key in keys if key.isdigit()]
+        tickets: list[Ticket] = []
+        rejected: list[tuple[str, str, Any]] = [
+            (key, "not a Zendesk ticket id", None) for key in keys if not key.isdigit()
+        ]
+        for start in range(0, len(ids), SHOW_MANY):
+            chunk = ids[start : start + SHOW_MANY]
+            found, bad = with_retry(
+                lambda c=chunk: self._show_many(c), api="zendesk", attempts=self.attempts
+            )
+            tickets += found
+            rejected += bad
+            seen = {t.id for t in found} | {key for key, _, _ in bad}
+            rejected += [
+                (str(i), "Zendesk no longer has this ticket", None)
+                for i in chunk
+                if str(i) not in seen
+            ]
+        return Page(tickets, "", True, rejected)
+
+    def _show_many(self, ids: list[int]) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
+        self.requests_sent += 1
+        self._purge_cache()  # zenpy answers from its cache when it holds every id
+        try:
+            generator = self.client.tickets(ids=ids, include=SIDELOADS)
+            raw_tickets = [t.to_dict() for t in (generator.values or [])]
+            metrics = {
+                m.get("ticket_id"): m
+                for m in _page_json(generator).get("metric_sets") or []
+                if isinstance(m, dict)
+            }
+        except Exception as exc:
+            raise _translate(exc, self.link_base, self._retry_after) from None
+        return self._normalize_page(raw_tickets, metrics)
+
+    def _normalize_page(
+        self, raw_tickets: list[dict[str, Any]], metrics: Mapping[Any, Any]
+    ) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
         tickets, rejected = [], []
         for raw in raw_tickets:
             try:
                 tickets.append(self._normalize(raw, metrics.get(raw.get("id"))))
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(raw.get("id", "?")), f"malformed ticket: {exc}", raw))
-        # zenpy keeps every object it saw (up to 10,000 each); the page is normalised, so
+        self._purge_cache()
+        return tickets, rejected
+
+    def _purge_cache(self) -> None:
+        # zenpy keeps every object it saw (up to 10,000 each); a page is normalised, so
         # drop them and keep memory flat however long the export.
         for kind in ("ticket", "user", "organization"):
             self.client.cache.purge_cache(kind)
-        next_cursor = getattr(generator, "after_cursor", None) or cursor or ""
-        end = bool(getattr(generator, "end_of_stream", True))
-        return Page(tickets, next_cursor, end, rejected)
 
     def _normalize(self, raw: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> Ticket:
         user = self.client.cache.get("user", raw.get("requester_id"))
@@ -221,12 +274,6 @@ def _page_json(generator: Any) -> dict[str, Any]:
     return page if isinstance(page, dict) else {}
 
 
-def _count_absorbed_429(response: Any, *_args: Any, **_kwargs: Any) -> None:
-    """Count a 429 zenpy will wait out and retry itself (positive Retry-After)."""
-    if response.status_code == 429 and int(response.headers.get("retry-after") or 0) > 0:
-        record_request("zendesk", "429")
-
-
 def _reply_time(metrics: Mapping[str, Any] | None) -> timedelta | None:
     """Time to the first public agent reply (calendar minutes), None when not replied yet."""
     if not metrics or not _count(metrics, "replies"):
@@ -264,11 +311,11 @@ def _organization(org: Any, org_id: Any) -> Organization | None:
     return Organization(id=str(org.id), name=org.name or "", domain=domains[0] if domains else "")
 
 
-def _translate(exc: Exception, base: str) -> Exception:
-    """A zenpy/requests failure -> syncd's error tree."""
+def _translate(exc: Exception, base: str, retry_after: float | None = None) -> Exception:
+    """A zenpy/requests failure -> syncd's error tree (`retry_after`: what the last 429 said,
+    for the 429 zenpy hands back without its response)."""
     if isinstance(exc, RatelimitBudgetExceeded):
-        # (no status code in the text: each 429 was counted as zenpy met it)
-        return TransientError("Zendesk kept rate limiting syncd past its wait budget")
+        return TransientError("Zendesk answered 429 (rate limited)", retry_after=retry_after)
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     if status in (401, 403):

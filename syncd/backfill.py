@@ -1,11 +1,11 @@
 """Backfill: sync every ticket changed since a date, resumably.
 
 A backfill follows its own cursor in the state store (`backfill:<source>:<since>`), apart
-from the daemon's, in cycles of at most `batch` tickets. Each cycle moves that cursor only
-after every sink accepted it, so an interrupted backfill, run again with the same date,
-continues from its last finished cycle; the work of the cycle it was in is redone, which
-changes nothing (sinks upsert by ticket id and skip records they already hold). Memory stays
-that of one cycle however many tickets there are.
+from the daemon's, in cycles of at most `batch` tickets. Each cycle moves that cursor once
+every sink accepted it or has it queued in its backlog, so an interrupted backfill, run
+again with the same date, continues from its last finished cycle; the work of the cycle it
+was in is redone, which changes nothing (sinks upsert by ticket id and skip records they
+already hold). Memory stays that of one cycle however many tickets there are.
 
 Old tickets are history, not news: the actions their rules ask for are recorded as done, not
 sent, and stored timers are left to the daemon.
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from syncd.errors import TransientError
 from syncd.pipeline import run_cycle
-from syncd.wiring import Parts
+from syncd.wiring import Parts, with_columns
 
 
 @dataclass
@@ -64,15 +64,19 @@ def run_backfill(
             cursor_key=key,
             timers=False,
             baseline_actions=True,
+            dead_letters=parts.dead_letters,
+            reporter=with_columns(parts.reports, parts.rules),
         )
+        # The cursor moved past these tickets: each sink has them, or has them queued.
+        done += report.pulled
+        store.set_meta(f"{key}:tickets", str(done))
         if report.failed_sinks:
+            # What the failed sink did not take is in its backlog, sent once it is back.
             raise TransientError(
                 f"the backfill stopped: {', '.join(report.failed_sinks)} failed "
                 f"({'; '.join(s.error or '' for s in report.sinks.values() if s.error)}); "
-                "run the same command again to continue from the last finished batch"
+                "its share is queued; run the same command again to continue"
             )
-        done += report.pulled
-        store.set_meta(f"{key}:tickets", str(done))
         now = clock()
         # Progress in time: from the oldest change the backfill met (not `since`, which
         # may be years before the first ticket) to now, the export runs in change order.
@@ -83,7 +87,8 @@ def run_backfill(
             origin = datetime.fromisoformat(first)
             if now > origin:
                 share = max(share, min(1.0, (report.last_change - origin) / (now - origin)))
-        finished = not report.more
+        # Done when the helpdesk has nothing more and no sink still works off a backlog.
+        finished = not report.more and not report.catching_up
         if finished:
             share = 1.0
             store.set_meta(f"{key}:finished", now.isoformat())

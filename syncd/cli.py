@@ -15,6 +15,7 @@ import typer
 
 from syncd import logs
 from syncd.config import Config, load_config
+from syncd.dlq import dlq_app
 from syncd.errors import SyncdError, UserError
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Check and try the SOP rule files.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(dlq_app, name="dlq")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The syncd YAML config file.", show_default=False)
@@ -173,11 +175,14 @@ class _BackfillDisplay:
 @app.command()
 def run(config: ConfigOption) -> None:
     """Poll forever at poll_interval; SIGTERM/SIGINT finish the current batch and exit 0.
-    Serves /healthz, /readyz and /metrics on ops.host:ops.port (default 0.0.0.0:9102)."""
+    Serves /healthz, /readyz and /metrics on ops.host:ops.port (default 0.0.0.0:9102).
+    Replicas sharing the state database take turns: one holds the pipeline's lease and
+    syncs, the others wait as standbys and take over when it stops renewing."""
     from syncd import metrics
     from syncd.daemon import Daemon
     from syncd.ops import CycleRecorder, start_ops
     from syncd.reload import RuleReloader
+    from syncd.replica import LeaseKeeper
     from syncd.wiring import build
 
     cfg = _load(config)
@@ -185,10 +190,11 @@ def run(config: ConfigOption) -> None:
     rules = RuleReloader(cfg.rules.dir, parts.rules)
     measured = metrics.current()
     daemon = Daemon(
-        lambda: parts.cycle(evaluate=rules.evaluate),
+        lambda: parts.cycle(rules=rules.ruleset),  # the rules in force, after a reload
         cfg.poll_interval,
         before_cycle=rules.check,
         after_cycle=CycleRecorder(measured, parts.store),
+        lease=LeaseKeeper(parts.store, cfg.state.lease_seconds, measured),
     )
     # Handlers first: a SIGTERM from here on ends the loop and so reaches the `finally` that
     # releases the endpoint's port, instead of killing the process mid-start.
@@ -221,7 +227,7 @@ def status(
     from syncd.state import open_store
 
     cfg = _load(config)
-    store = open_store(cfg.state.url)
+    store = open_store(cfg.state.url, cfg.state.pipeline)
     rows = status_rows(store, datetime.now(UTC))
     endpoint = url or ops_url(cfg)
     if endpoint:
@@ -375,7 +381,7 @@ def rules_explain(
                 hint="Give a ticket file, or --config to look the id up",
             )
         cfg = _load(config)
-        found = open_store(cfg.state.url).ticket(ticket)
+        found = open_store(cfg.state.url, cfg.state.pipeline).ticket(ticket)
         if found is None:
             raise UserError(f"syncd has not seen ticket {ticket}", where="--ticket")
         subjects.append((found, now))
@@ -432,7 +438,7 @@ def rules_preview(
         raise UserError(str(exc), where="--since") from None
     running, edited = _rules_or_exit(cfg.rules.dir), _rules_or_exit(directory)
     now = datetime.now(UTC)
-    tickets = open_store(cfg.state.url).tickets_since(now - window)
+    tickets = open_store(cfg.state.url, cfg.state.pipeline).tickets_since(now - window)
     changes, per_field, seen = compare(tickets, running, edited, now)
     table = Table(
         title=f"{len(changes)} decision(s) would change on {seen} ticket(s) "
@@ -480,11 +486,14 @@ def sandbox(
     credentials_out: Annotated[
         Path | None, typer.Option(help="Write a service-account key for the sandbox here.")
     ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: reachable from other containers).")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve local emulators of the Zendesk, HubSpot and Google Sheets APIs."""
     from syncd.sandbox.cli import serve
 
-    serve(port, tickets, generate, fault_rate, credentials_out)
+    serve(port, tickets, generate, fault_rate, credentials_out, host)
 
 
 @app.command()

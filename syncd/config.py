@@ -9,11 +9,20 @@ whatever directory the daemon is started from.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from syncd.durations import parse_duration
 from syncd.errors import ConfigError
@@ -126,7 +135,7 @@ class SheetsConfig(_Section):
     enabled: bool = True
     spreadsheet_id: str
     credentials_file: Path
-    worksheet: str = "Tickets"
+    worksheet: str = "Tickets"  # deprecated: the Tickets tab's title, now `tabs.tickets`
     base_url: str | None = None
     token_url: str | None = None
     timeout: float = Field(30.0, gt=0)
@@ -134,6 +143,80 @@ class SheetsConfig(_Section):
     # keeps it with that status (never an open one); "remove" deletes the row, so the tab lists
     # only tickets that still exist. Either way a gone ticket is never shown as open.
     gone_tickets: Literal["mark", "remove"] = "mark"
+    # The Tickets tab's columns, in order: keys (syncd.sheet_columns.COLUMN_KEYS), or
+    # {key: Title} to retitle one; None: the default set.
+    columns: list[str | dict[str, str]] | None = None
+    # Tab titles by what they show: tickets, breaches, escalations, daily, weekly, monthly.
+    tabs: dict[str, str] = {}
+    # Finished tickets (solved, closed, merged, spam, deleted) whose last change is older move
+    # from the Tickets tab to a yearly "Archive <year>" tab; None: they stay.
+    archive_after_days: int | None = Field(365, ge=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, columns: list[str | dict[str, str]] | None) -> Any:
+        from syncd.sheet_columns import column_problem
+
+        problem = column_problem(columns) if columns is not None else None
+        if problem:
+            raise ValueError(problem)
+        return columns
+
+    @field_validator("tabs")
+    @classmethod
+    def _known_tabs(cls, tabs: dict[str, str]) -> dict[str, str]:
+        known = ("tickets", "breaches", "escalations", "daily", "weekly", "monthly")
+        for key, title in tabs.items():
+            if key not in known:
+                raise ValueError(f"unknown tab {key!r}; tabs are {', '.join(known)}")
+            if not title.strip() or len(title) > 100 or title.startswith("Archive "):
+                raise ValueError(
+                    f"the title of {key!r} must be 1 to 100 characters, not starting "
+                    "'Archive ' (those are the archive's tabs)"
+                )
+        if len(set(tabs.values())) != len(tabs):
+            raise ValueError("two tabs have the same title")
+        return tabs
+
+    @model_validator(mode="after")
+    def _archive_reads_its_columns(self) -> SheetsConfig:
+        # The archive tells finished, old tickets by their Status and Updated cells.
+        keys = {next(iter(c)) if isinstance(c, dict) else c for c in self.columns or []}
+        if self.columns and self.archive_after_days and not {"status", "updated"} <= keys:
+            raise ValueError(
+                "archive_after_days needs the status and updated columns; keep them in "
+                "sheets.columns, or set archive_after_days: null"
+            )
+        return self
+
+    @property
+    def tickets_tab(self) -> str:
+        """The Tickets tab's title: `tabs.tickets`, else the older `worksheet`."""
+        return self.tabs.get("tickets", self.worksheet)
+
+    # Dates and times in the sheet are this zone's, and so are the report tabs' days (SLA
+    # breaches, escalations, daily, weekly, monthly; syncd.reports); weeks end on `week_ends`;
+    # the tabs show the last `report_days` days, `report_weeks` weeks and `report_months`
+    # months; an ended breach stays on the SLA breaches tab for `recent_breach_days`.
+    timezone: str = "UTC"
+    week_ends: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "friday"
+    report_days: int = Field(92, ge=1, le=3660)
+    report_weeks: int = Field(26, ge=1, le=520)
+    report_months: int = Field(24, ge=1, le=120)
+    recent_breach_days: int = Field(7, ge=0, le=366)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(
+                f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC"
+            ) from None
+        return name
 
 
 class SlackConfig(_Section):
@@ -187,9 +270,34 @@ class NotificationsConfig(_Section):
 
 
 class StateConfig(_Section):
-    """Where syncd remembers cursors and what each sink accepted."""
+    """Where syncd remembers cursors and what each sink accepted, and how replicas share it."""
 
     url: str = "sqlite:///syncd-state.db"
+    # One helpdesk account and its sinks. Pipelines sharing a PostgreSQL database each get a
+    # schema of their own (syncd_<pipeline>); None: derived from the helpdesk (zendesk-acme).
+    pipeline: str | None = None
+    # A replica holds the pipeline's lease to run cycles; a standby takes over once the
+    # holder has not renewed it for this long.
+    lease_seconds: float = 30.0
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_name(cls, name: str | None) -> str | None:
+        if name is not None and not (
+            len(name) <= 48 and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name)
+        ):
+            raise ValueError(
+                "must be 1 to 48 lower-case letters, digits and single hyphens, e.g. zendesk-acme"
+            )
+        return name
+
+    @field_validator("lease_seconds", mode="before")
+    @classmethod
+    def _lease(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds < 1:
+            raise ValueError("must be at least 1 second (replicas renew it three times per term)")
+        return seconds
 
 
 class RulesConfig(_Section):
@@ -229,6 +337,39 @@ class OpsConfig(_Section):
         return seconds
 
 
+class DeadLettersConfig(_Section):
+    """Records a sink rejected and tickets the helpdesk sent malformed: tried again
+    automatically with exponential backoff, then parked until `syncd dlq retry`."""
+
+    retries: int = Field(5, ge=0, le=30)  # automatic attempts after the first failure
+    first_retry: float = 300.0  # wait before the first of them; doubled each time after
+    max_wait: float = 21_600.0  # the longest wait between two attempts (6h)
+
+    @field_validator("first_retry", "max_wait", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return seconds
+
+
+class CircuitBreakerConfig(_Section):
+    """Per vendor API: after `failures` failed calls in a row (each after its retries) the
+    API is considered down; calls fail at once and one request probes it per interval."""
+
+    failures: int = Field(5, ge=1, le=100)
+    probe_interval: float = 60.0
+
+    @field_validator("probe_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return seconds
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -241,6 +382,8 @@ class Config(_Section):
     poll_interval: float = 60.0
     max_tickets_per_cycle: int = Field(10_000, ge=1)
     retry_attempts: int = Field(5, ge=1, le=20)
+    circuit_breaker: CircuitBreakerConfig = CircuitBreakerConfig()
+    dead_letters: DeadLettersConfig = DeadLettersConfig()
     log: LogConfig = LogConfig()
     ops: OpsConfig = OpsConfig()
 
@@ -259,6 +402,21 @@ class Config(_Section):
         if seconds <= 0:
             raise ValueError("must be more than 0 seconds")
         return seconds
+
+    @model_validator(mode="after")
+    def _name_the_pipeline(self) -> Config:
+        if self.state.pipeline is None:
+            name = default_pipeline(self.helpdesk)
+            self.state = self.state.model_copy(update={"pipeline": name})
+        return self
+
+
+def default_pipeline(helpdesk: ZendeskConfig | FreshdeskConfig) -> str:
+    """The pipeline's name when `state.pipeline` is not set: the helpdesk and its account,
+    e.g. zendesk-acme (for acme.zendesk.com) or freshdesk-acme."""
+    account = helpdesk.subdomain if helpdesk.kind == "zendesk" else helpdesk.domain
+    words = re.findall(r"[a-z0-9]+", account.lower())
+    return "-".join([helpdesk.kind, *words])[:48].strip("-")
 
 
 def secret(env_name: str, key: str) -> str:

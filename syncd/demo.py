@@ -1,12 +1,12 @@
 """`syncd demo`: the whole product end to end against the sandbox, in under a minute.
 
 Starts the sandbox with sample tickets, creates the HubSpot properties, runs sync cycles
-while tickets change between them, then shows the managers' sheet and writes it to CSV.
+while tickets change between them, then shows the managers' sheet and exports it: one CSV per
+tab and `syncd-demo.xlsx` with the sheet's formatting and charts (syncd.sheet_export).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -20,9 +20,11 @@ from ruamel.yaml import YAML
 from syncd.config import load_config
 from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
+from syncd.sheet_export import export
 from syncd.wiring import build
 
 console = Console(width=None if sys.stdout.isatty() else 150)
+DEMO_DAYS = 120  # the sample tickets' history
 
 
 def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -> None:
@@ -31,10 +33,13 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
     state = output / "state.db"
     state.unlink(missing_ok=True)
     with Sandbox() as sandbox:
-        sandbox.zendesk.generate(ticket_count, seed=7)
+        # Four months of tickets, so the monthly trends and their charts have a shape.
+        sandbox.zendesk.generate(ticket_count, seed=7, days=DEMO_DAYS)
         key = sandbox.write_service_account(output.resolve() / "sandbox-service-account.json")
         config_path = output / "syncd.yaml"
         config = sandbox.config(f"sqlite:///{state.resolve()}", str(rules_dir.resolve()), key)
+        # Report windows that fit the sample's four months.
+        config["sheets"].update(report_days=31, report_weeks=17, report_months=5)
         with config_path.open("w") as handle:
             YAML().dump(config, handle)
         os.environ.update(sandbox.slack_webhooks())
@@ -75,16 +80,16 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
         console.print("changed 3 tickets in the helpdesk and added 1")
         cycle("cycle 3 (after changes)")
         rows = sandbox.sheets.values(SPREADSHEET_ID, "Tickets")
+        spreadsheet = sandbox.sheets.resource(SPREADSHEET_ID)
         hubspot_tickets = sandbox.hubspot.objects("tickets")
         slack = sandbox.slack.messages()
     console.print(f"Slack received {len(slack)} escalation/follow-up messages, e.g.:")
     for message in slack[:2]:
         console.print(f"  {message['channel']}: {message['text'].strip()}")
     _show(rows, len(hubspot_tickets))
-    csv_path = output / "tickets.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    console.print(f"wrote {csv_path} ({len(rows) - 1} tickets) and {config_path}")
+    files = export(spreadsheet, output)
+    tabs = ", ".join(f.name for f in files)
+    console.print(f"wrote {tabs} ({len(rows) - 1} tickets) and {config_path} to {output}")
     console.print(
         json.dumps({"sheet_rows": len(rows) - 1, "hubspot_tickets": len(hubspot_tickets)})
     )
@@ -92,18 +97,10 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
 
 def _show(rows: list[list[str]], hubspot_count: int) -> None:
     header, body = rows[0], rows[1:]
-    wanted = [
-        "Ticket",
-        "Subject",
-        "Requester",
-        "Status",
-        "Category",
-        "Priority",
-        "SLA",
-        "Escalation",
-        "Updated (UTC)",
-    ]
-    index = [header.index(c) for c in wanted if c in header]
+    wanted = ["Ticket", "Subject", "Requester", "Status", "Category", "Priority", "SLA"]
+    wanted += ["Escalation", "Updated"]
+    # Date columns are titled with the sheet's timezone: "Updated (UTC)".
+    index = [i for c in wanted for i, h in enumerate(header) if h.split(" (")[0] == c]
     table = Table(title=f"Google Sheet 'Tickets' ({len(body)} rows; HubSpot holds {hubspot_count})")
     for i in index:
         table.add_column(

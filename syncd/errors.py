@@ -8,7 +8,9 @@
     │   └── CredentialsError a vendor refused the token (401/403): fix the secret.
     ├── TransientError       worth retrying: 429, 5xx, timeouts, connection resets.
     │                        `retry_after` (seconds) when the vendor said how long to wait.
-    └── TerminalError        a vendor rejected the request itself; retrying cannot help.
+    ├── TerminalError        a vendor rejected the request itself; retrying cannot help.
+    └── LeaseLost            another replica took over the pipeline: this one's cycle stops
+                             before it moves the cursor or saves a checkpoint.
 
 The type decides whether to retry (see `syncd.retry`); the CLI turns a UserError into one clear
 line and exit code 2, never a traceback.
@@ -58,3 +60,7 @@ class TransientError(SyncdError):
 
 class TerminalError(SyncdError):
     """A request the vendor rejected for good (bad request, unknown property...)."""
+
+
+class LeaseLost(SyncdError):
+    """This replica no longer holds its pipeline's lease (another one took over)."""

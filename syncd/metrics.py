@@ -27,6 +27,11 @@ Metric names (all prefixed `syncd_`):
     actions_failed_total               actions whose delivery failed (retried next cycle)
     last_cycle_success_timestamp       Unix time of the last cycle no sink failed in
     sink_up{sink}                      1 if the sink took the last cycle's writes, else 0
+    lease_held                         1 while this replica holds the pipeline's lease (active),
+                                       0 as a standby
+    sink_backlog{sink}                 tickets a sink still owes (queued while it failed)
+    circuit_state{api}                 0 closed, 1 half-open (probing), 2 open (API down)
+    circuit_refusals_total{api}        calls refused at once because the circuit was open
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ CYCLE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, mat
 _STATUS = re.compile(r"(?:answered|answering|\()\s*([1-5]\d\d)\b")
 
 OUTCOMES = ("ok", "429", "5xx", "4xx", "error")
+CIRCUIT_STATES = {"closed": 0, "half-open": 1, "open": 2}
 
 
 def request_outcome(exc: BaseException | None) -> str:
@@ -88,6 +94,8 @@ class Readiness:
     reasons: list[str] = field(default_factory=list)
     last_success: float | None = None  # Unix time
     last_cycle: float | None = None
+    role: str | None = None  # "active" or "standby" once the lease was checked
+    lease_holder: str | None = None  # the replica holding the pipeline's lease
 
 
 class Metrics:
@@ -163,6 +171,30 @@ class Metrics:
             ["sink"],
             registry=r,
         )
+        self.sink_backlog = Gauge(
+            "syncd_sink_backlog",
+            "Tickets a sink still owes: queued while it failed, sent as it recovers.",
+            ["sink"],
+            registry=r,
+        )
+        self.circuit_state = Gauge(
+            "syncd_circuit_state",
+            "Circuit breaker per vendor API: 0 closed, 1 half-open (probing), 2 open (down).",
+            ["api"],
+            registry=r,
+        )
+        self.circuit_refusals = Counter(
+            "syncd_circuit_refusals",
+            "Calls refused without a request because the API's circuit was open.",
+            ["api"],
+            registry=r,
+        )
+        self.lease_held = Gauge(
+            "syncd_lease_held",
+            "1 while this replica holds its pipeline's lease and runs the cycles; 0 standby.",
+            registry=r,
+        )
+        self._lease: tuple[str, str | None] | None = None  # (role, holder) once checked
         self._lock = threading.Lock()
         self._started = clock()
         self._synced_until = self._started  # the moment syncd has seen the helpdesk up to
@@ -176,6 +208,14 @@ class Metrics:
         if outcome == "429":
             self.rate_limited.labels(api=api).inc()
 
+    def set_circuit(self, api: str, state: str) -> None:
+        """The state of an API's circuit breaker: closed, half-open or open."""
+        self.circuit_state.labels(api=api).set(CIRCUIT_STATES.get(state, 0))
+
+    def record_circuit_refusal(self, api: str) -> None:
+        """Count a call refused at once because the API's circuit was open."""
+        self.circuit_refusals.labels(api=api).inc()
+
     def record_cycle(self, report: CycleReport, seconds: float, now: datetime) -> None:
         """Count a finished cycle; `now` is when it ended, `seconds` how long it took."""
         self.tickets_pulled.inc(report.pulled)
@@ -187,6 +227,7 @@ class Metrics:
             self.records_written.labels(sink=name).inc(sink.written)
             self.records_rejected.labels(sink=name).inc(sink.rejected)
             self.sink_up.labels(sink=name).set(0 if sink.error else 1)
+            self.sink_backlog.labels(sink=name).set(sink.backlog)
         ended = now.timestamp()
         failed = report.failed_sinks
         self.cycles.labels(outcome="sink_failed" if failed else "ok").inc()
@@ -194,7 +235,8 @@ class Metrics:
             self._last_cycle = ended
             self._problems = [f"sink {n} failed: {report.sinks[n].error}" for n in failed]
             if failed:
-                return  # the cursor stayed: syncd is no further along than before
+                # The cursor moved for the healthy sinks, but the failed one is behind.
+                return
             self._last_success = ended
             if not report.more:
                 # Caught up: every change made before the cycle began has been synced.
@@ -221,12 +263,22 @@ class Metrics:
         with self._lock:
             return max(self.clock() - self._synced_until, 0.0)
 
+    def set_lease(self, held: bool, holder: str | None) -> None:
+        """Whether this replica holds its pipeline's lease, and who does."""
+        self.lease_held.set(1 if held else 0)
+        with self._lock:
+            self._lease = ("active" if held else "standby", holder)
+
     def readiness(self, within: float) -> Readiness:
-        """Ready when the last cycle succeeded and ended less than `within` seconds ago."""
+        """Ready when the last cycle succeeded and ended less than `within` seconds ago; a
+        standby (another replica holds the lease) is ready as it is: waiting is its job."""
         now = self.clock()
         with self._lock:
             reasons = list(self._problems)
             last_cycle, last_success = self._last_cycle, self._last_success
+            role, holder = self._lease or (None, None)
+        if role == "standby":
+            return Readiness(True, [], last_success, last_cycle, role, holder)
         if last_cycle is None:
             reasons.append(f"no cycle has finished yet (started {span(now - self._started)} ago)")
         elif last_success is None:
@@ -236,7 +288,7 @@ class Metrics:
                 f"no cycle succeeded in the last {span(now - last_success)} "
                 f"(ready_within: {span(within)})"
             )
-        return Readiness(not reasons, reasons, last_success, last_cycle)
+        return Readiness(not reasons, reasons, last_success, last_cycle, role, holder)
 
 
 def span(seconds: float) -> str:

@@ -116,6 +116,8 @@ class OpsServer:
             "last_success": _iso(state.last_success),
             "last_cycle": _iso(state.last_cycle),
             "ready_within_s": self.ready_within,
+            "role": state.role,  # active, standby (another replica holds the lease), None
+            "lease_holder": state.lease_holder,
         }
 
     def start(self) -> OpsServer:
@@ -194,6 +196,7 @@ class CycleRecorder:
                 "changed": report.changed,
                 "written": {name: s.written for name, s in report.sinks.items()},
                 "rejected": {name: s.rejected for name, s in report.sinks.items()},
+                "backlog": {name: s.backlog for name, s in report.sinks.items()},
                 "failed_sinks": failed,
                 "actions_fired": report.actions_fired,
                 "actions_failed": report.actions_failed,
@@ -227,6 +230,7 @@ def status_rows(store: SqlStateStore, now: datetime) -> list[tuple[str, str]]:
     rows.append(
         ("last success", _when(datetime.fromisoformat(success), now) if success else "never")
     )
+    rows.append(("lease", _describe_lease(store, now)))
     with store.engine.connect() as conn:
         cursors = conn.execute(
             select(
@@ -250,7 +254,15 @@ def status_rows(store: SqlStateStore, now: datetime) -> list[tuple[str, str]]:
     rows.append(("next timer", _when(next_check, now) if next_check else "none"))
     total = sum(count for _, count in letters)
     detail = ", ".join(f"{sink} {count:,}" for sink, count in letters)
-    rows.append(("dead letters", f"{total:,} ({detail})" if total else "0"))
+    rows.append(("dead letters", f"{total:,} ({detail}); syncd dlq list" if total else "0"))
+    owed = store.backlog_sizes()
+    rows.append(
+        (
+            "sink backlog",
+            ", ".join(f"{sink} owes {n:,} ticket(s)" for sink, n in sorted(owed.items()))
+            or "none: every sink is caught up",
+        )
+    )
     baseline = sum(o.startswith("baseline") for o in fired)
     skipped = sum(o.startswith("skipped") for o in fired)
     rows.append(
@@ -308,6 +320,20 @@ def _describe_cycle(last: dict[str, Any], now: datetime) -> str:
         problems = "; ".join(f"sink {sink} failed: {error}" for sink, error in failed.items())
         return f"FAILED {when}, {took}: {problems}; {facts}"
     return f"ok {when}, {took}: {facts}"
+
+
+def _describe_lease(store: SqlStateStore, now: datetime) -> str:
+    """Which replica runs the pipeline, from its lease."""
+    lease = store.lease()
+    pipeline = f"pipeline {store.pipeline}"
+    if lease is None:
+        return f"{pipeline}: not claimed yet (`syncd run` claims it)"
+    if lease.expired(now):
+        return f"{pipeline}: free, lapsed {_when(lease.expires_at, now)} (was {lease.holder})"
+    return (
+        f"{pipeline}: held by {lease.holder} since {_when(lease.acquired_at, now)}, "
+        f"until {_when(lease.expires_at, now)} unless renewed"
+    )
 
 
 def _when(moment: datetime, now: datetime) -> str:

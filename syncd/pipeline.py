@@ -1,10 +1,19 @@
 """One sync cycle: pull → normalise → evaluate → fingerprint → write what changed → checkpoint.
 
 Data flows one way. The pipeline sees the source, the sinks and the state only through
-`syncd.ports`. Delivery is at-least-once (the cursor moves only after every sink accepted the
-cycle's writes) and every write is an idempotent upsert keyed by the helpdesk ticket id, so a
-crash or a failed sink repeats work but never loses or duplicates a ticket. Fingerprints of
-what each sink accepted make the repeat cheap: a sink is sent only records that differ.
+`syncd.ports`. Every write is an idempotent upsert keyed by the helpdesk ticket id, and
+delivery is at-least-once per sink:
+
+- Each sink keeps its own checkpoint. A sink that fails as a whole (an outage, an open
+  circuit, a shutdown mid-write) has this cycle's changes queued in its backlog, in the
+  transaction that moves the source cursor; so one sink's outage never stops another, nor the
+  cursor. Each cycle a sink is sent this cycle's changes plus a bounded batch of what it
+  still owes, re-evaluated from the ticket snapshots, until it has caught up.
+- A record a sink rejects (or a ticket the helpdesk sends malformed) becomes a dead letter
+  with the reason and the payload; the rest of the batch goes on. Dead letters are tried
+  again on a backoff (`RetryPolicy`), then parked until `syncd dlq retry`.
+- A crash before the checkpoint repeats the cycle (the cursor had not moved); fingerprints
+  of what each sink accepted make the repeat cheap: a sink is sent only records that differ.
 """
 
 from __future__ import annotations
@@ -14,18 +23,22 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from syncd.errors import SyncdError, UserError
+from syncd.facts import TicketFacts, project
 from syncd.model import Decision, Ticket
-from syncd.ports import Notifier, Sink, SinkRecord, Source, StateStore
+from syncd.ports import Notifier, Report, Sink, SinkRecord, SinkResult, Source, StateStore
+from syncd.reports import ReportSettings, build_reports, report_since
+from syncd.retry import stop_requested
 
 log = structlog.get_logger("syncd.pipeline")
 
 Evaluate = Callable[[Ticket, datetime], Decision]
+NO_SNAPSHOT = "syncd keeps no snapshot of this ticket to send again; it goes when it next changes"
 
 
 @dataclass
@@ -39,16 +52,22 @@ class SinkReport:
     user_error: bool = False  # the failure is the user's to fix (token, setup...)
     plan: str | None = None  # --dry-run: what would be written
     sample: list[dict[str, Any]] = field(default_factory=list)
+    retried: int = 0  # records sent again from the backlog or the dead letters
+    recovered: int = 0  # dead letters the sink accepted
+    queued: int = 0  # this cycle's tickets queued in the backlog (the sink did not take them)
+    backlog: int = 0  # tickets the sink still owes after the cycle
+    reports: int = 0  # report tabs written (not counted in `written`)
 
 
 @dataclass
 class CycleReport:
-    """The outcome of one cycle; `ok` means every sink accepted and the cursor moved."""
+    """The outcome of one cycle."""
 
     pulled: int = 0
     timers: int = 0  # tickets re-evaluated because their next_check passed
     changed: int = 0
     malformed: int = 0
+    refetched: int = 0  # malformed tickets read again that now read fine
     actions_fired: int = 0
     actions_failed: int = 0
     planned_actions: list[str] = field(default_factory=list)  # --dry-run
@@ -64,11 +83,46 @@ class CycleReport:
         return [name for name, s in self.sinks.items() if s.error]
 
     @property
+    def catching_up(self) -> bool:
+        """A sink that works fine still owes tickets: the next cycle should follow at once."""
+        return any(
+            s.backlog and not s.error and (s.written or s.rejected) for s in self.sinks.values()
+        )
+
+    @property
     def errors(self) -> int:
         """Failed sinks plus records parked as dead letters."""
         return (
             len(self.failed_sinks) + self.malformed + sum(s.rejected for s in self.sinks.values())
         )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a dead letter is tried again: `first_retry` seconds after its first failure,
+    twice as long after each further one (at most `max_wait`); after `retries` automatic
+    attempts it is parked until `syncd dlq retry`."""
+
+    retries: int = 5
+    first_retry: float = 300.0
+    max_wait: float = 21_600.0
+
+    def next_attempt(self, attempts: int, now: datetime) -> datetime | None:
+        """When to try a record that has failed `attempts` times; None to park it."""
+        if attempts > self.retries:
+            return None
+        wait = min(self.first_retry * 2 ** (attempts - 1), self.max_wait)
+        return now + timedelta(seconds=wait)
+
+
+class _Schedule:
+    """A RetryPolicy bound to the cycle's clock: what `StateStore.add_dead_letter` calls."""
+
+    def __init__(self, policy: RetryPolicy, now: datetime) -> None:
+        self.policy, self.now = policy, now
+
+    def __call__(self, attempts: int) -> datetime | None:
+        return self.policy.next_attempt(attempts, self.now)
 
 
 def fingerprint(payload: Any) -> str:
@@ -91,38 +145,62 @@ def run_cycle(
     cursor_key: str | None = None,
     timers: bool = True,
     baseline_actions: bool = False,
+    dead_letters: RetryPolicy = RetryPolicy(),
+    pull: bool = True,
+    reporter: ReportSettings | None = None,
 ) -> CycleReport:
     """Run one cycle; raises only when the source cannot be read.
 
     `cursor_key` names the cursor to follow (default: the source's own; a backfill keeps its
     own). `timers`: also re-evaluate stored tickets whose next check has come. With
     `baseline_actions` the rules' actions are recorded as done without being carried out.
+    `dead_letters` says when a rejected record is tried again. `pull` False reads no
+    changes and leaves the cursor (`syncd dlq retry`): only what the sinks owe is sent.
+    `reporter` cuts the report tabs (syncd.reports) for the sinks that show them.
     """
     report = CycleReport()
     cursor_key = cursor_key or source.name
-    start_cursor = store.get_cursor(cursor_key)
-    tickets, next_cursor = _pull(source, start_cursor, max_tickets, store, report, dry_run)
+    start_cursor = store.get_cursor(cursor_key) if pull else None
+    schedule = _Schedule(dead_letters, clock())
+    tickets: list[Ticket] = []
+    next_cursor = start_cursor
+    if pull:
+        tickets, next_cursor = _pull(
+            source, start_cursor, max_tickets, store, report, dry_run, schedule
+        )
     now = clock()
+    schedule.now = now
+    settled: dict[str, list[str]] = {}
+    if not dry_run:
+        tickets, settled = _read_malformed_again(
+            source, tickets, store, now, max_tickets, report, schedule
+        )
+    shared = _Shared(store, evaluate, now, max_tickets, schedule)
     pulled = {ticket.id for ticket in tickets}
     due = [t for t in store.due_tickets(now, max_tickets) if t.id not in pulled] if timers else []
     report.timers = len(due)
     decided = [(ticket, evaluate(ticket, now)) for ticket in [*tickets, *due]]
+    tabs = _Tabs.build(reporter, sinks, decided, store, now, more=report.more)
     changed_keys: set[str] = set()
+    owed: dict[str, list[str]] = {}
     for sink in sinks:
         sink_report = SinkReport()
         report.sinks[sink.name] = sink_report
         records = [sink.render(ticket, decision) for ticket, decision in decided]
-        prints = {r.key: fingerprint(r.payload) for r in records}
+        shown = tabs.records(sink)  # the report tabs, written in the same request
+        prints = {r.key: fingerprint(r.payload) for r in [*records, *shown]}
         known = store.fingerprints(sink.name, prints)
         changed = [r for r in records if known.get(r.key) != prints[r.key]]
+        changed_tabs = [r for r in shown if known.get(r.key) != prints[r.key]]
         sink_report.changed = len(changed)
         changed_keys.update(r.key for r in changed)
         if dry_run:
-            sink_report.plan = sink.describe(changed) if changed else "nothing to write"
+            sink_report.plan = tabs.plan(sink, changed, changed_tabs)
             sink_report.sample = [dict(r.payload) for r in changed[:3]]
             continue
-        if changed:
-            _write(sink, changed, prints, store, sink_report)
+        batch = [*changed, *changed_tabs]
+        owed[sink.name] = _deliver(sink, batch, prints, set(prints), sink_report, shared)
+        tabs.settle(sink, changed_tabs, prints, sink_report, owed, store)
     report.changed = len(changed_keys)
     # Until the source has caught up once, the cycles meet the old backlog: record their
     # actions as a baseline rather than notify about tickets late long before syncd came.
@@ -131,17 +209,22 @@ def run_cycle(
         not notify_on_first_sync and store.get_meta(caught_up_key) is None
     )
     retry_soon = _carry_out(decided, notifiers, store, report, dry_run, baseline)
-    if not dry_run and not report.failed_sinks:
-        # Only now: a failed sink must see these tickets (and their timers) again.
+    if not dry_run:
+        # A sink that failed has its share queued below, so the cursor moves for all.
         store.save_snapshots(
             (ticket, now if ticket.id in retry_soon else decision.next_check)
             for ticket, decision in decided
         )
-        if next_cursor and next_cursor != start_cursor:
-            store.set_cursor(cursor_key, next_cursor)
-            report.cursor_advanced = True
-        if baseline and not baseline_actions and not report.more:
+        tabs.save(store)  # the tickets' report facts, and the day the tabs were delivered
+        moved = next_cursor if next_cursor and next_cursor != start_cursor else None
+        store.advance(cursor_key, moved, owed, settled)
+        report.cursor_advanced = moved is not None
+        if pull and baseline and not baseline_actions and not report.more:
             store.set_meta(caught_up_key, now.isoformat())
+        sizes = store.backlog_sizes()
+        for name, sink_report in report.sinks.items():
+            sink_report.queued = len(owed.get(name, ()))
+            sink_report.backlog = sizes.get(name, 0)
     log.info(
         "cycle",
         pulled=report.pulled,
@@ -149,6 +232,7 @@ def run_cycle(
         actions=report.actions_fired,
         changed=report.changed,
         written={n: s.written for n, s in report.sinks.items()},
+        backlog={n: s.backlog for n, s in report.sinks.items() if s.backlog},
         errors=report.errors,
         dry_run=dry_run,
     )
@@ -216,8 +300,10 @@ def _pull(
     store: StateStore,
     report: CycleReport,
     dry_run: bool,
+    schedule: _Schedule,
 ) -> tuple[list[Ticket], str | None]:
-    """Tickets changed since the cursor (latest version of each) and the cursor after them."""
+    """Tickets changed since the cursor (latest version of each) and the cursor after them.
+    Stops between pages at max_tickets, or when syncd is shutting down (`report.more`)."""
     latest: dict[str, Ticket] = {}
     next_cursor = cursor
     for page in source.pull(cursor):
@@ -233,32 +319,212 @@ def _pull(
             report.malformed += 1
             log.error("malformed ticket", source=source.name, ticket=key, reason=reason)
             if not dry_run:
-                store.add_dead_letter(f"source:{source.name}", key, reason, raw)
+                store.add_dead_letter(f"source:{source.name}", key, reason, raw, schedule)
         next_cursor = page.cursor
-        if not page.end_of_stream and report.pulled >= max_tickets:
+        if not page.end_of_stream and (report.pulled >= max_tickets or stop_requested()):
             report.more = True
             break
     return list(latest.values()), next_cursor
 
 
-def _write(
+def _read_malformed_again(
+    source: Source,
+    tickets: list[Ticket],
+    store: StateStore,
+    now: datetime,
+    limit: int,
+    report: CycleReport,
+    schedule: _Schedule,
+) -> tuple[list[Ticket], dict[str, list[str]]]:
+    """The pulled tickets plus the malformed ones due for another try, read again from the
+    helpdesk (its current version, normalised with today's config); and the source's dead
+    letters to drop once the cycle is saved: tickets that now read fine."""
+    letter = f"source:{source.name}"
+    pulled = {ticket.id for ticket in tickets}
+    due = [key for key in store.due_dead_letters(letter, now, limit) if key not in pulled]
+    fetched: list[Ticket] = []
+    if due and not stop_requested():
+        try:
+            page = source.fetch(due)
+        except SyncdError as exc:  # the helpdesk is unreachable: the next cycle tries again
+            log.warning("malformed tickets not read again", source=source.name, error=str(exc))
+        else:
+            fetched = [t for t in page.tickets if t.id not in pulled]
+            for key, reason, raw in page.rejected:
+                report.malformed += 1
+                log.error("malformed ticket", source=source.name, ticket=key, reason=reason)
+                store.add_dead_letter(letter, key, reason, raw, schedule)
+    report.refetched = len(fetched)
+    readable = pulled | {t.id for t in fetched}
+    settled = sorted(store.dead_letter_keys(letter) & readable)
+    return [*tickets, *fetched], {letter: settled}
+
+
+@dataclass
+class _Shared:
+    """What the delivery to every sink in a cycle shares."""
+
+    store: StateStore
+    evaluate: Evaluate
+    now: datetime
+    limit: int  # tickets of the backlog, and dead letters, sent per sink and cycle
+    schedule: _Schedule
+
+
+def _deliver(
     sink: Sink,
     changed: list[SinkRecord],
     prints: dict[str, str],
-    store: StateStore,
+    decided: set[str],
     report: SinkReport,
-) -> None:
+    shared: _Shared,
+) -> list[str]:
+    """Send the sink this cycle's changes plus what it still owes (a bounded batch of its
+    backlog and of its dead letters due for another try, rendered from the ticket snapshots
+    as the rules see them now); returns this cycle's tickets it did not take, to queue."""
+    store, now = shared.store, shared.now
+    owed = store.owed(sink.name, shared.limit)
+    letters = store.due_dead_letters(sink.name, now, shared.limit)
+    extra = [k for k in dict.fromkeys([*owed, *letters]) if k not in decided]
+    snapshots = store.snapshots(extra)
+    for key in extra:
+        if key not in snapshots:  # nothing to render it from: it goes again when it changes
+            store.add_dead_letter(sink.name, key, NO_SNAPSHOT, None)
+    again = [sink.render(ticket, shared.evaluate(ticket, now)) for ticket in snapshots.values()]
+    prints = {**prints, **{r.key: fingerprint(r.payload) for r in again}}
+    known = store.fingerprints(sink.name, [r.key for r in again])
+    retry = [r for r in again if known.get(r.key) != prints[r.key]]
+    report.retried = len(retry)
+    # The sink holds these already (and those of this cycle that did not change).
+    held = {r.key for r in again if known.get(r.key) == prints[r.key]}
+    held |= (decided - {r.key for r in changed}) & {*owed, *letters}
+    batch = [*changed, *retry]
+    outcome = _write(sink, batch, prints, report, shared) if batch else SinkResult()
+    store.settle(sink.name, [*held, *outcome.accepted])
+    report.recovered = len(set(outcome.accepted) & set(letters))
+    if report.error:
+        return [r.key for r in changed]
+    done = set(outcome.accepted) | set(outcome.rejected)
+    return [r.key for r in changed if r.key not in done]
+
+
+def _write(
+    sink: Sink,
+    batch: list[SinkRecord],
+    prints: dict[str, str],
+    report: SinkReport,
+    shared: _Shared,
+) -> SinkResult:
+    """Write a batch; a sink that fails as a whole is reported (its share is queued), a
+    record it rejects becomes a dead letter, tried again on `schedule`."""
     try:
-        result = sink.write(changed)
+        result = sink.write(batch)
     except SyncdError as exc:
         report.error = str(exc)
         report.user_error = isinstance(exc, UserError)
-        log.error("sink failed", sink=sink.name, error=str(exc), records=len(changed))
-        return
+        log.error("sink failed", sink=sink.name, error=str(exc), records=len(batch))
+        return SinkResult()
+    except Exception as exc:  # a bug in one sink must not stop the others; its share waits
+        report.error = f"{type(exc).__name__}: {exc}"
+        log.exception("sink crashed", sink=sink.name, records=len(batch))
+        return SinkResult()
+    store = shared.store
     store.save_fingerprints(sink.name, {key: prints[key] for key in result.accepted})
-    payloads = {r.key: r.payload for r in changed}
+    payloads = {r.key: r.payload for r in batch}
     for key, reason in result.rejected.items():
         log.error("record rejected", sink=sink.name, ticket=key, reason=reason)
-        store.add_dead_letter(sink.name, key, reason, payloads.get(key))
+        store.add_dead_letter(sink.name, key, reason, payloads.get(key), shared.schedule)
     report.written = len(result.accepted)
     report.rejected = len(result.rejected)
+    return result
+
+
+REPORTS_DAY = "reports:day"  # meta: the local day the report tabs were last delivered
+
+
+@dataclass
+class _Tabs:
+    """This cycle's report tabs (syncd.reports) for the sinks that show them (`render_reports`),
+    and the facts of this cycle's tickets that they count, to save with the snapshots."""
+
+    reports: list[Report] = field(default_factory=list)
+    facts: list[TicketFacts] = field(default_factory=list)
+    day: str = ""  # the local day they were built on; "" when not built
+    delivered: bool = True  # every sink took every tab that changed
+
+    @classmethod
+    def build(
+        cls,
+        reporter: ReportSettings | None,
+        sinks: Sequence[Sink],
+        decided: list[tuple[Ticket, Decision]],
+        store: StateStore,
+        now: datetime,
+        more: bool,
+    ) -> _Tabs:
+        """The tabs from the stored facts overlaid with this cycle's tickets. Not built when no
+        sink shows them, nor when no ticket's facts changed and they were delivered today
+        already: an idle cycle stays one source request, and the tabs (whose open breaches grow
+        later by the minute) ride along the writes of ticket changes, or are written once a
+        day. While a backlog is worked off (`more` tickets wait) only the facts are kept; the
+        cycle that catches up builds the tabs."""
+        if reporter is None or not any(_shows_reports(sink) for sink in sinks):
+            return cls()
+        day = reporter.local_day(now).isoformat()
+        stored = store.facts(t.id for t, _ in decided) if decided else {}
+        fresh = [project(t, d, now, stored.get(t.id)) for t, d in decided]
+        changed = [f for f in fresh if not f.counts_as(stored.get(f.key))]
+        if not changed and store.get_meta(REPORTS_DAY) == day:
+            return cls()
+        if more:
+            return cls([], changed, day, delivered=False)
+        facts = {f.key: f for f in store.report_facts(report_since(now, reporter))}
+        facts.update((f.key, f) for f in fresh)
+        return cls(build_reports(facts.values(), now, reporter), changed, day)
+
+    def records(self, sink: Sink) -> list[SinkRecord]:
+        """The sink's records of the tabs (none if it shows no reports)."""
+        if not self.reports or not _shows_reports(sink):
+            return []
+        return sink.render_reports(self.reports)  # type: ignore[attr-defined, no-any-return]
+
+    def plan(self, sink: Sink, changed: list[SinkRecord], tabs: list[SinkRecord]) -> str:
+        """--dry-run: what the sink would write, ticket rows and report tabs."""
+        parts = [sink.describe(changed)] if changed else []
+        if tabs:
+            titles = {f"report:{r.name}": f"'{r.title}' ({len(r.rows)} rows)" for r in self.reports}
+            names = ", ".join(titles.get(r.key, r.key) for r in tabs)
+            parts.append(f"write the report tab(s) {names}")
+        return "; ".join(parts) or "nothing to write"
+
+    def settle(
+        self,
+        sink: Sink,
+        tabs: list[SinkRecord],
+        prints: dict[str, str],
+        report: SinkReport,
+        owed: dict[str, list[str]],
+        store: StateStore,
+    ) -> None:
+        """After the write: count the tabs the sink took apart from its ticket rows, and keep
+        them out of its backlog (they are built afresh; one not taken is built again)."""
+        if not tabs:
+            return
+        keys = {r.key for r in tabs}
+        owed[sink.name] = [key for key in owed.get(sink.name, ()) if key not in keys]
+        held = store.fingerprints(sink.name, keys)
+        report.reports = sum(held.get(key) == prints[key] for key in keys)
+        report.written -= report.reports
+        self.delivered = self.delivered and report.reports == len(keys)
+
+    def save(self, store: StateStore) -> None:
+        """Save the facts that changed this cycle, and the day once every tab was delivered
+        (else none, so that the next cycle builds them again)."""
+        if self.facts:
+            store.save_facts(self.facts)
+        if self.day:
+            store.set_meta(REPORTS_DAY, self.day if self.delivered else "")
+
+
+def _shows_reports(sink: Sink) -> bool:
+    return callable(getattr(sink, "render_reports", None))

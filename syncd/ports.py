@@ -7,11 +7,12 @@ pipeline can fingerprint records and send a sink only what changed since it last
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from syncd.facts import TicketFacts
 from syncd.model import Action, Decision, Ticket
 
 
@@ -38,6 +39,12 @@ class Source(Protocol):
 
     def start_cursor(self, since: datetime) -> str:
         """A cursor from which `pull` returns every ticket changed since `since`."""
+        ...
+
+    def fetch(self, keys: Sequence[str]) -> Page:
+        """The current version of these tickets, read again by id (to retry tickets that
+        were malformed); tickets the helpdesk no longer has are rejected, with that reason.
+        The page's cursor is meaningless."""
         ...
 
 
@@ -141,12 +148,67 @@ class StateStore(Protocol):
         """Record what a sink accepted."""
         ...
 
-    def add_dead_letter(self, sink: str, key: str, reason: str, payload: Any) -> None:
-        """Park a record a sink rejected, with the reason, for inspection and retry."""
+    def add_dead_letter(
+        self,
+        sink: str,
+        key: str,
+        reason: str,
+        payload: Any,
+        schedule: Callable[[int], datetime | None] | None = None,
+    ) -> None:
+        """Park a record a sink rejected, with the reason; `schedule` gives the next
+        automatic attempt from the attempts so far (None: parked until `syncd dlq retry`)."""
+        ...
+
+    def due_dead_letters(self, sink: str, now: datetime, limit: int) -> list[str]:
+        """Keys of the sink's dead letters due for an automatic attempt."""
+        ...
+
+    def owed(self, sink: str, limit: int) -> list[str]:
+        """Tickets the sink still owes (its backlog), oldest first."""
+        ...
+
+    def settle(self, sink: str, keys: Iterable[str]) -> None:
+        """The sink holds these tickets now: out of its backlog and dead letters."""
+        ...
+
+    def advance(
+        self,
+        cursor_key: str,
+        cursor: str | None,
+        owed: Mapping[str, Collection[str]],
+        settled: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        """Queue what each sink still owes, drop the `settled` dead letters and move the
+        cursor (None: it stays), in one transaction."""
+        ...
+
+    def backlog_sizes(self) -> dict[str, int]:
+        """Tickets each sink still owes."""
+        ...
+
+    def dead_letter_keys(self, sink: str) -> set[str]:
+        """Keys of every dead letter of a sink (or `source:<name>`)."""
+        ...
+
+    def snapshots(self, keys: Iterable[str]) -> dict[str, Ticket]:
+        """The latest snapshot of each of these tickets that syncd has seen."""
         ...
 
     def save_snapshots(self, items: Iterable[tuple[Ticket, datetime | None]]) -> None:
         """Keep the latest version of each ticket and when to look at it again."""
+        ...
+
+    def save_facts(self, facts: Iterable[TicketFacts]) -> None:
+        """Keep the latest report facts of each ticket."""
+        ...
+
+    def report_facts(self, since: datetime) -> list[TicketFacts]:
+        """The report facts of every ticket still open or closed at or after `since`."""
+        ...
+
+    def facts(self, keys: Iterable[str]) -> dict[str, TicketFacts]:
+        """The stored report facts of these tickets (those it has)."""
         ...
 
     def due_tickets(self, now: datetime, limit: int) -> list[Ticket]:

@@ -1,5 +1,6 @@
 """Client-side pacing: stay under a vendor's documented request budget instead of
-running into 429s (each of which costs a wait longer than pacing would have)."""
+running into 429s (each of which costs a wait longer than pacing would have). The pause ends
+at once when syncd shuts down (`syncd.retry.pause`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+from syncd.retry import pause
 
 
 class RateLimiter:
@@ -17,7 +20,7 @@ class RateLimiter:
         max_calls: int,
         period: float,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause,
     ) -> None:
         self.max_calls = max_calls
         self.period = period

@@ -8,15 +8,18 @@ registered with the log redactor before any request is made.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
+from syncd import retry
 from syncd.config import Config, secret
 from syncd.errors import ConfigError
 from syncd.logs import register_secret
-from syncd.pipeline import CycleReport, Evaluate, run_cycle
+from syncd.pipeline import CycleReport, Evaluate, RetryPolicy, run_cycle
 from syncd.ports import Notifier, Sink, Source, StateStore
+from syncd.reports import ReportSettings
 from syncd.rules import RuleSet, load_rules
+from syncd.rules.engine import DEFAULT_CATEGORY
 from syncd.state import SqlStateStore, open_store
 
 
@@ -31,6 +34,8 @@ class Parts:
     notifiers: list[Notifier]
     max_tickets: int = 10_000
     notify_on_first_sync: bool = False
+    dead_letters: RetryPolicy = field(default_factory=RetryPolicy)
+    reports: ReportSettings | None = None  # how the report tabs are cut; None: no tabs
 
     def cycle(
         self,
@@ -38,18 +43,28 @@ class Parts:
         dry_run: bool = False,
         evaluate: Evaluate | None = None,
         clock: Callable[[], datetime] | None = None,
+        pull: bool = True,
+        rules: RuleSet | None = None,
     ) -> CycleReport:
-        """One sync cycle with these parts (`evaluate` defaults to the loaded rules)."""
+        """One sync cycle with these parts; `pull` False sends only what the sinks owe
+        (`syncd dlq retry`). `rules` is the rule set in force (default: the loaded one): it
+        evaluates unless `evaluate` is given, and its categories and priorities are the
+        report tabs' columns."""
+        rules = rules or self.rules
         return run_cycle(
             self.source,
             self.sinks,
-            evaluate or self.rules.evaluate,
+            evaluate or rules.evaluate,
             self.store,
             notifiers=self.notifiers,
             notify_on_first_sync=self.notify_on_first_sync,
             max_tickets=self.max_tickets,
             dry_run=dry_run,
             clock=clock or (lambda: datetime.now(UTC)),
+            dead_letters=self.dead_letters,
+            pull=pull,
+            timers=pull,
+            reporter=with_columns(self.reports, rules),
         )
 
 
@@ -147,7 +162,10 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
     chain.append(hubspot)
     if not crm.notes:
         return chain
-    ledger = (lambda: store) if store is not None else (lambda: open_store(config.state.url))
+    state = config.state
+    ledger = (
+        (lambda: store) if store is not None else (lambda: open_store(state.url, state.pipeline))
+    )
     return [Notifiers(chain, [hubspot], ledger)]
 
 
@@ -191,11 +209,13 @@ def _secret_url(env_name: str, key: str) -> str:
 
 def build(config: Config) -> Parts:
     """Source, sinks, compiled rules and state store for a config."""
+    breakers = config.circuit_breaker
+    retry.configure(breakers.failures, breakers.probe_interval)  # every API starts closed
     source = build_source(config)
     sinks = build_sinks(config)
     notifiers = build_notifiers(config)
     rules = load_rules(config.rules.dir)
-    store = open_store(config.state.url)
+    store = open_store(config.state.url, config.state.pipeline)
     return Parts(
         source,
         sinks,
@@ -204,4 +224,35 @@ def build(config: Config) -> Parts:
         notifiers,
         config.max_tickets_per_cycle,
         config.notifications.notify_on_first_sync,
+        RetryPolicy(
+            config.dead_letters.retries,
+            config.dead_letters.first_retry,
+            config.dead_letters.max_wait,
+        ),
+        build_reporter(config),
     )
+
+
+def build_reporter(config: Config) -> ReportSettings | None:
+    """How the sheet's report tabs are cut (None when the sheet is off)."""
+    sheets = config.sheets
+    if not sheets.enabled:
+        return None
+    return ReportSettings(
+        timezone=sheets.timezone,
+        week_ends=sheets.week_ends,
+        days=sheets.report_days,
+        weeks=sheets.report_weeks,
+        months=sheets.report_months,
+        recent_breaches=timedelta(days=sheets.recent_breach_days),
+    )
+
+
+def with_columns(settings: ReportSettings | None, rules: RuleSet) -> ReportSettings | None:
+    """The settings with the rule set's categories (in rule order, then the default one)
+    and priority levels, so the report tabs' columns follow the rules in force."""
+    if settings is None:
+        return None
+    named = [rule.value for rule in rules.categories if rule.value]
+    categories = tuple(dict.fromkeys([*named, DEFAULT_CATEGORY]))
+    return replace(settings, categories=categories, priorities=tuple(rules.levels))

@@ -17,6 +17,7 @@ from syncd.config import load_config
 from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
 from syncd.wiring import Parts, build
+from tests.pg import pg_server, pg_url, state_url  # noqa: F401  (fixtures: PostgreSQL)
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"

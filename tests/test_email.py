@@ -4,6 +4,7 @@ permanent refusals failing with the address, and no password in the logs."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ def configure(
     data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key)
     data["notifications"]["email"].update(email)
     data["retry_attempts"] = 1
+    data["circuit_breaker"] = {"probe_interval": "1s"}
     return write_config(tmp_path / "syncd.yaml", data)
 
 
@@ -122,6 +124,7 @@ def test_an_smtp_outage_fails_the_actions_and_they_are_sent_once_when_it_is_back
     assert len(sandbox.slack.messages()) == 4, "other actions are not held up"
 
     sandbox.smtp.start()  # same port
+    time.sleep(1.1)  # five failed sends opened the circuit: the next probe is due
     back = syncd.once()
     assert back.actions_failed == 0 and back.actions_fired == 6
     assert recipients(sandbox) == expected(requesters)

@@ -33,7 +33,9 @@ def test_5000_tickets_first_sync_idle_cycle_and_ten_changes(sandbox: Sandbox, sy
     batches = math.ceil(5000 / 100)
     expected = 3 * batches + math.ceil(len(users) / 100) + math.ceil(len(orgs) / 100)
     assert counts["hubspot"] <= expected
-    assert counts["sheets"] <= 2
+    # The tab list, one batch creating and formatting the tabs, and the cells (5,000 rows:
+    # past 2 MB as updateCells, so they follow in the compact values form).
+    assert counts["sheets"] <= 3
     assert counts["zendesk"] <= math.ceil(5000 / 1000) + 1
     rows = sheet_rows(sandbox)
     assert rows[0][0] == "Ticket"

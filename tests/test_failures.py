@@ -37,7 +37,7 @@ def test_wrong_zendesk_token_is_one_clear_line_and_exit_2(sandbox: Sandbox, conf
     assert "wrong-token-1" not in result.stdout + result.stderr
 
 
-def test_revoked_hubspot_token_keeps_the_cursor_and_the_sheet_still_syncs(
+def test_revoked_hubspot_token_queues_hubspot_s_share_and_the_sheet_still_syncs(
     sandbox: Sandbox, config_path
 ):
     sandbox.zendesk.generate(20)
@@ -46,14 +46,16 @@ def test_revoked_hubspot_token_keeps_the_cursor_and_the_sheet_still_syncs(
     assert "HubSpot refused the access token (401)" in result.stderr
     assert "revoked-xyz" not in result.stdout + result.stderr
     assert len(sandbox.sheets.values(SPREADSHEET_ID, "Tickets")) == 21
-    # With the token fixed, the next cycle re-pulls (cursor did not move) and HubSpot catches up
-    # while the sheet, already holding these rows, is not written again.
+    # The cursor moved for the sheet; HubSpot's share waits in its backlog. With the token
+    # fixed, HubSpot catches up from there while the sheet, which has these rows, is not written.
     run_cli("setup", "--config", str(config_path))
     sandbox.reset_counts()
     result = run_cli("once", "--config", str(config_path))
     assert result.returncode == 0, result.stderr
+    assert '"pulled": 0' in result.stdout, "nothing is pulled twice"
     assert '"crm_upserts": 20' in result.stdout and '"sheet_rows_written": 0' in result.stdout
     assert sandbox.counts().get("sheets", 0) == 0
+    assert len(sandbox.hubspot.objects("tickets")) == 20
 
 
 def test_unreachable_api_is_one_clear_line(tmp_path: Path, config_path):
@@ -76,12 +78,13 @@ def test_sheet_outage_does_not_stop_hubspot_and_the_sheet_catches_up(
         sink.attempts = 1
     report = syncd.once()
     assert report.sinks["hubspot"].written == 40
-    assert report.sinks["sheets"].error and report.cursor_advanced is False
+    assert report.sinks["sheets"].error and report.sinks["sheets"].backlog == 40
+    assert report.cursor_advanced, "the sheet's share is queued, so the cursor moves"
     sandbox.faults.outage = set()
     report = syncd.once()
-    assert report.pulled == 40, "the cursor had not moved, so the cycle re-pulled"
+    assert report.pulled == 0, "nothing pulled twice: the sheet works off its own backlog"
     assert report.sinks["hubspot"].written == 0, "HubSpot already had them"
-    assert report.sinks["sheets"].written == 40 and report.cursor_advanced
+    assert report.sinks["sheets"].written == 40 and report.sinks["sheets"].backlog == 0
     assert len(sandbox.sheets.values(SPREADSHEET_ID, "Tickets")) == 41
 
 

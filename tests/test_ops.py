@@ -127,7 +127,7 @@ def test_metrics_parse_and_count_pulls_writes_and_requests_by_outcome(
     assert 0 <= _value(samples, "syncd_lag_seconds") < 60
 
 
-def test_zendesk_429s_that_zenpy_waits_out_itself_are_counted(
+def test_zendesk_429s_are_counted(
     sandbox: Sandbox,
     config_path: Path,
     measured: Metrics,
@@ -136,7 +136,7 @@ def test_zendesk_429s_that_zenpy_waits_out_itself_are_counted(
 ):
     syncd = _syncd(config_path, sandbox)
     sandbox.zendesk.generate(3)
-    # zenpy sleeps through a 429 with Retry-After and asks again, out of syncd's sight.
+    # zenpy hands each 429 back to syncd.retry, which waits its Retry-After and asks again.
     sandbox.faults.retry_after = 1
     serve = sandbox.faults.pick
     limited: list[str] = []

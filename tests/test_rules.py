@@ -183,8 +183,7 @@ BROKEN = {
         "set_priority needs a helpdesk priority, got 'asap'",
     ),
     "set_group_empty": (
-        ESC + "        when: {sla.breached: true}\n        actions:\n"
-        "          - set_group: ''\n",
+        ESC + "        when: {sla.breached: true}\n        actions:\n          - set_group: ''\n",
         ":9:",
         "set_group needs the name (or id) of a helpdesk group",
     ),

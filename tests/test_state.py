@@ -1,8 +1,6 @@
-"""The state store: cursors, fingerprints, dead letters."""
+"""The state store: cursors, fingerprints, dead letters; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +8,8 @@ from syncd.errors import ConfigError
 from syncd.state import open_store
 
 
-def test_cursor_and_fingerprints_survive_reopen(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'deep' / 'state.db'}"
+def test_cursor_and_fingerprints_survive_reopen(state_url: str):
+    url = state_url
     store = open_store(url)
     assert store.get_cursor("zendesk") is None
     store.set_cursor("zendesk", "abc")
@@ -25,8 +23,8 @@ def test_cursor_and_fingerprints_survive_reopen(tmp_path: Path):
     assert again.fingerprints("hubspot", ["5"]) == {}
 
 
-def test_dead_letter_parked_twice_counts_attempts(tmp_path: Path):
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+def test_dead_letter_parked_twice_counts_attempts(state_url: str):
+    store = open_store(state_url)
     store.add_dead_letter("hubspot", "9", "bad value", {"a": 1})
     store.add_dead_letter("hubspot", "9", "still bad", {"a": 2})
     (letter,) = store.dead_letters()

@@ -3,13 +3,12 @@ helpdesk ticket, once per ticket and action, and syncd's own update starts no lo
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import shutil
 
 import pytest
 from sqlalchemy import select

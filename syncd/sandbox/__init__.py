@@ -25,7 +25,7 @@ from typing import Any
 from syncd.sandbox.freshdesk import FreshdeskApp
 from syncd.sandbox.hubspot import HubSpotApp
 from syncd.sandbox.oauth import GoogleOAuthApp
-from syncd.sandbox.server import Faults, SandboxServer
+from syncd.sandbox.server import Arrival, Faults, SandboxServer
 from syncd.sandbox.sheets import SheetsApp
 from syncd.sandbox.slack import SlackApp
 from syncd.sandbox.smtp import SMTP_PASSWORD, SMTP_USERNAME, SmtpServer
@@ -60,6 +60,7 @@ __all__ = [
     "SPREADSHEET_ID",
     "ZENDESK_EMAIL",
     "ZENDESK_TOKEN",
+    "Arrival",
     "Faults",
     "Sandbox",
 ]
@@ -131,6 +132,13 @@ class Sandbox:
         with self.server.lock:
             self.server.counts.clear()
             self.server.log.clear()
+            self.server.arrivals.clear()
+
+    def arrivals(self, api: str | None = None) -> list[Arrival]:
+        """Vendor requests served since the counters were reset, in order of arrival, each
+        with its time and the Retry-After its answer gave (for one API, or all)."""
+        with self.server.lock:
+            return [a for a in self.server.arrivals if api is None or a.api == api]
 
     def write_service_account(self, path: Path) -> Path:
         """Write a Google service-account JSON whose token_uri is this sandbox's endpoint."""

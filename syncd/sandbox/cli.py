@@ -20,9 +20,10 @@ def serve(
     generate: int,
     fault_rate: float,
     credentials_out: Path | None,
+    host: str = "127.0.0.1",
 ) -> None:
     """Start the sandbox in the foreground; SIGINT/SIGTERM stop it."""
-    sandbox = Sandbox(port=port, fault_rate=fault_rate)
+    sandbox = Sandbox(port=port, host=host, fault_rate=fault_rate)
     if tickets:
         for ticket in _read_tickets(tickets):
             sandbox.zendesk.add_ticket(**ticket)

@@ -16,7 +16,9 @@ import json
 import math
 import random
 import re
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,6 +97,7 @@ class Faults:
     seed: int = 0
     rng: random.Random = field(init=False)
     outage: set[str] = field(default_factory=set)  # APIs answering 503 to everything
+    rate_limited_share: float = 0.7  # of the faults injected, the share that are 429s
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -107,7 +110,20 @@ class Faults:
             return None
         if self.rng.random() >= self.rate:
             return None
-        return 429 if self.rng.random() < 0.7 else 503
+        return 429 if self.rng.random() < self.rate_limited_share else 503
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One vendor request as the sandbox saw it: when it arrived (time.monotonic(), before
+    it was served) and the Retry-After its answer gave, if any."""
+
+    api: str
+    method: str
+    path: str
+    status: int
+    at: float
+    retry_after: float | None
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -123,6 +139,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.lock = threading.RLock()
         self.counts: Counter[str] = Counter()
         self.log: list[tuple[str, str, str, int]] = []  # (api, method, path, status)
+        self.arrivals: list[Arrival] = []  # the same requests, with timing
         self._routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         self._admin: list[tuple[str, re.Pattern[str], Handler]] = []
         for app in apps:
@@ -138,6 +155,12 @@ class SandboxServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a killed syncd) is no server error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
     def _core_admin_routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
         def counts(_req: Request) -> Response:
             return Response(200, dict(self.counts))
@@ -145,7 +168,11 @@ class SandboxServer(ThreadingHTTPServer):
         def reset(_req: Request) -> Response:
             self.counts.clear()
             self.log.clear()
+            self.arrivals.clear()
             return Response(200, {})
+
+        def arrivals(_req: Request) -> Response:
+            return Response(200, [vars(a) for a in self.arrivals])
 
         def faults(req: Request) -> Response:
             body = req.json() or {}
@@ -153,16 +180,22 @@ class SandboxServer(ThreadingHTTPServer):
             self.faults.retry_after = int(body.get("retry_after", self.faults.retry_after))
             if "outage" in body:
                 self.faults.outage = set(body["outage"])
+            if "only" in body:
+                self.faults.only = None if body["only"] is None else set(body["only"])
+            if "rate_limited_share" in body:
+                self.faults.rate_limited_share = float(body["rate_limited_share"])
             return Response(200, {"rate": self.faults.rate, "outage": sorted(self.faults.outage)})
 
         return [
             ("GET", re.compile(ADMIN_PREFIX + r"/counts\Z"), counts),
             ("POST", re.compile(ADMIN_PREFIX + r"/counts/reset\Z"), reset),
             ("POST", re.compile(ADMIN_PREFIX + r"/faults\Z"), faults),
+            ("GET", re.compile(ADMIN_PREFIX + r"/arrivals\Z"), arrivals),
         ]
 
     def dispatch(self, req: Request) -> Response:
         """Find the handler for a request and run it under the lock."""
+        arrived = time.monotonic()  # before the lock: requests may queue for it
         with self.lock:
             if req.path.startswith(ADMIN_PREFIX + "/"):
                 for method, pattern, handler in self._admin:
@@ -190,6 +223,10 @@ class SandboxServer(ThreadingHTTPServer):
                     except Exception as exc:  # an emulator bug must show, not hang a client
                         resp = app.error(500, f"sandbox error: {type(exc).__name__}: {exc}")
                 self.log.append((api, req.method, req.path, resp.status))
+                wait = resp.headers.get("Retry-After")
+                self.arrivals.append(
+                    Arrival(api, req.method, req.path, resp.status, arrived, _seconds(wait))
+                )
                 return resp
             return Response(404, {"error": f"no route {req.method} {req.path}"})
 
@@ -235,6 +272,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def clone(value: Any) -> Any:

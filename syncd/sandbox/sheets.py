@@ -11,7 +11,8 @@ The behaviour of each method lives elsewhere: `sheets_values` (spreadsheets.valu
 `sheets_batch*` (spreadsheets.batchUpdate), `sheets_views` (spreadsheets.get), `sheets_grid`
 (storage), `a1` (A1 notation); the Python API for tests is in `sheets_admin`. Writes work on
 a clone of the spreadsheet that replaces it only on success, so a failed request changes
-nothing.
+nothing. The kinds of requests in each batchUpdate received are logged (`batches()`), so tests
+can tell what a client sent, e.g. formatting only when it was needed.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class SheetsApp(SheetsInspection):
         self.spreadsheets: dict[str, Spreadsheet] = {}
         self._lock = threading.RLock()  # the Python API runs outside the server's lock
         self._usage: dict[tuple[str, str], deque[float]] = {}
+        # (spreadsheet id, request kinds) of every batchUpdate received, for tests to check
+        # what was sent (e.g. formatting only when needed); bodies are not kept.
+        self.received_batches: list[tuple[str, list[str]]] = []
         for spreadsheet_id in spreadsheet_ids:
             self.create_spreadsheet(spreadsheet_id)
 
@@ -240,6 +244,7 @@ class SheetsApp(SheetsInspection):
             protected["protectedRangeId"] = dest.new_id()
         for banded in copy.banded_ranges:
             banded["bandedRangeId"] = dest.new_id()
+        copy.developer_metadata = []  # metadata ids are unique per spreadsheet: not copied
         work = dest.clone()
         work.sheets.append(copy)
         work.reindex()
@@ -252,6 +257,8 @@ class SheetsApp(SheetsInspection):
         body = _json(req)
         if not body.get("requests"):
             raise SheetsError(400, "Must specify at least one request.")
+        kinds = [next(iter(r), "") if isinstance(r, dict) else "" for r in body["requests"]]
+        self.received_batches.append((ss.spreadsheet_id, kinds))
         work = ss.clone()
         replies = apply_batch(work, body["requests"])
         ss.adopt(work)

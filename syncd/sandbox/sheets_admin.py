@@ -17,13 +17,14 @@ from syncd.sandbox.a1 import Box, format_box
 from syncd.sandbox.server import Handler, Request, Response
 from syncd.sandbox.sheets_grid import Sheet, Spreadsheet
 from syncd.sandbox.sheets_values import read_matrix, write_cells
-from syncd.sandbox.sheets_views import cell_data
+from syncd.sandbox.sheets_views import cell_data, spreadsheet_json
 
 
 class SheetsInspection:
     """Mixed into SheetsApp: direct access to its spreadsheets, under its lock."""
 
     spreadsheets: dict[str, Spreadsheet]
+    received_batches: list[tuple[str, list[str]]]
     _lock: threading.RLock
 
     def admin_routes(self) -> list[tuple[str, str, Handler]]:
@@ -139,6 +140,7 @@ class SheetsInspection:
                         "merges": sheet.merges,
                         "protectedRanges": sheet.protected_ranges,
                         "bandedRanges": sheet.banded_ranges,
+                        "developerMetadata": sheet.developer_metadata,
                         "rowMetadata": {str(k): v for k, v in sorted(sheet.row_meta.items())},
                         "columnMetadata": {str(k): v for k, v in sorted(sheet.col_meta.items())},
                     }
@@ -160,6 +162,18 @@ class SheetsInspection:
                 "properties": copy.deepcopy(ss.properties),
                 "sheets": sheets,
             }
+
+    def resource(self, spreadsheet_id: str) -> dict[str, Any]:
+        """The Spreadsheet resource with every cell, as spreadsheets.get with includeGridData
+        returns it (what an export of the whole spreadsheet reads)."""
+        with self._lock:
+            return spreadsheet_json(self.spreadsheets[spreadsheet_id], None, True)
+
+    def batches(self, spreadsheet_id: str) -> list[list[str]]:
+        """The request kinds of each spreadsheets.batchUpdate received, oldest first
+        (refused ones too)."""
+        with self._lock:
+            return [kinds for sid, kinds in self.received_batches if sid == spreadsheet_id]
 
     def _sheet(self, spreadsheet_id: str, title: str) -> Sheet:
         sheet = self.spreadsheets[spreadsheet_id].find(title)

@@ -8,8 +8,8 @@ exceeds grid limits. Max rows: 1000, max columns: 26".
 
 Everything a request carries (formats, charts, rules, filters, dimension properties) is stored
 as sent, so it can be read back through spreadsheets.get or the emulator's Python API. This
-module has the sheet and dimension requests; cell and object requests live in
-sheets_batch_cells and sheets_batch_objects.
+module has the sheet and dimension requests; cell, object and developer-metadata requests live
+in sheets_batch_cells, sheets_batch_objects and sheets_metadata.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from syncd.sandbox import sheets_batch_cells as cells
 from syncd.sandbox import sheets_batch_objects as objects
+from syncd.sandbox import sheets_metadata as metadata
 from syncd.sandbox.a1 import Box
 from syncd.sandbox.sheets_cells import SheetsError, effective_value, format_value
 from syncd.sandbox.sheets_fields import apply_mask, request_mask
@@ -271,6 +272,7 @@ HANDLERS: dict[str, Callable[[Spreadsheet, Body, str], Reply]] = {
     "mergeCells": cells.merge_cells,
     "unmergeCells": cells.unmerge_cells,
     "sortRange": cells.sort_range,
+    "copyPaste": cells.copy_paste,
     "setBasicFilter": objects.set_basic_filter,
     "clearBasicFilter": objects.clear_basic_filter,
     "addConditionalFormatRule": objects.add_conditional_format_rule,
@@ -281,5 +283,9 @@ HANDLERS: dict[str, Callable[[Spreadsheet, Body, str], Reply]] = {
     "addBanding": objects.add_banding,
     "addChart": objects.add_chart,
     "updateChartSpec": objects.update_chart_spec,
+    "updateEmbeddedObjectPosition": objects.update_embedded_object_position,
     "deleteEmbeddedObject": objects.delete_embedded_object,
+    "createDeveloperMetadata": metadata.create_developer_metadata,
+    "updateDeveloperMetadata": metadata.update_developer_metadata,
+    "deleteDeveloperMetadata": metadata.delete_developer_metadata,
 }

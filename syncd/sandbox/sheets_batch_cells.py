@@ -214,3 +214,63 @@ def _sort_key(row: list[Any], index: int) -> tuple[int, Any] | None:
     if "boolValue" in value:
         return (2, value["boolValue"])
     return (3, "")
+
+
+PASTE_TYPES = ("PASTE_NORMAL", "PASTE_VALUES", "PASTE_FORMAT", "PASTE_FORMULA")
+
+
+def copy_paste(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """copyPaste (NORMAL orientation): the source's cells onto the destination, repeated when
+    the destination spans a multiple of the source's height or width, and copied once, past
+    the destination's end, when it is smaller. PASTE_NORMAL copies whole cells, PASTE_VALUES
+    only the (computed) values, PASTE_FORMULA the values as entered, PASTE_FORMAT only the
+    formats; other paste types are refused rather than emulated half-way."""
+    kind = body.get("pasteType", "PASTE_NORMAL")
+    if kind not in PASTE_TYPES:
+        raise SheetsError(400, f"{prefix}The emulator does not paste {kind}.")
+    if body.get("pasteOrientation", "NORMAL") != "NORMAL":
+        raise SheetsError(400, f"{prefix}The emulator pastes in NORMAL orientation only.")
+    source_sheet, source_box = ss.grid_range(body.get("source") or {}, prefix)
+    source = source_sheet.check_start(source_box, prefix)
+    target_sheet, target_box = ss.grid_range(body.get("destination") or {}, prefix)
+    target = target_sheet.check_start(target_box, prefix)
+    assert source.end_row is not None and source.end_col is not None
+    assert target.end_row is not None and target.end_col is not None
+    height, width = source.end_row - source.start_row, source.end_col - source.start_col
+    span_rows, span_cols = target.end_row - target.start_row, target.end_col - target.start_col
+    rows = span_rows if span_rows >= height and span_rows % height == 0 else height
+    cols = span_cols if span_cols >= width and span_cols % width == 0 else width
+    end_row, end_col = target.start_row + rows, target.start_col + cols
+    if end_row > target_sheet.row_count or end_col > target_sheet.col_count:
+        raise target_sheet.grid_error(
+            Box(target.start_row, target.start_col, end_row, end_col), prefix
+        )
+    copied = {
+        (r, c): dict(source_sheet.get(source.start_row + r, source.start_col + c) or {})
+        for r in range(height)
+        for c in range(width)
+    }  # read before writing: source and destination may overlap
+    for r in range(rows):
+        for c in range(cols):
+            cell = copied[(r % height, c % width)]
+            old = target_sheet.get(target.start_row + r, target.start_col + c) or {}
+            target_sheet.put(target.start_row + r, target.start_col + c, _pasted(cell, old, kind))
+    return None
+
+
+def _pasted(cell: dict[str, Any], old: dict[str, Any], kind: str) -> dict[str, Any]:
+    if kind == "PASTE_NORMAL":
+        return cell
+    new = dict(old)
+    if kind == "PASTE_FORMAT":
+        parts = {"userEnteredFormat": cell.get("userEnteredFormat")}
+    elif kind == "PASTE_VALUES" and cell.get("userEnteredValue"):
+        parts = {"userEnteredValue": effective_value(cell["userEnteredValue"])}
+    else:
+        parts = {"userEnteredValue": cell.get("userEnteredValue")}
+    for key, value in parts.items():
+        if value:
+            new[key] = value
+        else:
+            new.pop(key, None)
+    return new

@@ -10,6 +10,7 @@ from typing import Any
 
 from syncd.sandbox.a1 import Box
 from syncd.sandbox.sheets_cells import SheetsError
+from syncd.sandbox.sheets_fields import apply_mask, request_mask
 from syncd.sandbox.sheets_grid import Sheet, Spreadsheet
 
 Body = dict[str, Any]
@@ -173,3 +174,30 @@ def delete_embedded_object(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
         ss.sheets.remove(sheet)  # a chart sheet goes with its chart
         ss.reindex()
     return None
+
+
+def update_embedded_object_position(ss: Spreadsheet, body: Body, prefix: str) -> Reply:
+    """updateEmbeddedObjectPosition of a chart to another overlay position on a grid: the
+    `fields` of OverlayPosition named change (the root `overlayPosition` is implied); the reply
+    carries the new position. Moving a chart to a sheet of its own is not emulated."""
+    found = _find_chart(ss, body.get("objectId"))
+    if found is None:
+        raise SheetsError(400, f"{prefix}No object with id: {body.get('objectId')}")
+    new = (body.get("newPosition") or {}).get("overlayPosition")
+    if not isinstance(new, dict):
+        raise SheetsError(400, f"{prefix}The emulator moves charts to overlay positions only.")
+    sheet, chart = found
+    old = chart.get("position", {}).get("overlayPosition")
+    if old is None:
+        raise SheetsError(400, f"{prefix}The emulator moves charts that overlay a grid only.")
+    moved = apply_mask(old, new, request_mask(body, prefix))
+    anchor = moved.get("anchorCell") or {}
+    target = ss.by_id(anchor.get("sheetId", sheet.sheet_id), prefix)
+    row, col = int(anchor.get("rowIndex", 0)), int(anchor.get("columnIndex", 0))
+    if row >= target.row_count or col >= target.col_count:
+        raise target.grid_error(Box(row, col, row + 1, col + 1), prefix)
+    if target is not sheet:
+        sheet.charts.remove(chart)
+        target.charts.append(chart)
+    chart["position"] = {"overlayPosition": moved}
+    return {"position": copy.deepcopy(chart["position"])}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from syncd.sandbox.sheets_formula import ERROR_TEXT, Unsupported, evaluate
@@ -228,7 +229,11 @@ def _format_pattern(number: float, pattern: str) -> str:
         digits, _, exponent = text.partition("E")
         text = f"{digits}E{exponent[0]}{abs(int(exponent)):0{len(exp_part) - 1}d}"
     else:
-        text = f"{value:{',' if ',' in integer else ''}.{fixed + optional}f}"
+        # Sheets rounds halves away from zero (1.25 shows as 1.3 under "0.0"), unlike
+        # Python's float formatting, so the number is rounded as its decimal text.
+        places = Decimal(1).scaleb(-(fixed + optional))
+        rounded = Decimal(repr(float(value))).quantize(places, rounding=ROUND_HALF_UP)
+        text = f"{rounded:{',' if ',' in integer else ''}f}"
         if optional:
             head, _, tail = text.partition(".")
             tail = tail.rstrip("0").ljust(fixed, "0")

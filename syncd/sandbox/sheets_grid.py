@@ -73,6 +73,7 @@ class Sheet:
         self.basic_filter: dict[str, Any] | None = None
         self.protected_ranges: list[dict[str, Any]] = []
         self.banded_ranges: list[dict[str, Any]] = []
+        self.developer_metadata: list[dict[str, Any]] = []  # located on the whole sheet
 
     @property
     def sheet_id(self) -> int:
@@ -100,6 +101,7 @@ class Sheet:
         other.basic_filter = copy.deepcopy(self.basic_filter)
         other.protected_ranges = copy.deepcopy(self.protected_ranges)
         other.banded_ranges = copy.deepcopy(self.banded_ranges)
+        other.developer_metadata = copy.deepcopy(self.developer_metadata)
         return other
 
     def get(self, row: int, col: int) -> Cell | None:
@@ -252,6 +254,7 @@ class Spreadsheet:
         }
         self.sheets: list[Sheet] = []
         self.named_ranges: list[dict[str, Any]] = []
+        self.developer_metadata: list[dict[str, Any]] = []  # located on the spreadsheet
         self.shared = True  # False: the service account was not given access (403)
         self.rng = random.Random(spreadsheet_id)  # sheet and object ids, reproducibly
 
@@ -262,6 +265,7 @@ class Spreadsheet:
         other.properties = copy.deepcopy(self.properties)
         other.sheets = [s.clone() for s in self.sheets]
         other.named_ranges = copy.deepcopy(self.named_ranges)
+        other.developer_metadata = copy.deepcopy(self.developer_metadata)
         other.shared = self.shared
         other.rng = self.rng
         return other
@@ -270,6 +274,7 @@ class Spreadsheet:
         """Take over the state of a working copy (the commit of a batch)."""
         self.properties, self.sheets = other.properties, other.sheets
         self.named_ranges = other.named_ranges
+        self.developer_metadata = other.developer_metadata
 
     def add_sheet(self, properties: dict[str, Any] | None = None) -> Sheet:
         """Append a sheet with Google's defaults for anything not given."""

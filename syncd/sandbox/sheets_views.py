@@ -82,6 +82,7 @@ def sheet_json(
         ("basicFilter", sheet.basic_filter),
         ("protectedRanges", sheet.protected_ranges),
         ("bandedRanges", sheet.banded_ranges),
+        ("developerMetadata", sheet.developer_metadata),
     ):
         if value:  # proto3 JSON leaves out empty fields
             out[key] = copy.deepcopy(value)
@@ -108,5 +109,7 @@ def spreadsheet_json(
     }
     if ss.named_ranges:
         out["namedRanges"] = copy.deepcopy(ss.named_ranges)
+    if ss.developer_metadata:
+        out["developerMetadata"] = copy.deepcopy(ss.developer_metadata)
     out["spreadsheetUrl"] = f"https://docs.google.com/spreadsheets/d/{ss.spreadsheet_id}/edit"
     return out

@@ -293,6 +293,17 @@ class ZendeskApp(Lifecycle):
             self._update(ticket, changes)
             return self._public(self._render_ticket(self._tickets[ticket_id]))
 
+    def garble(self, ticket_id: int, **raw: Any) -> None:
+        """Fault injection: store raw field values as they are (no validation, no new
+        version, updated_at untouched), so the API serves the ticket as a client may one day
+        meet it (an unknown status, a broken time); the same call with good values repairs
+        it, again without a new version."""
+        with self._lock:
+            ticket = self._live_ticket(ticket_id)
+            if ticket is None:
+                raise KeyError(ticket_id)
+            self._tickets[ticket_id] = {**ticket, **raw}
+
     def delete_ticket(self, ticket_id: int) -> None:
         """Soft-delete: the ticket reappears in the export with status "deleted" and is listed
         by GET /api/v2/deleted_tickets; other ticket endpoints answer 404."""
