@@ -9,13 +9,21 @@ handled (gone tickets' rows with `gone_tickets: remove`, and the archived rows).
 
 The cells (`Plan.cells`) are placed where the rows are once those deletions are done: Tickets
 rows found by id (a manager may sort or filter) or appended, report tabs rewritten whole and
-the rows a longer table left cleared. They are held as USER_ENTERED takes them, so the ticket
-id can be a HYPERLINK formula to the helpdesk: every text carries a leading apostrophe, the
-Sheets mark for "this is text", so no subject ever becomes a formula, a number or a date;
-numbers and dates (serial numbers) are JSON numbers, never parsed. They are sent either as
-`updateCells` at the end of the batch (typed CellData: the apostrophe dropped, the formula a
-formulaValue) when the batch is sent anyway and stays small, or as one `values:batchUpdate`,
-the compact form (10,000 full rows are about 2 MB; a request may carry 10 MB).
+the rows a longer table left cleared. They are written RAW: a text is stored as the text it
+is, so no subject ever becomes a formula, a number or a date; numbers and dates (serial
+numbers) are JSON numbers. They are sent either as `updateCells` at the end of the batch
+(typed CellData, equally raw) when the batch is sent anyway and stays small, or as one
+`values:batchUpdate` with valueInputOption RAW, the compact form (10,000 full rows are about
+2 MB; a request may carry 10 MB).
+
+The ticket id links to the ticket in the helpdesk through a cell-level link
+(`userEnteredFormat.textFormat.link`, which the API documents as the way to link a cell
+besides a HYPERLINK formula), set once when the row is appended: a link never changes, and a
+format moves with its row when a manager sorts. So a cycle that appends tickets sends the
+batch (one `updateCells` for the run of new rows), still within the three requests. The one
+case where links would cost a fourth request (a restarted process, which reads the tab list
+first, appending so many rows that the cells cannot ride in the batch) leaves those ids
+without a link and says so in the log.
 """
 
 from __future__ import annotations
@@ -35,7 +43,6 @@ from syncd.sheet_columns import EPOCH, FINISHED
 REMOVE = "remove"  # payload key of a record whose row is to be deleted
 MIN_TICKETS_COLUMNS = 26  # a new Tickets tab leaves managers room for columns of their own
 MAX_LINK = 2000  # characters of a URL worth a link
-TEXT = "'"  # before a text, USER_ENTERED stores the rest as text, whatever it looks like
 BLOCK_ROWS = 100  # rows per block of cells: 100 cells of 50,000 characters fit a request
 
 
@@ -54,6 +61,7 @@ class Plan:
     """The batch and what it does."""
 
     requests: list[dict[str, Any]] = field(default_factory=list)  # for :batchUpdate
+    links: list[dict[str, Any]] = field(default_factory=list)  # new rows' id links, after
     cells: list[Cells] = field(default_factory=list)  # written after those requests
     written: int = 0  # ticket rows
     appended: int = 0
@@ -94,6 +102,7 @@ def _tickets(
         return  # the archive sweep of a Tickets tab that does not exist yet
     keys = tab.keys if tab else {}
     placed: dict[int, list[Any]] = {}
+    links: dict[int, str] = {}  # appended rows -> the ticket's link in the helpdesk
     next_row = (tab.last_row if tab else 0) + 1
     for key, payload in records.items():
         if payload.get(REMOVE):
@@ -102,7 +111,10 @@ def _tickets(
         if index is None:
             index, next_row = next_row, next_row + 1
             out.appended += 1
-        placed[index] = _row(payload)
+            link = str(payload.get("link") or "")
+            if link.startswith(("https://", "http://")) and len(link) <= MAX_LINK:
+                links[index] = link
+        placed[index] = [_value(v) for v in payload["row"]]
     out.written = len(placed)
     removed = {keys[k] for k, p in records.items() if p.get(REMOVE) and k in keys}
     moves = _finished(tab, sweep, set(placed) | removed) if tab and sweep else {}
@@ -136,6 +148,26 @@ def _tickets(
                 }
             }
         )
+    shifted_links = {i - bisect.bisect_left(gone, i): link for i, link in links.items()}
+    out.links.extend(_link_requests(sheet_id, shifted_links))
+
+
+def _link_requests(sheet_id: int, links: Mapping[int, str]) -> list[dict[str, Any]]:
+    """Cell-level links on the id cells of these rows: one updateCells per run of rows."""
+    rows = {
+        index: [{"userEnteredFormat": {"textFormat": {"link": {"uri": uri}}}}]
+        for index, uri in links.items()
+    }
+    return [
+        {
+            "updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": first, "columnIndex": 0},
+                "rows": [{"values": cells} for cells in run],
+                "fields": "userEnteredFormat.textFormat.link",
+            }
+        }
+        for first, run in _runs(rows)
+    ]
 
 
 def _finished(tab: Tab, sweep: Sweep, busy: set[int]) -> dict[int, str]:
@@ -230,7 +262,7 @@ def _note_format(out: Plan, spec: TabSpec, tab: Tab | None, requests: list[Any])
 
 @dataclass(frozen=True)
 class Cells:
-    """Consecutive rows of one tab, from `first` (0-based), as USER_ENTERED takes them."""
+    """Consecutive rows of one tab, from `first` (0-based), written RAW."""
 
     title: str
     sheet_id: int
@@ -249,7 +281,7 @@ def _blocks(title: str, sheet_id: int, placed: Mapping[int, list[Any]]) -> list[
 
 
 def value_ranges(cells: Sequence[Cells]) -> list[dict[str, Any]]:
-    """The cells as ValueRanges for `values:batchUpdate` (valueInputOption USER_ENTERED)."""
+    """The cells as ValueRanges for `values:batchUpdate` (valueInputOption RAW)."""
     out = []
     for block in cells:
         q = "'" + block.title.replace("'", "''") + "'"
@@ -274,41 +306,24 @@ def cell_requests(cells: Sequence[Cells]) -> list[dict[str, Any]]:
 
 
 def _cell_data(value: Any) -> dict[str, Any]:
-    """What USER_ENTERED would make of one of syncd's values, as CellData."""
+    """One of syncd's values as CellData, as RAW stores it."""
     if value == "":
         return {}  # under the mask: the value cleared
     if isinstance(value, bool):
         return {"userEnteredValue": {"boolValue": value}}
     if isinstance(value, int | float):
         return {"userEnteredValue": {"numberValue": value}}
-    if value.startswith(TEXT):
-        return {"userEnteredValue": {"stringValue": value[len(TEXT) :]}}
-    return {"userEnteredValue": {"formulaValue": value}}  # the HYPERLINK of a ticket id
-
-
-def _row(payload: Mapping[str, Any]) -> list[Any]:
-    """A ticket's cells; the id links to the ticket in the helpdesk."""
-    values = list(payload["row"])
-    cells = [_value(v) for v in values]
-    link = str(payload.get("link") or "")
-    if cells and link.startswith(("https://", "http://")) and len(link) <= MAX_LINK:
-        label = values[0] if isinstance(values[0], int) else _quoted(str(values[0]))
-        cells[0] = f"=HYPERLINK({_quoted(link)},{label})"
-    return cells
-
-
-def _quoted(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    return {"userEnteredValue": {"stringValue": value}}
 
 
 def _value(value: Any) -> Any:
-    """A cell as USER_ENTERED takes it: numbers as they are, text marked as text, "" (which
-    clears the cell) for nothing."""
+    """A cell as RAW takes it: numbers as they are, text as text, "" (which clears the
+    cell) for nothing."""
     if value is None or value == "":
         return ""
     if isinstance(value, bool | int | float):
         return value
-    return TEXT + str(value)
+    return str(value)
 
 
 def _box(sheet_id: int, first_row: int, end_row: int, end_col: int) -> dict[str, Any]:

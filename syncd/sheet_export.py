@@ -113,9 +113,9 @@ def _cells(ws: Worksheet, sheet: dict[str, Any]) -> int:
             if pattern:
                 cell.number_format = pattern
             text = fmt.get("textFormat") or {}
-            link = HYPERLINK.match((data.get("userEnteredValue") or {}).get("formulaValue", ""))
+            link = _link(data, text)
             if link:
-                cell.hyperlink = link.group(1).replace('""', '"')
+                cell.hyperlink = link
             if text.get("bold") or link or text.get("foregroundColor"):
                 cell.font = Font(
                     bold=bool(text.get("bold")),
@@ -126,6 +126,16 @@ def _cells(ws: Worksheet, sheet: dict[str, Any]) -> int:
             if background:
                 cell.fill = PatternFill("solid", fgColor=background)
     return last
+
+
+def _link(data: dict[str, Any], text_format: dict[str, Any]) -> str | None:
+    """Where a cell links: a cell-level link (how syncd links a ticket id) or a HYPERLINK
+    formula (a manager's)."""
+    uri = (text_format.get("link") or {}).get("uri")
+    if uri:
+        return str(uri)
+    formula = HYPERLINK.match((data.get("userEnteredValue") or {}).get("formulaValue", ""))
+    return formula.group(1).replace('""', '"') if formula else None
 
 
 def _value(data: dict[str, Any]) -> Any:

@@ -73,13 +73,25 @@ def test_the_ticket_id_links_to_the_helpdesk_and_text_stays_text(sandbox: Sandbo
     tickets = [ticket(i + 1, subject=s) for i, s in enumerate(subjects)]
     sink.write(records(sink, tickets))
     link = cell(sandbox, 1, 0)
-    assert link["userEnteredValue"] == {
-        "formulaValue": '=HYPERLINK("https://acme.zendesk.com/agent/tickets/1",1)'
-    }
+    # The id stays a number (sortable); the link is the cell's own, set with the row.
+    assert link["userEnteredValue"] == {"numberValue": 1}
+    uri = link["userEnteredFormat"]["textFormat"]["link"]["uri"]
+    assert uri == "https://acme.zendesk.com/agent/tickets/1"
     assert link["formattedValue"] == "1"
     for row, subject in enumerate(subjects, start=1):
         assert cell(sandbox, row, 1)["userEnteredValue"] == {"stringValue": subject}
     assert [r[1] for r in rows(sandbox)[1:]] == subjects
+    # A ticket appended later gets its link too; an update goes through values:batchUpdate,
+    # RAW, where the emulator (as Sheets) would make a formula of "=1+1" under USER_ENTERED.
+    sink.write(records(sink, [ticket(9, subject="x")]))
+    added = cell(sandbox, 5, 0)
+    assert added["userEnteredFormat"]["textFormat"]["link"]["uri"].endswith("/tickets/9")
+    before = len(sandbox.server.log)
+    sink.write(records(sink, [ticket(2, subject="=1+1")]))
+    paths = [path for api, _m, path, _s in sandbox.server.log[before:] if api == "sheets"]
+    assert any(path.endswith("values:batchUpdate") for path in paths), paths
+    assert cell(sandbox, 2, 1)["userEnteredValue"] == {"stringValue": "=1+1"}
+    assert cell(sandbox, 2, 0)["userEnteredFormat"]["textFormat"]["link"]["uri"].endswith("/2")
 
 
 def test_a_ticket_without_a_link_shows_its_plain_id(sandbox: Sandbox, tmp_path: Path):
@@ -87,6 +99,7 @@ def test_a_ticket_without_a_link_shows_its_plain_id(sandbox: Sandbox, tmp_path: 
     sink.write(records(sink, [ticket(5, url=""), ticket(6, url='javascript:alert("x")')]))
     assert cell(sandbox, 1, 0)["userEnteredValue"] == {"numberValue": 5}
     assert cell(sandbox, 2, 0)["userEnteredValue"] == {"numberValue": 6}
+    assert "link" not in cell(sandbox, 2, 0).get("userEnteredFormat", {}).get("textFormat", {})
 
 
 def test_long_text_is_cut_to_the_cell_limit_with_a_marker(sandbox: Sandbox, tmp_path: Path):
@@ -94,11 +107,11 @@ def test_long_text_is_cut_to_the_cell_limit_with_a_marker(sandbox: Sandbox, tmp_
     subjects = ["x" * 60_000, "y" * 49_999, "z" * 50_000]
     sink.write(records(sink, [ticket(i + 1, subject=s) for i, s in enumerate(subjects)]))
     cut, kept, one_over = (r[1] for r in rows(sandbox)[1:])
-    # A cell holds 50,000 characters, the apostrophe that marks a text as text included.
-    assert len(cut) == 49_999 and cut.endswith("… [truncated by syncd]")
+    # A cell holds 50,000 characters.
+    assert len(cut) == 50_000 and cut.endswith("… [truncated by syncd]")
     assert cut.startswith("x" * 49_000)
     assert kept == "y" * 49_999, "a text that fits is kept whole"
-    assert len(one_over) == 49_999 and one_over.endswith("… [truncated by syncd]")
+    assert one_over == "z" * 50_000, "exactly the limit fits"
 
 
 def test_an_unknown_column_or_zone_is_a_clear_config_error():
