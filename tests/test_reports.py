@@ -48,8 +48,10 @@ from syncd.model import Action, Decision, Person, Reason, SlaStatus, SlaTarget, 
 from syncd.ports import Report, SinkRecord, SinkResult
 from syncd.reports import ReportSettings, build_reports, report_since, settled
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from syncd.sheet_columns import EPOCH
 from syncd.state import open_store
 from tests.conftest import Syncd
+from tests.sheets_support import sheets_sink
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 CATEGORIES = ("Billing", "Technical")
@@ -179,34 +181,37 @@ DAILY_COLUMNS = (
 )  # fmt: skip
 
 
+DAILY_ROWS = [
+    # 02-28: new T1; solved T1 (CSAT 5); backlog 3 + 1 - 1 = 3; FR T1 met 1/1;
+    # resolution T1 met 1/1; first reply T1 1 h.
+    [date(2026, 2, 28), 1, 1, 3, 1.0, 1.0, 1.0, 0, 5.0, 1,
+     1, 0, 0, 1, 0, 0, 0, 0, 0],
+    # 03-01: new T2 (created 23:30 UTC on 02-28) and T12; solved T12 (CSAT 5); backlog
+    # 3 + 2 - 1 = 4; FR T2 breached 0/1; resolution T12 met 1/1; first reply T2 4 h;
+    # breaches 1 (T2, High).
+    [date(2026, 3, 1), 2, 1, 4, 0.0, 1.0, 4.0, 1, 5.0, 1,
+     0, 2, 0, 1, 1, 0, 1, 0, 0],
+    # 03-02: new T3 (T5 is merged: not counted); solved T8 (CSAT 2); backlog 4 + 1 - 1 = 4;
+    # FR T3 met 1/1; no resolution settled; first reply T3 1 h.
+    [date(2026, 3, 2), 1, 1, 4, 1.0, None, 1.0, 0, 2.0, 1,
+     1, 0, 0, 0, 1, 0, 0, 0, 0],
+    # 03-03: new T4 (Feature request, Medium: "other"); backlog 5; resolution T2 breached
+    # (due 00:30 Berlin) 0/1; breaches 1 (T2, High); no reply, no CSAT.
+    [date(2026, 3, 3), 1, 0, 5, None, 0.0, None, 1, None, 0,
+     0, 0, 1, 0, 0, 1, 1, 0, 0],
+    # 03-04 (today, so far): new T9; backlog 6; FR T9 met 1/1; first reply 1.5 h.
+    [date(2026, 3, 4), 1, 0, 6, 1.0, None, 1.5, 0, None, 0,
+     1, 0, 0, 0, 1, 0, 0, 0, 0],
+]  # fmt: skip
+
+
 def test_daily_summary_cell_by_cell():
     daily = reports()["daily"]
     assert daily.title == "Daily summary"
     assert daily.columns == DAILY_COLUMNS
     # Backlog at the end of 02-27: created before 02-28 (T6 T7 T8 T10 T11 T13 T14 T15 = 8)
     # minus solved before 02-28 (T7 T10 T11 T13 T14 = 5) = 3 (T6, T8, T15).
-    assert daily.rows == [
-        # 02-28: new T1; solved T1 (CSAT 5); backlog 3 + 1 - 1 = 3; FR T1 met 1/1;
-        # resolution T1 met 1/1; first reply T1 1 h.
-        [date(2026, 2, 28), 1, 1, 3, 1.0, 1.0, 1.0, 0, 5.0, 1,
-         1, 0, 0, 1, 0, 0, 0, 0, 0],
-        # 03-01: new T2 (created 23:30 UTC on 02-28) and T12; solved T12 (CSAT 5); backlog
-        # 3 + 2 - 1 = 4; FR T2 breached 0/1; resolution T12 met 1/1; first reply T2 4 h;
-        # breaches 1 (T2, High).
-        [date(2026, 3, 1), 2, 1, 4, 0.0, 1.0, 4.0, 1, 5.0, 1,
-         0, 2, 0, 1, 1, 0, 1, 0, 0],
-        # 03-02: new T3 (T5 is merged: not counted); solved T8 (CSAT 2); backlog 4 + 1 - 1 = 4;
-        # FR T3 met 1/1; no resolution settled; first reply T3 1 h.
-        [date(2026, 3, 2), 1, 1, 4, 1.0, None, 1.0, 0, 2.0, 1,
-         1, 0, 0, 0, 1, 0, 0, 0, 0],
-        # 03-03: new T4 (Feature request, Medium: "other"); backlog 5; resolution T2 breached
-        # (due 00:30 Berlin) 0/1; breaches 1 (T2, High); no reply, no CSAT.
-        [date(2026, 3, 3), 1, 0, 5, None, 0.0, None, 1, None, 0,
-         0, 0, 1, 0, 0, 1, 1, 0, 0],
-        # 03-04 (today, so far): new T9; backlog 6; FR T9 met 1/1; first reply 1.5 h.
-        [date(2026, 3, 4), 1, 0, 6, 1.0, None, 1.5, 0, None, 0,
-         1, 0, 0, 0, 1, 0, 0, 0, 0],
-    ]  # fmt: skip
+    assert daily.rows == DAILY_ROWS
     assert daily.formats["First response attainment"] == "percent"
     assert daily.formats["Median first response (h)"] == "hours"
     assert daily.formats["Date"] == "date"
@@ -248,27 +253,30 @@ WEEKLY_COLUMNS = (
 )  # fmt: skip
 
 
+WEEKLY_ROWS = [
+    # 02-21..02-27: new T11 T15 = 2; solved T11 (no CSAT); backlog 3 (as on 02-27 above);
+    # FR T15 met 1/1 (T11 has none); resolution breached T6, T11 (02-25), T15 (02-23) 0/3;
+    # first reply T15 1 h; breaches 3; Billing 1, Technical 1 (a tie: rule order).
+    # Changes: (2 - 2) / 2 = 0; FR 1.0 - 1.0 = 0 pts; resolution 0.0 - 0.5 = -50 pts.
+    [date(2026, 2, 27), 2, 1, 3, 1.0, 0.0, 1.0, 3, None, 0,
+     "Billing 1, Technical 1", 0.0, 0.0, -50.0],
+    # 02-28..03-06: new T1 T2 T12 T3 T4 T9 = 6; solved T1 T12 T8 = 3 (CSAT 5, 5, 2: 4.0);
+    # backlog 3 + 6 - 3 = 6; FR met T1 T3 T9, breached T2 = 3/4 = 0.75; resolution met
+    # T1 T12, breached T2 = 2/3 = 0.6667; first replies 1, 4, 1, 1.5 h: median 1.25;
+    # breaches 2 (T2 twice); Billing 3 (T1 T3 T9), Technical 2, other 1 (T4).
+    # Changes: (6 - 2) / 2 = 2.0; FR 0.75 - 1.0 = -25 pts; resolution 0.6667 - 0 = 66.67.
+    [date(2026, 3, 6), 6, 3, 6, 0.75, 0.6667, 1.25, 2, 4.0, 3,
+     "Billing 3, Technical 2, other 1", 2.0, -25.0, 66.67],
+]  # fmt: skip
+
+
 def test_weekly_report_weeks_ending_friday():
     weekly = reports()["weekly"]
     assert weekly.title == "Weekly report"
     assert weekly.columns == WEEKLY_COLUMNS
     # The week before the first shown (02-14..02-20), for the changes: new T6 T14 = 2;
     # FR met T6 T14 = 2/2 = 1.0; resolution T14 met, T8 breached (02-15) = 1/2 = 0.5.
-    assert weekly.rows == [
-        # 02-21..02-27: new T11 T15 = 2; solved T11 (no CSAT); backlog 3 (as on 02-27 above);
-        # FR T15 met 1/1 (T11 has none); resolution breached T6, T11 (02-25), T15 (02-23) 0/3;
-        # first reply T15 1 h; breaches 3; Billing 1, Technical 1 (a tie: rule order).
-        # Changes: (2 - 2) / 2 = 0; FR 1.0 - 1.0 = 0 pts; resolution 0.0 - 0.5 = -50 pts.
-        [date(2026, 2, 27), 2, 1, 3, 1.0, 0.0, 1.0, 3, None, 0,
-         "Billing 1, Technical 1", 0.0, 0.0, -50.0],
-        # 02-28..03-06: new T1 T2 T12 T3 T4 T9 = 6; solved T1 T12 T8 = 3 (CSAT 5, 5, 2: 4.0);
-        # backlog 3 + 6 - 3 = 6; FR met T1 T3 T9, breached T2 = 3/4 = 0.75; resolution met
-        # T1 T12, breached T2 = 2/3 = 0.6667; first replies 1, 4, 1, 1.5 h: median 1.25;
-        # breaches 2 (T2 twice); Billing 3 (T1 T3 T9), Technical 2, other 1 (T4).
-        # Changes: (6 - 2) / 2 = 2.0; FR 0.75 - 1.0 = -25 pts; resolution 0.6667 - 0 = 66.67.
-        [date(2026, 3, 6), 6, 3, 6, 0.75, 0.6667, 1.25, 2, 4.0, 3,
-         "Billing 3, Technical 2, other 1", 2.0, -25.0, 66.67],
-    ]  # fmt: skip
+    assert weekly.rows == WEEKLY_ROWS
 
 
 def test_weekly_report_weeks_ending_sunday():
@@ -300,6 +308,24 @@ def _fields(settings: ReportSettings) -> dict[str, Any]:
 # -- monthly ----------------------------------------------------------------------------------
 
 
+MONTHLY_ROWS = [
+    # February: new T10 T13 T8 T14 T6 T15 T11 T1 = 8; solved T10 T13 T14 T11 T1 = 5
+    # (CSAT 4, 4, 5, 5: 4.5, 4); backlog 3 (as on 02-28); FR met T10 T14 T6 T15 T1,
+    # breached T13 T8 = 5/7 = 0.7143; resolution met T10 T13 T14 T1, breached T8 T15 T6
+    # T11 = 4/8 = 0.5; first replies 1, 3, 8, 0.5, 2, 1, 1 h: median 1; breaches 2 + 4 = 6;
+    # Billing 4 (T13 T14 T11 T1), Technical 4 (T10 T8 T6 T15).
+    # Changes: (8 - 1) / 1 = 7.0; FR 0.7143 - 1.0 = -28.57 pts; resolution -50 pts.
+    ["2026-02", 8, 5, 3, 0.7143, 0.5, 1.0, 6, 4.5, 4,
+     "Billing 4, Technical 4", 7.0, -28.57, -50.0, 4, 4, 0],
+    # March so far: new T2 T12 T3 T4 T9 = 5; solved T12 T8 = 2 (CSAT 5, 2: 3.5); backlog
+    # 3 + 5 - 2 = 6; FR breached T2, met T3 T9 = 2/3 = 0.6667; resolution met T12,
+    # breached T2 = 1/2 = 0.5; replies 4, 1, 1.5 h: median 1.5; breaches 2.
+    # Changes: (5 - 8) / 8 = -0.375; FR 0.6667 - 0.7143 = -4.76 pts; resolution 0.
+    ["2026-03", 5, 2, 6, 0.6667, 0.5, 1.5, 2, 3.5, 2,
+     "Billing 2, Technical 2, other 1", -0.375, -4.76, 0.0, 2, 2, 1],
+]  # fmt: skip
+
+
 def test_monthly_trends_cell_by_cell_with_charts():
     monthly = reports()["monthly"]
     assert monthly.title == "Monthly trends"
@@ -311,22 +337,7 @@ def test_monthly_trends_cell_by_cell_with_charts():
     )
     # January (for the changes): new T7 = 1 (T10 is created 00:30 on 02-01 in Berlin);
     # FR T7 met 1.0; resolution T7 met 1.0.
-    assert monthly.rows == [
-        # February: new T10 T13 T8 T14 T6 T15 T11 T1 = 8; solved T10 T13 T14 T11 T1 = 5
-        # (CSAT 4, 4, 5, 5: 4.5, 4); backlog 3 (as on 02-28); FR met T10 T14 T6 T15 T1,
-        # breached T13 T8 = 5/7 = 0.7143; resolution met T10 T13 T14 T1, breached T8 T15 T6
-        # T11 = 4/8 = 0.5; first replies 1, 3, 8, 0.5, 2, 1, 1 h: median 1; breaches 2 + 4 = 6;
-        # Billing 4 (T13 T14 T11 T1), Technical 4 (T10 T8 T6 T15).
-        # Changes: (8 - 1) / 1 = 7.0; FR 0.7143 - 1.0 = -28.57 pts; resolution -50 pts.
-        ["2026-02", 8, 5, 3, 0.7143, 0.5, 1.0, 6, 4.5, 4,
-         "Billing 4, Technical 4", 7.0, -28.57, -50.0, 4, 4, 0],
-        # March so far: new T2 T12 T3 T4 T9 = 5; solved T12 T8 = 2 (CSAT 5, 2: 3.5); backlog
-        # 3 + 5 - 2 = 6; FR breached T2, met T3 T9 = 2/3 = 0.6667; resolution met T12,
-        # breached T2 = 1/2 = 0.5; replies 4, 1, 1.5 h: median 1.5; breaches 2.
-        # Changes: (5 - 8) / 8 = -0.375; FR 0.6667 - 0.7143 = -4.76 pts; resolution 0.
-        ["2026-03", 5, 2, 6, 0.6667, 0.5, 1.5, 2, 3.5, 2,
-         "Billing 2, Technical 2, other 1", -0.375, -4.76, 0.0, 2, 2, 1],
-    ]  # fmt: skip
+    assert monthly.rows == MONTHLY_ROWS
     volume, attainment = monthly.charts
     assert (volume.kind, volume.domain) == ("column", "Month")
     assert volume.series == ("New: Billing", "New: Technical", "New: other categories")
@@ -624,3 +635,36 @@ def test_a_backfill_keeps_every_tickets_facts_and_builds_the_tabs_once(
     assert len(sink.writes) >= 2 and with_tabs == sink.writes[-1:]
     live = sum(1 for f in stored.values() if not f.gone)
     assert sum(_column(sink.tabs["report:monthly"], "New").values()) == live
+
+
+def test_the_sheet_holds_the_hand_worked_figures_cell_by_cell(sandbox: Sandbox, tmp_path: Path):
+    """The same hand-worked daily, weekly and monthly rows, read back from the sandbox's sheet
+    after the real sheet sink wrote them: every cell's underlying value (a day is a date
+    serial in the sheet's zone; an empty figure an empty cell)."""
+    sink = sheets_sink(sandbox, tmp_path, timezone="Europe/Berlin")
+    built = reports()
+    tabs = [built[name] for name in ("daily", "weekly", "monthly")]
+    sink.write(sink.render_reports(tabs))
+
+    def shown(tab: str, row: int, column: int) -> Any:
+        value = sandbox.sheets.cell(SPREADSHEET_ID, tab, row, column).get("effectiveValue")
+        if value is None:
+            return None
+        return next(iter(value.values()))
+
+    def expected(value: Any) -> Any:
+        if isinstance(value, date):
+            return float((datetime(value.year, value.month, value.day) - EPOCH).days)
+        return value
+
+    for title, columns, rows in (
+        ("Daily summary", DAILY_COLUMNS, DAILY_ROWS),
+        ("Weekly report", WEEKLY_COLUMNS, WEEKLY_ROWS),
+        ("Monthly trends", built["monthly"].columns, MONTHLY_ROWS),
+    ):
+        header = [shown(title, 0, c) for c in range(len(columns))]
+        assert header == list(columns), title
+        for r, row in enumerate(rows, start=1):
+            cells = [shown(title, r, c) for c in range(len(columns))]
+            assert cells == [expected(v) for v in row], (title, r)
+        assert shown(title, len(rows) + 1, 0) is None, f"{title}: no row beyond the table"
