@@ -50,6 +50,7 @@ import requests
 from connectors.freshdesk import connect
 from syncd.config import FreshdeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.groups import GroupDirectory
 from syncd.model import Action, Decision, Ticket
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
@@ -83,10 +84,12 @@ class FreshdeskWriteBack:
         self.base, self.session = connect(config, api_key, session)
         rpm = config.requests_per_minute
         self.limiter = RateLimiter(rpm, 61.0, clock, sleep) if rpm else None
-        self.clock = clock
         self.requests_sent = 0
-        self.groups: dict[str, int] = {}  # lower-case name -> id
-        self.groups_listed_at: float | None = None
+        self.groups = GroupDirectory(
+            lambda: with_retry(self._list_groups, api="freshdesk", attempts=self.attempts),
+            GROUPS_TTL,
+            clock,
+        )
 
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Change the ticket as the action asks (with the marker tag); None for actions
@@ -104,7 +107,7 @@ class FreshdeskWriteBack:
                 f"priority set to {action.target}",
             )
         elif action.kind == "set_group":
-            group_id = self._group_id(action.target)
+            group_id = self.groups.id(action.target)
             if group_id is None:
                 return (
                     f"skipped: no Freshdesk group named {action.target!r} "
@@ -134,18 +137,6 @@ class FreshdeskWriteBack:
         if action.kind == "tag":
             return f"tagged in Freshdesk: {', '.join(missing)}"
         return f"{done} in Freshdesk"
-
-    def _group_id(self, name: str) -> int | None:
-        """The id of the group with this name (or this id), listing the groups when needed."""
-        if name.isdigit():
-            return int(name)
-        found = self.groups.get(name.lower())
-        stale = self.groups_listed_at is None or self.clock() - self.groups_listed_at > GROUPS_TTL
-        if found is None and stale:
-            self.groups = with_retry(self._list_groups, api="freshdesk", attempts=self.attempts)
-            self.groups_listed_at = self.clock()
-            found = self.groups.get(name.lower())
-        return found
 
     def _list_groups(self) -> dict[str, int]:
         groups: dict[str, int] = {}

@@ -52,6 +52,7 @@ from zenpy import Zenpy
 
 from syncd.config import ZendeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.groups import GroupDirectory
 from syncd.model import Action, Decision, Status, Ticket
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
@@ -86,10 +87,12 @@ class ZendeskWriteBack:
         )
         self.session: requests.Session = client.tickets.session
         self.limiter = RateLimiter(UPDATES_PER_MINUTE, 61.0, clock, sleep)
-        self.clock = clock
         self.requests_sent = 0
-        self.groups: dict[str, int] = {}  # lower-case name -> id
-        self.groups_listed_at: float | None = None
+        self.groups = GroupDirectory(
+            lambda: with_retry(self._list_groups, api="zendesk", attempts=self.attempts),
+            GROUPS_TTL,
+            clock,
+        )
 
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Change the ticket as the action asks (with the marker tag); None for actions
@@ -105,7 +108,7 @@ class ZendeskWriteBack:
             change: dict[str, Any] = {"priority": action.target}
             done = f"priority set to {action.target} in Zendesk"
         elif action.kind == "set_group":
-            group_id = self._group_id(action.target)
+            group_id = self.groups.id(action.target)
             if group_id is None:
                 return (
                     f"skipped: no Zendesk group named {action.target!r} "
@@ -123,18 +126,6 @@ class ZendeskWriteBack:
             lambda: self._put(ticket.id, body), api="zendesk", attempts=self.attempts
         )
         return outcome or done
-
-    def _group_id(self, name: str) -> int | None:
-        """The id of the group with this name (or this id), listing the groups when needed."""
-        if name.isdigit():
-            return int(name)
-        found = self.groups.get(name.lower())
-        stale = self.groups_listed_at is None or self.clock() - self.groups_listed_at > GROUPS_TTL
-        if found is None and stale:
-            self.groups = with_retry(self._list_groups, api="zendesk", attempts=self.attempts)
-            self.groups_listed_at = self.clock()
-            found = self.groups.get(name.lower())
-        return found
 
     def _list_groups(self) -> dict[str, int]:
         groups: dict[str, int] = {}

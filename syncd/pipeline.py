@@ -433,6 +433,8 @@ def _write(
     payloads = {r.key: r.payload for r in batch}
     for key, reason in result.rejected.items():
         log.error("record rejected", sink=sink.name, ticket=key, reason=reason)
+        if key.startswith("report:"):
+            continue  # a report tab is rebuilt from the state, not parked: no snapshot to retry
         store.add_dead_letter(sink.name, key, reason, payloads.get(key), shared.schedule)
     report.written = len(result.accepted)
     report.rejected = len(result.rejected)
