@@ -223,6 +223,9 @@ def normalize(
         csat=rating.csat if rating else None,
         csat_at=rating.at if rating else None,
         csat_comment=rating.comment if rating else "",
+        # Ratings are a listing of their own, read in a window: no rating seen is no proof
+        # of none, so the pipeline keeps the score it stored before.
+        csat_known=rating is not None,
         status_history=history,
         merged_into=merged_into if status is Status.MERGED else None,
         # Stats carry the first agent reply; without them it is unknown, not missing.

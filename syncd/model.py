@@ -106,6 +106,9 @@ class Ticket:
     # False when the source cannot tell first replies (first_response_at is then unknown,
     # not missing): first-response SLAs are shown but never judged breached.
     replies_known: bool = True
+    # False when the source may have missed the ticket's rating (no csat then means "not
+    # seen", not "none"): the pipeline carries over the score it stored before.
+    csat_known: bool = True
 
     def pauses(self, paused: frozenset[Status]) -> list[tuple[datetime, datetime | None]]:
         """Intervals spent in a paused status (end None: still paused). Without a history, the

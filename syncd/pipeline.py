@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -168,6 +168,7 @@ def run_cycle(
         tickets, next_cursor = _pull(
             source, start_cursor, max_tickets, store, report, dry_run, schedule
         )
+    tickets = _carry_csat(tickets, store)
     now = clock()
     schedule.now = now
     settled: dict[str, list[str]] = {}
@@ -237,6 +238,23 @@ def run_cycle(
         dry_run=dry_run,
     )
     return report
+
+
+def _carry_csat(tickets: list[Ticket], store: StateStore) -> list[Ticket]:
+    """Tickets whose source may have missed their rating keep the score stored before."""
+    unsure = [t.id for t in tickets if not t.csat_known and t.csat is None]
+    if not unsure:
+        return tickets
+    stored = store.snapshots(unsure)
+    carried = []
+    for ticket in tickets:
+        old = stored.get(ticket.id)
+        if old is not None and old.csat is not None and ticket.csat is None:
+            ticket = replace(
+                ticket, csat=old.csat, csat_at=old.csat_at, csat_comment=old.csat_comment
+            )
+        carried.append(ticket)
+    return carried
 
 
 def _carry_out(
