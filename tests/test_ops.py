@@ -85,6 +85,23 @@ def _value(samples: dict[Any, float], name: str, **labels: str) -> float | None:
     return samples.get((name, frozenset(labels.items())))
 
 
+def _rate_limit_first(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, api: str, times: int, retry_after: int
+) -> None:
+    """The first `times` requests to `api` meet a 429 with this Retry-After."""
+    sandbox.faults.retry_after = retry_after
+    serve = sandbox.faults.pick
+    limited: list[str] = []
+
+    def pick(name: str) -> int | None:
+        if name == api and len(limited) < times:
+            limited.append(name)
+            return 429
+        return serve(name)
+
+    monkeypatch.setattr(sandbox.faults, "pick", pick)
+
+
 def test_metrics_parse_and_count_pulls_writes_and_requests_by_outcome(
     sandbox: Sandbox,
     config_path: Path,
@@ -95,17 +112,7 @@ def test_metrics_parse_and_count_pulls_writes_and_requests_by_outcome(
     syncd = _syncd(config_path, sandbox)
     sandbox.zendesk.generate(12)
     # The first HubSpot request meets a 429 (Retry-After: 0); the retry goes through.
-    sandbox.faults.retry_after = 0
-    serve = sandbox.faults.pick
-    limited: list[str] = []
-
-    def pick(api: str) -> int | None:
-        if api == "hubspot" and not limited:
-            limited.append(api)
-            return 429
-        return serve(api)
-
-    monkeypatch.setattr(sandbox.faults, "pick", pick)
+    _rate_limit_first(sandbox, monkeypatch, "hubspot", times=1, retry_after=0)
     _cycle(syncd, measured)
 
     samples = _samples(server.url)
@@ -137,17 +144,7 @@ def test_zendesk_429s_are_counted(
     syncd = _syncd(config_path, sandbox)
     sandbox.zendesk.generate(3)
     # zenpy hands each 429 back to syncd.retry, which waits its Retry-After and asks again.
-    sandbox.faults.retry_after = 1
-    serve = sandbox.faults.pick
-    limited: list[str] = []
-
-    def pick(api: str) -> int | None:
-        if api == "zendesk" and len(limited) < 2:
-            limited.append(api)
-            return 429
-        return serve(api)
-
-    monkeypatch.setattr(sandbox.faults, "pick", pick)
+    _rate_limit_first(sandbox, monkeypatch, "zendesk", times=2, retry_after=1)
     _cycle(syncd, measured)
 
     samples = _samples(server.url)
