@@ -29,6 +29,14 @@ from syncd.errors import ConfigError
 from syncd.yamlfile import load_yaml
 
 
+def _positive_seconds(value: Any) -> float:
+    """A duration ("90s", "5m", 300) in seconds; more than zero."""
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError("must be more than 0 seconds")
+    return seconds
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -329,12 +337,7 @@ class OpsConfig(_Section):
     @field_validator("ready_within", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float | None:
-        if value is None:
-            return None
-        seconds = parse_duration(value)
-        if seconds <= 0:
-            raise ValueError("must be more than 0 seconds")
-        return seconds
+        return None if value is None else _positive_seconds(value)
 
 
 class DeadLettersConfig(_Section):
@@ -348,10 +351,7 @@ class DeadLettersConfig(_Section):
     @field_validator("first_retry", "max_wait", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
-        seconds = parse_duration(value)
-        if seconds <= 0:
-            raise ValueError("must be more than 0 seconds")
-        return seconds
+        return _positive_seconds(value)
 
 
 class CircuitBreakerConfig(_Section):
@@ -364,10 +364,7 @@ class CircuitBreakerConfig(_Section):
     @field_validator("probe_interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
-        seconds = parse_duration(value)
-        if seconds <= 0:
-            raise ValueError("must be more than 0 seconds")
-        return seconds
+        return _positive_seconds(value)
 
 
 class Config(_Section):
@@ -398,10 +395,7 @@ class Config(_Section):
     @field_validator("poll_interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
-        seconds = parse_duration(value)
-        if seconds <= 0:
-            raise ValueError("must be more than 0 seconds")
-        return seconds
+        return _positive_seconds(value)
 
     @model_validator(mode="after")
     def _name_the_pipeline(self) -> Config:
