@@ -105,7 +105,8 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: `stop()` waits for the loop's next poll (0.5 s by default).
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
         self.smtp.start()
         return self

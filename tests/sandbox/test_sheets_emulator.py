@@ -57,7 +57,7 @@ class Emulator:
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     emu = Emulator()
-    thread = threading.Thread(target=emu.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=emu.server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield emu
     emu.server.shutdown()
