@@ -9,6 +9,7 @@ Vendor endpoints (Basic auth: API key as user name, "X" or any dummy password [A
     GET    /api/v2/tickets/{id}/conversations
     GET    /api/v2/contacts/{id}   GET /api/v2/companies   GET /api/v2/companies/{id}
     GET    /api/v2/surveys/satisfaction_ratings?created_since=   GET /api/v2/ticket_fields
+    GET    /api/v2/admin/ticket_fields/{id}  one field, choices as objects (admins only)
 
 `FreshdeskApp` serves a `FreshdeskStore` (freshdesk_store: records, validation, stats, merge);
 freshdesk_data holds the account setup and the sample-data planner behind `generate`.
@@ -18,15 +19,23 @@ Sections of https://developers.freshdesk.com/api/ followed here:
 [List] #list_all_tickets; [View] #view_a_ticket; [Upd] #update_ticket; [Merge] #merge_tickets;
 [Del] #delete_a_ticket and #restore_a_ticket; [Conv] #list_all_ticket_notes;
 [Contacts] #view_contact; [Companies] #view_company, #list_all_companies;
-[CSAT] #view_all_satisfaction_ratings; [Fields] #list_all_ticket_fields.
+[CSAT] #view_all_satisfaction_ratings; [Fields] #list_all_ticket_fields;
+[AdminFields] #view_a_ticket_field (GET /api/v2/admin/ticket_fields/{id}).
+[Statuses] https://support.freshdesk.com/support/solutions/articles/37600 (understanding
+ticket statuses) and .../229718 (the SLA timer is switched off per status, under Admin >
+Workflows > Ticket fields > Status).
 
 Documented, and emulated as documented: the list defaults (order_by=created_at,
 order_type=desc, 30 per page; per_page over 100 is an error); without updated_since only
 tickets created in the past 30 days; deleted and spam tickets only under filter=deleted /
 filter=spam; "a maximum of 300 pages"; description only with include=description (accounts
 created after 2018-11-30); include costs (list: "an additional 2 credits" each, so stats costs
-3; view: one more credit each); the `link: <url>; rel="next"` header only when a next page
-exists; X-RateLimit-Total/-Remaining/-Used-CurrentRequest and 429 with Retry-After; the 401
+3 and requester,stats,company 7; view: one more credit each) and plan limits counted in
+credits ([RL]); the `link: <url>; rel="next"` header only when a next page exists;
+X-RateLimit-Total/-Remaining/-Used-CurrentRequest (the credits the request cost) and 429 with
+Retry-After; the status field's choices {code: [agent label, customer label]} ([Fields]),
+custom statuses 6 "Waiting on Customer" and 7 "Waiting on Third Party" as a new account has
+them, and whether each stops the SLA timer ([Statuses], [AdminFields]); the 401
 body; {"description": "Validation failed", "errors": [{field, message, code}]} for 400s;
 merge's body (primary_id, ticket_ids (the samples list the primary too), note_in_primary,
 note_in_secondary, convert_recepients_to_cc), that notes are added by default and that it
@@ -50,8 +59,14 @@ Inferred, so worth re-checking against a live account:
   messages other than the page cap's; unknown query parameters give invalid_field; PUT,
   DELETE on a deleted ticket and restore of a live one give 404.
 - Credits: a request costing more than remains is refused whole (so a minute never exceeds
-  the limit); 401s and 429s spend nothing, other errors cost their credits; header values are
-  integers; X-Freshdesk-API-Version is what clients read, not in the docs.
+  the limit); 401s and 429s spend nothing, other errors cost their credits;
+  X-Freshdesk-API-Version is what clients read, not in the docs. Header values are integers
+  unless `decimal_headers` is set: some of Freshdesk's examples show them as `700.0`.
+- Hourly limits (`set_credits_per_hour`): current plans also cap credits per hour; a request
+  over it gets 429 with a Retry-After up to the end of the hour (many minutes), while the
+  X-RateLimit-* headers keep describing the minute. Not in the public API docs: modelled
+  on what accounts report, worth checking.
+- The admin view of the status field needs an admin's API key (`admin_key` False: 403).
 - Ordering: updated_since/created_since are inclusive; ties sort by id (in the requested
   direction); no-op updates keep updated_at; ratings are listed oldest first with no default
   date window; companies by id. Generated tickets carry stats but no conversations.
@@ -91,7 +106,7 @@ PAGE_CAP_MESSAGE = (  # what users report Freshdesk answers past the cap (inferr
 )
 PER_PAGE, MAX_PER_PAGE = 30, 100  # [Pg]
 NOMINAL_PER_MINUTE = 700  # reported when unlimited: the Enterprise plan's per-minute limit
-LIST_INCLUDES = ("requester", "stats", "description")  # [List], 2 credits each
+LIST_INCLUDES = ("requester", "stats", "description", "company")  # [List], 2 credits each
 VIEW_INCLUDES = ("conversations", "requester", "company", "stats")  # [View], 1 credit each
 FILTERS = ("new_and_my_open", "watching", "spam", "deleted")
 ORDER_BY = ("created_at", "due_by", "updated_at", "status")
@@ -127,6 +142,9 @@ class FreshdeskApp(FreshdeskStore):
         self.api_key = api_key
         self._base_url = f"https://{domain}.freshdesk.com"  # replaced by the first request's
         self._window = MinuteBudget(requests_per_minute, nominal_per_minute)
+        self._hour: tuple[int, int | None, int] = (-1, None, 0)  # (hour, limit, credits used)
+        self.decimal_headers = False  # X-RateLimit-* as "700.0", as some of the docs show them
+        self.admin_key = True  # the API key is an admin's: the admin endpoints answer
         self._served: list[tuple[float, int]] = []  # (clock, credits) of served requests
         self._orderings: dict[tuple[Any, ...], list[int]] = {}  # cached non-index orders
         self._orderings_version = -1
@@ -150,6 +168,7 @@ class FreshdeskApp(FreshdeskStore):
             ("GET", r"/api/v2/companies/(?P<id>\d+)", s(self._view_company)),
             ("GET", r"/api/v2/surveys/satisfaction_ratings", s(self._list_ratings)),
             ("GET", r"/api/v2/ticket_fields", s(self._ticket_fields)),
+            ("GET", r"/api/v2/admin/ticket_fields/(?P<id>\d+)", s(self._ticket_field)),
             ("GET", r"/api/v2/groups", s(self._list_groups)),
         ]
 
@@ -191,6 +210,11 @@ class FreshdeskApp(FreshdeskStore):
         """Change the per-minute credit budget (None: unlimited), e.g. on `Sandbox().freshdesk`."""
         with self._lock:
             self._window = MinuteBudget(limit, self._window.total if limit is None else limit)
+
+    def set_credits_per_hour(self, limit: int | None) -> None:
+        """Cap the credits of each clock hour as well (None: no hourly cap)."""
+        with self._lock:
+            self._hour = (-1, limit, 0)
 
     def request_times(self) -> list[float]:
         """Clock values of served vendor requests (not 401s, 429s or fault injections)."""
@@ -235,10 +259,14 @@ class FreshdeskApp(FreshdeskStore):
                 now, used = self.clock(), 0
                 if not self._authenticated(req):  # refused before any credit is spent
                     resp = self.error(401, "")
-                elif not self._window.take(now, credits := cost(req)):
+                elif (wait := self._hour_wait(now, credits := cost(req))) is not None:
+                    resp = self.error(429, "You have exceeded the limit of requests per hour")
+                    resp.headers["Retry-After"] = str(wait)
+                elif not self._window.take(now, credits):
                     resp = self.error(429, "You have exceeded the limit of requests per minute")
                     resp.headers["Retry-After"] = str(self._window.resets(now))
                 else:
+                    self._spend_hour(now, credits)
                     used = credits
                     self._served.append((now, used))
                     resp = handler(req, int(now))
@@ -246,6 +274,20 @@ class FreshdeskApp(FreshdeskStore):
                 return resp
 
         return serve
+
+    def _hour_wait(self, now: float, credits: int) -> int | None:
+        """Seconds to the next hour when `credits` do not fit this hour's cap, else None."""
+        hour, limit, used = self._hour
+        if int(now // 3600) != hour:
+            hour, used = int(now // 3600), 0
+            self._hour = (hour, limit, used)
+        if limit is None or used + credits <= limit:
+            return None
+        return max(1, int((hour + 1) * 3600 - now))
+
+    def _spend_hour(self, now: float, credits: int) -> None:
+        hour, limit, used = self._hour
+        self._hour = (hour, limit, used + credits)
 
     def _authenticated(self, req: Request) -> bool:
         # [Auth]: Basic base64("{api_key}:X"); the password is a dummy, any value is accepted.
@@ -259,10 +301,12 @@ class FreshdeskApp(FreshdeskStore):
         return user == self.api_key
 
     def _rate_headers(self, now: float, used: int) -> dict[str, str]:
+        # [RL]: Used-CurrentRequest is the credits this request cost (includes count).
+        shown = (lambda n: f"{n}.0") if self.decimal_headers else str
         return {
-            "X-RateLimit-Total": str(self._window.total),
-            "X-RateLimit-Remaining": str(self._window.remaining(now)),
-            "X-RateLimit-Used-CurrentRequest": str(used),
+            "X-RateLimit-Total": shown(self._window.total),
+            "X-RateLimit-Remaining": shown(self._window.remaining(now)),
+            "X-RateLimit-Used-CurrentRequest": shown(used),
             "X-Freshdesk-API-Version": "latest=v2; requested=v2",
         }
 
@@ -482,6 +526,15 @@ class FreshdeskApp(FreshdeskStore):
 
     def _ticket_fields(self, _req: Request, _now: int) -> Response:
         return Response(200, data.ticket_fields(self._created))
+
+    def _ticket_field(self, req: Request, _now: int) -> Response:
+        """[AdminFields]: one field; only the status field's admin view is emulated."""
+        if not self.admin_key:
+            resp = self.error(403, "You are not authorized to perform this action.")
+            return resp
+        if int(req.params["id"]) != data.STATUS_FIELD_ID:
+            return self.error(404, "")
+        return Response(200, data.status_field_detail(self._created))
 
     def _list_groups(self, req: Request, _now: int) -> Response:
         """List All Groups: a plain array, `page`/`per_page` (30 by default, at most 100)."""

@@ -28,7 +28,27 @@ HISTORY_DAYS = 60  # created_at spread: longer than the list endpoint's 30-day d
 
 # [Tickets] documented codes.
 OPEN, PENDING, RESOLVED, CLOSED = 2, 3, 4, 5
-STATUSES = {OPEN: "Open", PENDING: "Pending", RESOLVED: "Resolved", CLOSED: "Closed"}
+# New accounts also ship two custom statuses, and admins add more ([Statuses]: "Waiting on
+# Customer" and "Waiting on Third Party" on a fresh Growth-or-higher account).
+WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY = 6, 7
+STATUSES = {
+    OPEN: "Open", PENDING: "Pending", RESOLVED: "Resolved", CLOSED: "Closed",
+    WAITING_ON_CUSTOMER: "Waiting on Customer", WAITING_ON_THIRD_PARTY: "Waiting on Third Party",
+}  # fmt: skip
+# What the customer portal calls each status ([Fields]: the second label of a status choice).
+STATUS_CUSTOMER_LABELS = {
+    OPEN: "Being Processed", PENDING: "Awaiting your Reply",
+    RESOLVED: "This ticket has been Resolved", CLOSED: "This ticket has been Closed",
+    WAITING_ON_CUSTOMER: "Awaiting your Reply", WAITING_ON_THIRD_PARTY: "Being Processed",
+}  # fmt: skip
+# Whether the SLA timer stops while a ticket is in the status: set per status by the admin
+# (Admin > Workflows > Ticket fields > Status, the SLA timer toggle [Statuses]); Pending stops
+# it by default, and so do the two waiting statuses of a new account (inferred: check yours).
+STOPS_SLA_TIMER = {
+    OPEN: False, PENDING: True, RESOLVED: True, CLOSED: True,
+    WAITING_ON_CUSTOMER: True, WAITING_ON_THIRD_PARTY: True,
+}  # fmt: skip
+STATUS_FIELD_ID = 45_000_000_006  # the default `status` field's id (position 5 below)
 PRIORITIES = {1: "Low", 2: "Medium", 3: "High", 4: "Urgent"}
 SOURCES = {
     1: "Email", 2: "Portal", 3: "Phone", 7: "Chat", 9: "Feedback Widget", 10: "Outbound Email",
@@ -69,7 +89,9 @@ def ticket_fields(created_at: str) -> list[dict[str, Any]]:
     {code: [agent label, customer label]} for status, {label: code} for priority and source,
     and a list of values for custom dropdowns.
     """
-    status_choices = {str(code): [name, name] for code, name in STATUSES.items()}
+    status_choices = {
+        str(code): [name, STATUS_CUSTOMER_LABELS[code]] for code, name in STATUSES.items()
+    }
     defaults: list[tuple[str, str, str, Any]] = [
         ("requester", "Search a requester", "default_requester", None),
         ("subject", "Subject", "default_subject", None),
@@ -92,6 +114,31 @@ def ticket_fields(created_at: str) -> list[dict[str, Any]]:
     for item in fields:
         item["created_at"] = item["updated_at"] = created_at
     return fields
+
+
+def status_field_detail(created_at: str) -> dict[str, Any]:
+    """The `GET /api/v2/admin/ticket_fields/{id}` body of the status field.
+
+    [AdminFields]: the admin view of a field lists its choices as objects; for the status
+    field each carries `stop_sla_timer`, which the plain listing leaves out. Choice keys
+    follow Freshdesk's own serialiser (helpdesk source, Helpdesk::TicketStatus
+    #new_response_hash: id, value, label_for_customers, stop_sla_timer, default, position,
+    deleted); the public docs show no status example, so worth checking on a live account.
+    """
+    status = next(f for f in ticket_fields(created_at) if f["name"] == "status")
+    status["choices"] = [
+        {
+            "id": code,
+            "value": name,
+            "label_for_customers": STATUS_CUSTOMER_LABELS[code],
+            "stop_sla_timer": STOPS_SLA_TIMER[code],
+            "default": code in (OPEN, PENDING, RESOLVED, CLOSED),
+            "position": position,
+            "deleted": False,
+        }
+        for position, (code, name) in enumerate(STATUSES.items(), start=1)
+    ]
+    return status
 
 
 def _field(
@@ -224,7 +271,10 @@ ERROR_CODES = ("500", "502", "503", "ERR_TIMEOUT", "E1042")
 FEEDBACK = {1: "Thanks, quick and helpful!", 0: "It's fine.", -1: "Took far too long."}
 
 # (value, weight) tables.
-STATUS_WEIGHTS = ((OPEN, 40), (PENDING, 15), (RESOLVED, 27), (CLOSED, 18))
+STATUS_WEIGHTS = (
+    (OPEN, 38), (PENDING, 12), (RESOLVED, 27), (CLOSED, 18),
+    (WAITING_ON_CUSTOMER, 3), (WAITING_ON_THIRD_PARTY, 2),
+)  # fmt: skip
 PRIORITY_WEIGHTS = ((1, 25), (2, 45), (3, 22), (4, 8))
 SOURCE_WEIGHTS = ((1, 40), (2, 25), (3, 8), (7, 17), (9, 5), (10, 5))
 
@@ -390,6 +440,8 @@ def _history(
             stats["reopened_at"] = stats["status_updated_at"] = last
     elif status == PENDING:
         stats["pending_since"] = stats["status_updated_at"] = last
+    elif status in (WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY):
+        stats["status_updated_at"] = last  # answered, then set waiting
     else:
         last = stats["resolved_at"] = stats["status_updated_at"] = _later(rng, last, now)
         if status == CLOSED:

@@ -339,6 +339,50 @@ def test_unlimited_reports_a_nominal_budget(served: Served) -> None:
     assert served.get(TICKETS, include="stats").status_code == 429
 
 
+def test_a_listing_with_three_includes_costs_seven_credits(served: Served) -> None:
+    # [List]: each include costs 2 more credits, so requester,stats,company costs 1 + 3 * 2.
+    served.app.add_ticket("Hello", company="Initech")
+    resp = served.get(TICKETS, include="requester,stats,company")
+    assert resp.status_code == 200 and resp.headers["X-RateLimit-Used-CurrentRequest"] == "7"
+    assert resp.json()[0]["company"]["name"] == "Initech"
+
+
+def test_rate_limit_headers_may_carry_decimals(served: Served) -> None:
+    served.app.decimal_headers = True
+    resp = served.get(TICKETS, include="stats")
+    assert resp.headers["X-RateLimit-Total"] == "700.0"
+    assert resp.headers["X-RateLimit-Used-CurrentRequest"] == "3.0"
+
+
+def test_an_hourly_cap_answers_429_with_a_long_retry_after(served: Served) -> None:
+    served.app.set_credits_per_hour(4)
+    assert served.get(TICKETS, include="stats").status_code == 200
+    limited = served.get(TICKETS, include="stats")
+    assert limited.status_code == 429
+    # NOW is 30 s into a minute and 1830 s into its hour: the wait runs to the hour's end.
+    assert int(limited.headers["Retry-After"]) == 3600 - int(NOW % 3600) > 60
+    assert served.get(TICKETS).status_code == 200  # one credit still fits this hour
+    served.clock.advance(3600)
+    assert served.get(TICKETS, include="stats").status_code == 200
+
+
+def test_the_status_field_s_admin_view_says_which_statuses_stop_the_sla_timer(
+    served: Served,
+) -> None:
+    fields = {f["name"]: f for f in served.get("/api/v2/ticket_fields").json()}
+    detail = served.get(f"/api/v2/admin/ticket_fields/{fields['status']['id']}")
+    assert detail.status_code == 200
+    choices = {c["id"]: c for c in detail.json()["choices"]}
+    assert choices[6]["value"] == "Waiting on Customer" and choices[6]["stop_sla_timer"]
+    assert not choices[2]["stop_sla_timer"] and choices[3]["stop_sla_timer"]
+    assert not choices[6]["default"] and choices[2]["default"]
+    served.app.admin_key = False  # an agent's key: the admin endpoints refuse it
+    refused = served.get(f"/api/v2/admin/ticket_fields/{fields['status']['id']}")
+    assert refused.status_code == 403 and refused.json()["code"] == "access_denied"
+    ticket = served.app.add_ticket("Waiting")
+    assert served.put(f"{TICKETS}/{ticket['id']}", {"status": 6}).json()["status"] == 6
+
+
 def test_put_ticket_updates_fields_and_validates(served: Served) -> None:
     ticket = served.app.add_ticket("Help", tags=["a"], custom_fields={"cf_plan": "Free"})
     url = f"{TICKETS}/{ticket['id']}"
@@ -367,7 +411,9 @@ def test_put_ticket_updates_fields_and_validates(served: Served) -> None:
         ("status", "invalid_value"), ("id", "invalid_field"), ("cf_plan", "invalid_value"),
         ("cf_nope", "invalid_field"), ("tags", "invalid_value"),
     }  # fmt: skip
-    assert "'2,3,4,5'" in next(e["message"] for e in bad.json()["errors"] if e["field"] == "status")
+    assert "'2,3,4,5,6,7'" in next(
+        e["message"] for e in bad.json()["errors"] if e["field"] == "status"
+    )
     assert served.put(f"{TICKETS}/999", {"priority": 1}).status_code == 404
     with pytest.raises(FreshdeskError):
         served.app.update_ticket(ticket["id"], priority=7)
@@ -503,7 +549,10 @@ def test_contacts_companies_and_ticket_fields(served: Served) -> None:
     fields = {f["name"]: f for f in served.get("/api/v2/ticket_fields").json()}
     assert fields["cf_plan"]["type"] == "custom_dropdown" and not fields["cf_plan"]["default"]
     assert fields["cf_plan"]["choices"] == ["Free", "Pro", "Enterprise"]
-    assert fields["status"]["choices"]["4"] == ["Resolved", "Resolved"]
+    # [Fields]: {code: [agent label, customer label]}, with a new account's custom statuses.
+    assert fields["status"]["choices"]["4"] == ["Resolved", "This ticket has been Resolved"]
+    assert fields["status"]["choices"]["6"] == ["Waiting on Customer", "Awaiting your Reply"]
+    assert fields["status"]["choices"]["7"][0] == "Waiting on Third Party"
     assert fields["priority"]["choices"]["Urgent"] == 4
 
 
@@ -556,7 +605,7 @@ def test_generate_is_deterministic_realistic_and_fast() -> None:
     assert len({t["requester_id"] for t in tickets}) > 5_000
     assert len({t["company_id"] for t in tickets}) > 1_500
     assert all(c["domains"] for c in app.companies())
-    assert {t["status"] for t in tickets} == {2, 3, 4, 5}
+    assert {t["status"] for t in tickets} == {2, 3, 4, 5, 6, 7}  # with the custom ones
     assert {t["source"] for t in tickets} == {1, 2, 3, 7, 9, 10}
     assert {t["custom_fields"]["cf_plan"] for t in tickets} == {"Free", "Pro", "Enterprise"}
     assert 100 < sum(t["spam"] for t in tickets) < 800
