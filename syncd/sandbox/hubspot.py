@@ -11,7 +11,11 @@ Built from HubSpot's public docs (developers.hubspot.com), not from any client:
   ``errorType RATE_LIMIT`` and ``policyName TEN_SECONDLY_ROLLING``;
 - ``POST /oauth/v2/private-apps/get/access-token-info`` with ``{"tokenKey": token}`` answers
   the private app's ``userId``, ``hubId``, ``appId`` and ``scopes`` (the private apps docs); the
-  token's scopes are `SCOPES` unless a test sets others (`set_scopes`).
+  token's scopes are `SCOPES` (legacy form) unless a test sets others (`set_scopes`, e.g.
+  `GRANULAR_SCOPES`, the form of apps created today);
+- the portal's "create and associate companies with contacts" setting is on, as it is by
+  default in HubSpot: a contact created with a business email gets the company of its domain
+  (`hubspot_store`, `set_auto_companies`).
 
 Record rules live in `hubspot_store` (writes, associations), `hubspot_rules` (values, error
 shape) and `hubspot_query` (paging, search); the properties, pipelines and v4 associations
@@ -70,6 +74,23 @@ SCOPES = (
     "crm.schemas.companies.write",
     "crm.objects.owners.read",
 )
+# The same access as a private app created today shows it: granular scopes, per object and
+# action (developers.hubspot.com/docs/apps/legacy-apps/authentication/scopes), where older apps
+# show the legacy `tickets` scope.
+GRANULAR_SCOPES = (
+    "oauth",
+    "crm.objects.tickets.read",
+    "crm.objects.tickets.write",
+    "crm.schemas.tickets.read",
+    "crm.schemas.tickets.write",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.read",
+    "crm.schemas.companies.write",
+    "crm.objects.owners.read",
+)
 TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
 
 
@@ -87,8 +108,13 @@ class HubSpotApp:
         search_per_second: int | None = None,
         portal_id: int = 62_515_000,
         clock: Callable[[], float] = time.monotonic,
+        scopes: tuple[str, ...] | list[str] = SCOPES,
+        auto_companies: bool = True,
     ) -> None:
-        """``token`` is the one private-app token accepted; limits of None are not enforced."""
+        """``token`` is the one private-app token accepted; limits of None are not enforced.
+        ``scopes``: what token-info reports (legacy `SCOPES` or `GRANULAR_SCOPES`);
+        ``auto_companies``: the portal's "create and associate companies with contacts"
+        setting (on by default, as in HubSpot)."""
         self.token = token
         self.max_per_10s = max_per_10s
         self.daily_limit = daily_limit
@@ -97,7 +123,8 @@ class HubSpotApp:
         self.owners = OwnerDirectory()  # the portal's users, for hubspot_owner_id
         self._clock = clock
         self._revoked = False
-        self.scopes: list[str] | None = list(SCOPES)
+        self.scopes: list[str] | None = list(scopes)
+        self.store.auto_companies = auto_companies
         self._lock = threading.RLock()  # the Python API runs outside the server's lock
         self._window: deque[float] = deque()  # admitted requests in the last 10 s
         self._search_window: deque[float] = deque()
@@ -115,6 +142,19 @@ class HubSpotApp:
         for a token it does not know the kind of."""
         with self._lock:
             self.scopes = None if scopes is None else list(scopes)
+
+    def set_auto_companies(self, on: bool) -> None:
+        """Turn the portal's "Create and associate companies with contacts" setting on or off
+        (on by default): with it on, a new contact at a business email domain is associated
+        with the company of that `domain`, created when there is none."""
+        with self._lock:
+            self.store.auto_companies = on
+
+    def set_association_echo(self, on: bool) -> None:
+        """Whether a v4 association batch create lists the pairs it created in `results`
+        (on by default); off, a successful batch answers COMPLETE with no results."""
+        with self._lock:
+            self.store.association_echo = on
 
     def objects(self, object_type: str) -> list[dict[str, Any]]:
         """Every live record of a type (id, properties, timestamps), oldest first."""

@@ -34,6 +34,33 @@ from syncd.sandbox.hubspot_schema import (
 )
 
 BATCH_LIMIT = 100  # inputs per object batch request (object guides)
+# Free email providers: HubSpot creates no company for a contact at one of these ("If the
+# contact has a freemail value in the Email property (e.g., gmail.com, yahoo.com) ...",
+# knowledge.hubspot.com/crm-setup/automatically-create-and-associate-companies-with-contacts).
+# HubSpot keeps its own, longer list; these are the common ones.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mail.com",
+        "gmx.com",
+        "gmx.de",
+        "web.de",
+        "proton.me",
+        "protonmail.com",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+    }
+)
 
 
 @dataclass
@@ -79,6 +106,13 @@ class HubSpotStore:
         # (type, property) -> {folded value: record id}, built on first lookup and kept up to
         # date by apply(), so an upsert batch does not scan every record per input.
         self._indexes: dict[tuple[str, str], dict[str, str]] = {}
+        # The portal's "Create and associate companies with contacts" setting, on by default
+        # (see `_auto_company`); tests switch it off with HubSpotApp.set_auto_companies.
+        self.auto_companies = True
+        self.free_mail: frozenset[str] = FREE_MAIL_DOMAINS
+        # Whether a v4 batch create echoes each pair it created in `results` (see
+        # hubspot_routes); tests turn it off to check that 2xx + COMPLETE is read as success.
+        self.association_echo = True
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -243,6 +277,8 @@ class HubSpotStore:
                 self._reindex(rec, name, None, value)
             for to_type, to_id, types in plan.links:
                 self.associate(otype.name, rec_id, to_type, to_id, types)
+            if otype.name == "contacts":
+                self._auto_company(rec)
             return rec, True
         rec = plan.record
         changed = False
@@ -297,6 +333,26 @@ class HubSpotStore:
                     raise  # nothing in the batch has been written
                 failures.append((err, item.get("objectWriteTraceId")))
         return [(*self.apply(otype, p), p.trace_id) for p in plans], failures
+
+    def _auto_company(self, contact: Record) -> None:
+        """What a portal does for a new contact with "Create and associate companies with
+        contacts" on, the default, also for contacts created through the API
+        (knowledge.hubspot.com/crm-setup/automatically-create-and-associate-companies-with-
+        contacts): the contact's email domain is matched against the companies' Company
+        domain name (`domain`); a match is associated with the contact (only one company when
+        several share the domain: HubSpot picks it, the user cannot), else HubSpot creates a
+        company for that domain (one per domain, subdomains included) and associates it.
+        Free-mail domains get no company."""
+        domain = contact.properties.get("email", "").rpartition("@")[2].strip().lower()
+        if not self.auto_companies or not domain or domain in self.free_mail:
+            return
+        companies = OBJECT_TYPES["companies"]
+        company = self.find(companies, "domain", domain)
+        if company is None:
+            # HubSpot fills the name from its company database; the domain stands in here.
+            company, _ = self.apply(companies, Plan(None, {"domain": domain, "name": domain}))
+        _, primary = self.association_types("contacts", "companies")
+        self.associate("contacts", contact.id, "companies", company.id, [primary or 1])
 
     def archive(self, otype: ObjectType, ident: str) -> bool:
         """Archive a record; False when there is no live record with that id."""
@@ -441,5 +497,6 @@ def _group(name: str, label: str, order: int = -1) -> dict[str, Any]:
 
 
 def _fold(prop: str, value: str) -> str:
-    # HubSpot stores contact emails lower-cased; other unique values compare exactly.
-    return value.lower() if prop == "email" else value
+    # HubSpot stores contact emails lower-cased, and domains match whatever their case; other
+    # values compare exactly.
+    return value.lower() if prop in ("email", "domain") else value
