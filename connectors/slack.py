@@ -3,6 +3,13 @@
 Each channel has its own incoming-webhook URL (a secret: anyone holding it can post), read
 from the environment variable the config names. slack_sdk's WebhookClient sends; syncd's
 retry policy handles 429 (Slack allows about one message per second per webhook) and 5xx.
+
+Slack reads `&`, `<` and `>` in message text as control characters: unescaped, a ticket
+subject holding `<!channel>` would notify the whole channel and `<https://evil|Reset SSO>`
+would show a disguised link. So the message is rendered here, with `escape` applied to every
+ticket value the rule's template fills in (the template's own text may hold Slack markup on
+purpose, such as `<{ticket.url}|#{ticket.id}>`). Source: Slack, "Formatting text for app
+surfaces", Escaping text (https://api.slack.com/reference/surfaces/formatting#escaping).
 """
 
 from __future__ import annotations
@@ -12,6 +19,24 @@ from slack_sdk.webhook import WebhookClient
 from syncd.errors import ConfigError, TerminalError, TransientError
 from syncd.model import Action, Decision, Ticket
 from syncd.retry import retry_after_seconds, with_retry
+
+
+def escape(text: str) -> str:
+    """Text Slack shows literally: `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;` (only these
+    three: Slack decodes no other entity, so escaping more would show the entities)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message(ticket: Ticket, action: Action, text: str, decision: Decision) -> str:
+    """The Slack text of an action: its template filled in with escaped ticket values; a rule
+    without a template gets a one-line summary, escaped likewise."""
+    if action.render is not None:
+        return action.text(ticket, decision, escape=escape)
+    if text:  # handed in already filled in: nothing in it may act as markup
+        return escape(text)
+    return " ".join(
+        escape(part) for part in (f"{action.origin}: #{ticket.id}", ticket.subject, ticket.url)
+    )
 
 
 class SlackNotifier:
@@ -36,7 +61,7 @@ class SlackNotifier:
                 where="notifications.slack.channels",
                 hint=f"Map {channel} to the environment variable holding its webhook URL",
             )
-        text = text or f"{action.origin}: #{ticket.id} {ticket.subject} {ticket.url}"
+        text = message(ticket, action, text, decision)
         with_retry(lambda: self._post(client, text, channel), api="slack", attempts=self.attempts)
         return f"posted to Slack {channel}"
 

@@ -176,6 +176,9 @@ class SlaStatus:
         return "ok"
 
 
+Escape = Callable[[str], str]  # turns a ticket value into literal text of a message format
+
+
 @dataclass(slots=True)
 class Action:
     """Something the rules ask to happen once per ticket: notify, tag, create a task.
@@ -192,14 +195,18 @@ class Action:
     due_in: timedelta | None = None  # tasks: due this long after the action is carried out
     where: str = ""  # file:line of the rule
     # Fills in the message or task subject. Called only when the action is carried out:
-    # most actions fired in an earlier cycle and are never rendered again.
-    render: Callable[[Ticket, Decision], str] | None = field(
+    # most actions fired in an earlier cycle and are never rendered again. The third
+    # argument escapes each ticket value for the channel's format (None: as they are).
+    render: Callable[[Ticket, Decision, Escape | None], str] | None = field(
         default=None, compare=False, repr=False
     )
 
-    def text(self, ticket: Ticket, decision: Decision) -> str:
-        """The message or task subject for this ticket ("" when the rule gives none)."""
-        return self.render(ticket, decision) if self.render else ""
+    def text(self, ticket: Ticket, decision: Decision, escape: Escape | None = None) -> str:
+        """The message or task subject for this ticket ("" when the rule gives none).
+        `escape` is applied to every value the template fills in, never to the template's
+        own text: a channel with markup (Slack) passes its escaper, so customer text cannot
+        become markup there."""
+        return self.render(ticket, decision, escape) if self.render else ""
 
     def delivery_id(self, ticket: Ticket) -> str:
         """The same for every delivery of this action for this ticket, and for nothing else:

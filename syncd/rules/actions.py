@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.durations import parse_duration
-from syncd.model import Action, Decision, Reason, Ticket
+from syncd.model import Action, Decision, Escape, Reason, Ticket
 from syncd.rules import templates
 from syncd.rules.conditions import Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
@@ -45,7 +45,7 @@ ACTION_KINDS = ("notify", "tag", "task", "set_priority", "set_group")
 # The helpdesk priorities a `set_priority` action may ask for, in Zendesk's words (Freshdesk's
 # Low, Medium, High, Urgent: "normal" is its Medium).
 HELPDESK_PRIORITIES = ("low", "normal", "high", "urgent")
-Renderer = Callable[[Ticket, Decision], str]
+Renderer = Callable[[Ticket, Decision, Escape | None], str]
 EVENT_FIELDS = ("created_at", "updated_at", "solved_at", "first_response_at", "csat_at")
 
 
@@ -124,15 +124,18 @@ class FollowUp:
 
 
 def _renderer(template: templates.Parsed, level: tuple[int, str] | None) -> Renderer | None:
-    """Fills the template for a ticket and its decision; an escalation level's messages speak
-    of that level, not of the highest one the ticket reached."""
+    """Fills the template for a ticket and its decision, each value escaped for the channel
+    when it asks; an escalation level's messages speak of that level, not of the highest one
+    the ticket reached."""
     if not template:
         return None
     if level is None:
-        return lambda ticket, decision: templates.render(template, ticket, decision)
+        return lambda ticket, decision, escape=None: templates.render(
+            template, ticket, decision, escape
+        )
     number, name = level
-    return lambda ticket, decision: templates.render(
-        template, ticket, replace(decision, escalation_level=number, escalation_name=name)
+    return lambda ticket, decision, escape=None: templates.render(
+        template, ticket, replace(decision, escalation_level=number, escalation_name=name), escape
     )
 
 

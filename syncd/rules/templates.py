@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from syncd.model import Decision, Ticket
+from syncd.model import Decision, Escape, Ticket
 
 Values = Callable[[Ticket, Decision], Any]
 
@@ -80,12 +80,17 @@ def parse(text: str) -> Parsed:
     )
 
 
-def render(template: str | Parsed, ticket: Ticket, decision: Decision) -> str:
-    """Fill in a template (text that passed `check`, or already parsed)."""
+def render(
+    template: str | Parsed, ticket: Ticket, decision: Decision, escape: Escape | None = None
+) -> str:
+    """Fill in a template (text that passed `check`, or already parsed). `escape`, when
+    given, is applied to each filled-in value (ticket text is the customer's), never to the
+    template's own text, which may hold the channel's markup on purpose."""
     pieces = parse(template) if isinstance(template, str) else template
     out = []
     for literal, value in pieces:
         out.append(literal)
         if value is not None:
-            out.append(str(value(ticket, decision)))
+            text = str(value(ticket, decision))
+            out.append(escape(text) if escape else text)
     return "".join(out)
