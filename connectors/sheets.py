@@ -455,10 +455,21 @@ def _credentials(config: SheetsConfig) -> service_account.Credentials:
         ) from None
 
 
+def _status(exc: gspread.exceptions.APIError) -> int:
+    """The HTTP status of a Sheets error. gspread takes the code from the JSON error body and
+    falls back to -1 when the body is not JSON, such as the HTML page Google's front end
+    serves with a 502 or 503 (gspread/exceptions.py, APIError.__init__): the response's own
+    status then tells what happened."""
+    if exc.code > 0:
+        return exc.code
+    response = getattr(exc, "response", None)
+    return int(getattr(response, "status_code", 0) or 0)
+
+
 def _translate(exc: Exception) -> Exception:
     """A gspread/google-auth/requests failure -> syncd's error tree."""
     if isinstance(exc, gspread.exceptions.APIError):
-        status = exc.code
+        status = _status(exc)
         if status in (401, 403):
             return CredentialsError(
                 f"Google Sheets refused access ({status}): {exc.error.get('message', '')}",
@@ -473,7 +484,8 @@ def _translate(exc: Exception) -> Exception:
         if status == 429 or status >= 500:
             retry = retry_after_seconds(exc.response.headers.get("Retry-After"))
             return TransientError(f"Google Sheets answered {status}", retry_after=retry)
-        return TerminalError(f"Google Sheets rejected the write ({status}): {exc}")
+        detail = exc.error.get("message", "") if exc.code == status else ""
+        return TerminalError(f"Google Sheets rejected the write ({status}): {str(detail)[:300]}")
     if isinstance(exc, google.auth.exceptions.RefreshError):
         return CredentialsError(
             f"Google refused the service-account key: {exc}",

@@ -69,6 +69,17 @@ WRITE_SCOPES = {SCOPE + s for s in ("spreadsheets", "drive", "drive.file")}
 SPREADSHEET = r"/v4/spreadsheets/(?P<id>[^/:]+)"
 
 Endpoint = Callable[[Request], dict[str, Any]]
+# Google's front end answers some 502/503 with its own HTML page, not the API's JSON error
+# (seen in gspread issues #1504 and PR #1564: "<title>Error 502 (Server Error)!!1</title>");
+# gspread's APIError then falls back to code -1 (gspread/exceptions.py, APIError.__init__).
+FRONT_END_PAGE = """<!DOCTYPE html>
+<html lang=en>
+  <meta charset=utf-8>
+  <title>Error {status} (Server Error)!!1</title>
+  <p><b>{status}.</b> <ins>That\u2019s an error.</ins>
+  <p>The server encountered a temporary error and could not complete your request.
+  <p>Please try again in 30 seconds.  <ins>That\u2019s all we know.</ins>
+"""
 
 
 class SheetsApp(SheetsInspection):
@@ -94,6 +105,7 @@ class SheetsApp(SheetsInspection):
         # (spreadsheet id, request kinds) of every batchUpdate received, for tests to check
         # what was sent (e.g. formatting only when needed); bodies are not kept.
         self.received_batches: list[tuple[str, list[str]]] = []
+        self._front_end_errors: deque[int] = deque()  # statuses of the next HTML error pages
         for spreadsheet_id in spreadsheet_ids:
             self.create_spreadsheet(spreadsheet_id)
 
@@ -127,6 +139,19 @@ class SheetsApp(SheetsInspection):
         }
         return Response(status, body)
 
+    def front_end_errors(self, *statuses: int) -> None:
+        """Answer the next requests (one per status, in order) with Google's front-end HTML
+        error page, as a 502 or 503 from the load balancer comes, instead of a JSON error."""
+        with self._lock:
+            self._front_end_errors.extend(statuses)
+
+    def _front_end_error(self) -> Response | None:
+        if not self._front_end_errors:
+            return None
+        status = self._front_end_errors.popleft()
+        page = FRONT_END_PAGE.format(status=status).encode()
+        return Response(status, page, {"Content-Type": "text/html; charset=UTF-8"})
+
     # --- request plumbing --------------------------------------------------------------
 
     def _endpoint(self, kind: str, fn: Endpoint) -> Handler:
@@ -134,6 +159,9 @@ class SheetsApp(SheetsInspection):
 
         def handle(req: Request) -> Response:
             with self._lock:
+                page = self._front_end_error()
+                if page is not None:
+                    return page
                 try:
                     self._charge(self._authenticate(req, kind), kind)
                     return Response(200, _masked(fn(req), req.arg("fields")))

@@ -512,3 +512,17 @@ def test_read_quota_answers_429(emulator: Emulator, book: gspread.Spreadsheet) -
     finally:
         emulator.sheets.read_quota_per_minute = None
         emulator.sheets._usage.clear()
+
+
+def test_front_end_html_errors_reach_gspread_as_code_minus_one(
+    emulator: Emulator, book: gspread.Spreadsheet
+) -> None:
+    # Google's front end serves an HTML page with some 502/503s; gspread cannot parse it and
+    # reports code -1 (gspread/exceptions.py, APIError.__init__), the status on the response.
+    emulator.sheets.front_end_errors(502, 503)
+    for status in (502, 503):
+        with pytest.raises(gspread.exceptions.APIError) as exc:
+            book.sheet1.get("A1")
+        assert exc.value.code == -1 and exc.value.response.status_code == status
+        assert "Server Error" in exc.value.response.text
+    assert book.sheet1.get("A1") is not None  # the next request is served again
