@@ -7,6 +7,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from syncd.backfill import run_backfill
 from syncd.config import load_config
 from syncd.errors import TransientError
@@ -25,6 +27,7 @@ def _crm_ids(sandbox: Sandbox) -> Counter[str]:
     )
 
 
+@pytest.mark.slow
 def test_an_interrupted_backfill_resumes_and_writes_each_ticket_once(
     sandbox: Sandbox, syncd: Syncd, tmp_path: Path
 ):

@@ -146,6 +146,7 @@ def _get(url: str) -> tuple[int, Any]:
         return 0, None
 
 
+@pytest.mark.slow
 def test_the_services_commands_run_the_system_here(tmp_path: Path, pg_url: str):
     """sandbox -> setup -> run, as compose starts them, with the service names and container
     paths mapped to this machine and the state on the test cluster; then the syncd service's

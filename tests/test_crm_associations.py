@@ -61,6 +61,7 @@ def configured(config_path: Path, tmp_path: Path, name: str, **hubspot: Any) -> 
     return Syncd(write_config(tmp_path / f"{name}.yaml", data))
 
 
+@pytest.mark.slow
 def test_1000_tickets_of_200_requesters_in_50_organizations_cost_33_requests_then_none(
     sandbox: Sandbox, syncd: Syncd
 ):

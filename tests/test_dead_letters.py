@@ -13,6 +13,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from connectors.hubspot import invalid_value
 from syncd.pipeline import RetryPolicy
 from syncd.sandbox import Sandbox
@@ -114,6 +116,7 @@ def test_records_hubspot_refuses_fail_alone_and_are_recovered_automatically(
     )
 
 
+@pytest.mark.slow
 def test_parked_dead_letters_wait_for_syncd_dlq_retry(sandbox: Sandbox, config_path: Path):
     edit_config(
         config_path,

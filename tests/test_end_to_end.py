@@ -18,6 +18,7 @@ def hubspot_ids(sandbox: Sandbox) -> list[str]:
     return [t["properties"]["helpdesk_ticket_id"] for t in sandbox.hubspot.objects("tickets")]
 
 
+@pytest.mark.slow
 def test_5000_tickets_first_sync_idle_cycle_and_ten_changes(sandbox: Sandbox, syncd: Syncd):
     tickets = sandbox.zendesk.generate(5000, seed=1)
     sandbox.reset_counts()
@@ -126,6 +127,7 @@ def test_dry_run_writes_nothing_and_keeps_the_cursor(sandbox: Sandbox, syncd: Sy
     assert real.sinks["sheets"].written == 30
 
 
+@pytest.mark.slow
 def test_rows_are_found_by_id_after_a_manager_sorts_and_formats(sandbox: Sandbox, syncd: Syncd):
     tickets = sandbox.zendesk.generate(1200, seed=4)
     syncd.once()

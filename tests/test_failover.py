@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from syncd.sandbox import Sandbox
 from tests.kill_scenarios import failover_scenario
 
 LEASE = 2.0
 
 
+@pytest.mark.slow
 def test_the_standby_takes_over_within_two_lease_terms(
     sandbox: Sandbox, tmp_path: Path, pg_url: str
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
@@ -88,6 +89,7 @@ def test_sheet_outage_does_not_stop_hubspot_and_the_sheet_catches_up(
     assert len(sandbox.sheets.values(SPREADSHEET_ID, "Tickets")) == 41
 
 
+@pytest.mark.slow
 def test_rate_limit_storm_completes(sandbox: Sandbox, syncd: Syncd):
     sandbox.zendesk.generate(300, seed=5)
     sandbox.faults.rate = 0.3

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from syncd import metrics
 from syncd.pipeline import CycleReport
 from syncd.sandbox import Sandbox
@@ -23,6 +25,7 @@ def until_caught_up(syncd: Syncd, limit: int = 20) -> list[CycleReport]:
     return reports
 
 
+@pytest.mark.slow
 def test_a_long_hubspot_outage_never_stops_the_sheet_and_hubspot_catches_up(
     sandbox: Sandbox, config_path: Path
 ):
@@ -87,6 +90,7 @@ def test_a_long_hubspot_outage_never_stops_the_sheet_and_hubspot_catches_up(
     )
 
 
+@pytest.mark.slow
 def test_an_outage_costs_one_probe_per_interval_not_a_request_storm(
     sandbox: Sandbox, config_path: Path
 ):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from itertools import pairwise
 
+import pytest
+
 from syncd.sandbox import Sandbox
 from tests.conftest import Syncd
 from tests.fault_checks import crm_ids, figures, lost_and_duplicated, sheet_ids
@@ -17,6 +19,7 @@ from tests.fault_checks import crm_ids, figures, lost_and_duplicated, sheet_ids
 APIS = ("zendesk", "hubspot", "sheets")
 
 
+@pytest.mark.slow
 def test_retry_after_is_honoured_under_a_storm_of_429s_and_the_sync_completes(
     sandbox: Sandbox, syncd: Syncd
 ):

@@ -10,6 +10,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from syncd.ports import Chart, Report
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
 from tests.sheets_support import records, rows, sheets_requests, sheets_sink, ticket
@@ -79,6 +81,7 @@ def test_one_changed_ticket_costs_two_requests_and_a_restart_three(
     assert rows(sandbox)[3][1] == "After a restart"
 
 
+@pytest.mark.slow
 def test_ten_thousand_changed_tickets_cost_the_same_as_one(sandbox: Sandbox, tmp_path: Path):
     sink = sheets_sink(sandbox, tmp_path)
     tickets = [ticket(i) for i in range(1, 10_001)]

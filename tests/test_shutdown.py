@@ -25,6 +25,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api", ["hubspot", "zendesk"])
 def test_sigterm_during_a_retry_after_wait_exits_0_within_10s_and_loses_nothing(
     sandbox: Sandbox, config_path: Path, api: str

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
 from tests.conftest import Syncd
 
@@ -121,6 +123,7 @@ def test_the_first_sync_records_old_escalations_without_sending_them(
     assert again.actions_fired == 0, "baselined actions never fire later"
 
 
+@pytest.mark.slow
 def test_the_baseline_lasts_until_the_backlog_is_worked_off(sandbox: Sandbox, syncd: Syncd):
     sandbox.zendesk.generate(2500, seed=9)  # weeks of tickets, many long breached
     syncd.parts.max_tickets = 1000

@@ -589,6 +589,7 @@ def test_admin_routes(served: Served) -> None:
     assert served.server.counts["freshdesk"] == 0  # admin calls are not vendor traffic
 
 
+@pytest.mark.slow
 def test_generate_is_deterministic_realistic_and_fast() -> None:
     def subjects(seed: int) -> list[tuple[str, int]]:
         app = FreshdeskApp(api_key=KEY, clock=Clock())

@@ -916,6 +916,7 @@ def test_tickets_closed_120_days_ago_are_archived(clocked: tuple[Served, Clock])
     assert app.archived() == [old["id"], recent["id"], open_["id"]]
 
 
+@pytest.mark.slow
 def test_generated_histories_exercise_the_lifecycle(served: Served) -> None:
     app = served.app
     tickets = {t["id"]: t for t in app.generate(2_000, seed=11)}
