@@ -407,11 +407,16 @@ class HubSpotSink:
         one is wrong) and create the property groups and properties syncd writes, if missing.
         Idempotent; with `dry_run` nothing is created and the plan is returned. First the
         token's scopes are checked (CredentialsError naming those missing; `scope_check`
-        holds the outcome)."""
+        holds the outcome; legacy `tickets` or granular scopes, named in the form the token's
+        app uses). A property syncd writes that exists in another type, or without unique
+        values where it keys upserts, is a ConfigError saying what to do."""
         tasks, notes = self.activities
-        needed = required_scopes(self.config, tasks=tasks, notes=notes)
+
+        def needs(granular: bool) -> dict[str, str]:
+            return required_scopes(self.config, tasks=tasks, notes=notes, granular=granular)
+
         base = self.config.base_url or DEFAULT_BASE
-        self.scope_check = check_scopes(self._token, base, self.config.timeout, needed)
+        self.scope_check = check_scopes(self._token, base, self.config.timeout, needs)
         check_pipeline(self.client, self.config, self.stage_for)
         tickets = {
             self.config.id_property: ("Helpdesk ticket id", "string", "text"),

@@ -18,6 +18,10 @@ from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
 DEFAULT_BASE = "https://api.hubapi.com"
+# HubSpot's answer to an upsert keyed by a property without unique values ("Unable to perform
+# update/upsert by non-unique 0-5 property helpdesk_ticket_id"): the request, not a record, is
+# wrong, so splitting the batch would only repeat it once per record.
+_NON_UNIQUE = "upsert by non-unique"
 
 
 class HubSpotApi:
@@ -52,15 +56,16 @@ class HubSpotApi:
 def translate(exc: Exception, base: str) -> Exception:
     """A hubspot-api-client / urllib3 failure -> syncd's error tree."""
     status = getattr(exc, "status", None)
-    body = str(getattr(exc, "body", "") or "")
+    body = _text(getattr(exc, "body", None))
     headers = getattr(exc, "headers", None) or {}
     if status in (401, 403):
         return CredentialsError(
             f"HubSpot refused the access token ({status})",
             where="hubspot.token_env",
-            hint="Check the private app token and its scopes (tickets, crm.objects.contacts.write,"
-            " crm.objects.companies.write, crm.schemas.tickets.write,"
-            " crm.schemas.companies.write)",
+            hint="Check the private app token and its scopes (crm.objects.tickets.read and"
+            " .write, or tickets in older apps; crm.schemas.tickets.write,"
+            " crm.objects.contacts.write, crm.objects.companies.read and .write,"
+            " crm.schemas.companies.write); `syncd setup` names any missing",
         )
     if status == 429 or (isinstance(status, int) and status >= 500):
         retry = retry_after_seconds(headers.get("Retry-After"))
@@ -68,6 +73,13 @@ def translate(exc: Exception, base: str) -> Exception:
     if status == 0:  # the client's way of saying the connection failed (TLS)
         return TransientError(
             f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}"
+        )
+    if isinstance(status, int) and _NON_UNIQUE in body:
+        return UserError(
+            f"HubSpot refuses every upsert: {_detail(body)}",
+            where="hubspot",
+            hint="A property that keys syncd's upserts exists without unique values; run "
+            "`syncd setup --config ...`, which names it and says how to fix it",
         )
     if isinstance(status, int) and "PROPERTY_DOESNT_EXIST" in body:
         return UserError(
@@ -80,6 +92,16 @@ def translate(exc: Exception, base: str) -> Exception:
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
     return exc
+
+
+def _text(body: object) -> str:
+    """An ApiException's body as text. hubspot-api-client's REST layer stores the raw bytes
+    (`ApiException(http_resp=r)` sets `body = r.data`, hubspot/crm/*/exceptions.py) and its
+    api_client decodes them as UTF-8 before re-raising (hubspot/crm/*/api_client.py,
+    `__call_api`): either may reach here."""
+    if isinstance(body, bytes | bytearray):
+        return bytes(body).decode("utf-8", errors="replace")
+    return str(body or "")
 
 
 def _detail(body: str) -> str:

@@ -44,6 +44,10 @@ PropertySpec = tuple[str, str, str]  # (label, type, field type)
 
 
 PRIVATE_APP_TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"
+# Ticket access in the form of older apps; apps created today show the granular
+# crm.objects.tickets.read and crm.objects.tickets.write instead (HubSpot's scopes reference,
+# developers.hubspot.com/docs/apps/legacy-apps/authentication/scopes). Either works.
+LEGACY_TICKETS = "tickets"
 OAUTH_TOKEN_INFO = "/oauth/v1/access-tokens/"
 
 
@@ -56,17 +60,27 @@ class ScopeCheck:
 
 
 def required_scopes(
-    config: HubSpotConfig, *, tasks: bool = False, notes: bool = False
+    config: HubSpotConfig, *, tasks: bool = False, notes: bool = False, granular: bool = False
 ) -> dict[str, str]:
-    """The scopes syncd needs with this config: scope -> what for."""
-    needed = {
-        "tickets": "tickets and their pipelines",
-        "crm.schemas.tickets.write": "creating the ticket properties",
-    }
+    """The scopes syncd needs with this config: scope -> what for. Ticket access is the
+    legacy `tickets` scope, or with `granular` its two granular halves."""
+    needed = (
+        {
+            LEGACY_TICKETS: "tickets and their pipelines",
+        }
+        if not granular
+        else {
+            "crm.objects.tickets.read": "reading tickets and their pipelines",
+            "crm.objects.tickets.write": "writing tickets",
+        }
+    )
+    needed["crm.schemas.tickets.write"] = "creating the ticket properties"
     if config.contacts:
         needed["crm.objects.contacts.write"] = "hubspot.contacts"
     if config.companies:
         needed["crm.objects.companies.write"] = "hubspot.companies"
+        # The search for companies HubSpot holds for a domain (see hubspot_crm).
+        needed["crm.objects.companies.read"] = "hubspot.companies (finding existing ones)"
         needed["crm.schemas.companies.write"] = "hubspot.companies (its properties)"
     if tasks or notes:
         needed.setdefault("crm.objects.contacts.write", "notifications.crm tasks and notes")
@@ -108,15 +122,26 @@ def token_scopes(token: str, base: str, timeout: float) -> list[str] | None:
     return None
 
 
-def check_scopes(token: str, base: str, timeout: float, needed: dict[str, str]) -> ScopeCheck:
-    """Raise CredentialsError naming the scopes the token lacks; else what was found."""
+def uses_granular(scopes: Iterable[str]) -> bool:
+    """Whether a token's scopes are in the granular form (apps created today) rather than
+    the legacy one (`tickets`): a token showing `tickets` is legacy, any other is granular."""
+    return LEGACY_TICKETS not in set(scopes)
+
+
+def check_scopes(
+    token: str, base: str, timeout: float, needs: Callable[[bool], dict[str, str]]
+) -> ScopeCheck:
+    """Raise CredentialsError naming the scopes the token lacks, in the form its app uses
+    (`needs(granular)` gives the scopes needed in either form); else what was found."""
     scopes = token_scopes(token, base, timeout)
     if scopes is None:
         return ScopeCheck(
             False,
             "cannot read the token's scopes (not a private app or OAuth token?): "
-            f"not checked; it needs {', '.join(needed)}",
+            f"not checked; it needs {', '.join(needs(True))} (older apps: {LEGACY_TICKETS} "
+            f"for the first two)",
         )
+    needed = needs(uses_granular(scopes))
     missing = [scope for scope in needed if scope not in scopes]
     if missing:
         why = "; ".join(f"{scope} for {needed[scope]}" for scope in missing)
@@ -176,10 +201,13 @@ def create_properties(
     for object_type, noun, properties, unique in wanted:
         prefix = f"{noun} " if noun else ""
         try:
-            existing = {p.name for p in api.core_api.get_all(object_type).results}
+            existing = {p.name: p for p in api.core_api.get_all(object_type).results}
             groups = {g.name for g in api.groups_api.get_all(object_type).results}
         except Exception as exc:
             raise translate(exc, base) from None
+        for name, (_label, value_type, _field) in properties.items():
+            if name in existing:
+                check_existing(config, noun, existing[name], value_type, name in unique)
         plan: list[tuple[bool, str, Any]] = []  # (is a group, name, body)
         if GROUP not in groups:
             plan.append((True, GROUP, PropertyGroupCreate(name=GROUP, label="syncd")))
@@ -207,6 +235,41 @@ def create_properties(
             except Exception as exc:
                 raise translate(exc, base) from None
     return done
+
+
+def check_existing(
+    config: HubSpotConfig, noun: str, found: Any, value_type: str, unique: bool
+) -> None:
+    """Raise ConfigError when a property syncd writes exists in HubSpot in a shape syncd
+    cannot use: another value type, or without unique values where it keys upserts (HubSpot
+    then refuses every upsert by it: "Unable to perform update/upsert by non-unique ...
+    property"). HubSpot cannot make an existing property unique (the properties API's
+    PropertyUpdate has no hasUniqueValue), so the fix is a new name or a new property."""
+    name = str(found.name)
+    keyed = name == config.id_property and not noun
+    where = "hubspot.id_property" if keyed else "hubspot"
+    if keyed:
+        fix = (
+            f"Set hubspot.id_property to a name not used yet (setup then creates it with unique "
+            f"values), or delete {name} in HubSpot (Settings > Properties) and run "
+            "`syncd setup` again"
+        )
+    else:
+        fix = f"Delete {name} in HubSpot (Settings > Properties) and run `syncd setup` again"
+    owner = f"{noun or 'ticket'} property {name}"
+    if found.type != value_type:
+        raise ConfigError(
+            f"HubSpot's {owner} is of type {found.type}; syncd writes it as {value_type}",
+            where=where,
+            hint=fix,
+        )
+    if unique and not found.has_unique_value:
+        raise ConfigError(
+            f"HubSpot's {owner} exists without unique values, so it cannot key syncd's "
+            "upserts (HubSpot refuses every one)",
+            where=where,
+            hint=fix,
+        )
 
 
 def _listing(pairs: Iterable[tuple[Any, Any]]) -> str:
