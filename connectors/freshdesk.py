@@ -25,7 +25,24 @@ rated tickets       1 per newly rated ticket that did not change this cycle     
 
 So a cycle with no changes costs 4 requests (22 credits). Listings embed
 `requester,stats,description` (2 credits each): the rules read the description, and stats
-carry the reply and resolution times.
+carry the reply and resolution times. Freshdesk counts its plan limits in credits, so does
+`helpdesk.credits_per_minute`: each request is charged what X-RateLimit-Used-CurrentRequest
+says it cost (its expected cost is waited for before it goes out).
+
+Custom statuses: Freshdesk documents codes 2-5 (Open, Pending, Resolved, Closed); a new
+account also has 6 "Waiting on Customer" and 7 "Waiting on Third Party", and admins add more.
+The first ticket in a status past those four makes the source read the account's statuses,
+once per process (again, at most hourly, when an unknown code appears): `GET /ticket_fields`
+(the status field's choices, {code: [agent label, customer label]}: 1 credit) and the status
+field's admin view `GET /admin/ticket_fields/{id}` (choices with `stop_sla_timer`: 1 credit;
+an agent's key without admin rights gets 403, and the names alone decide). A status that
+stops the SLA timer is read as pending when its name speaks of the customer, as on_hold
+otherwise, so the rules pause its SLA clocks; one that keeps the timer running is open;
+`helpdesk.statuses` overrides any of this by name. The sheet shows the status's own name.
+
+A Retry-After longer than syncd's longest wait (syncd.retry.MAX_WAIT: Freshdesk's hourly
+limits ask for many minutes) ends the pull early instead of sleeping or failing: the pages
+already yielded keep their cursors, the next cycle resumes from the last of them.
 
 Paging: Freshdesk lists no page past 300, so instead of walking pages `updated_since` moves
 to the newest `updated_at` of each page (ordered ascending). The boundary is inclusive and
@@ -49,8 +66,11 @@ Defaults (page 1, no recheck, nothing seen, nothing delivered) are left out.
 Documented by Freshdesk and relied on: updated_since, order_by=updated_at, order_type,
 per_page <= 100, the 300-page cap, the Link header, filter=deleted and filter=spam (deleted
 and spam tickets are absent from the default listing), include costs, the status, priority,
-source and satisfaction codes, X-RateLimit-* headers and 429 with Retry-After.
+source and satisfaction codes, X-RateLimit-* headers (values may carry decimals, `700.0`)
+and 429 with Retry-After, the status field's choices in /ticket_fields.
 Inferred (the docs do not say; true of the sandbox, worth checking on a live account):
+- the admin view of the status field lists `stop_sla_timer` per choice, as Freshdesk's own
+  serialiser writes it (choices as objects: id, value, stop_sla_timer, ...);
 - filter=deleted / spam combine with updated_since and ordering, and deleting or marking
   spam stamps updated_at (otherwise a ticket deleted after it was synced is never seen);
 - updated_since and created_since are inclusive; ratings are listed oldest first (if a page
@@ -68,7 +88,7 @@ import html
 import json
 import re
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -82,8 +102,7 @@ from syncd.config import FreshdeskConfig
 from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
 from syncd.model import Organization, Person, Status, StatusChange, Ticket, parse_timestamp
 from syncd.ports import Page
-from syncd.ratelimit import RateLimiter
-from syncd.retry import pause, retry_after_seconds, with_retry
+from syncd.retry import MAX_WAIT, pause, retry_after_seconds, with_retry
 
 log = structlog.get_logger("syncd.freshdesk")
 
@@ -109,6 +128,12 @@ STREAMS = (("tickets", None), ("deleted", "deleted"), ("spam", "spam"))
 BUCKETS = {Status.DELETED: "deleted", Status.SPAM: "spam"}  # the listing a ticket is in
 
 STATUSES = {2: Status.OPEN, 3: Status.PENDING, 4: Status.SOLVED, 5: Status.CLOSED}
+STATUS_NAMES = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
+STATUS_TTL = 3_600.0  # seconds before an unknown status code may read the statuses again
+# Words in a timer-stopping status's name that mean the customer owes the next move.
+CUSTOMER_WORDS = ("customer", "requester", "your reply", "client")
+# Words that mean someone else does, when the admin view cannot say whether the timer stops.
+WAITING_WORDS = ("waiting", "awaiting", "on hold", "hold", "third party", "pending", "vendor")
 CLOSED = 5
 PRIORITIES = {1: "low", 2: "medium", 3: "high", 4: "urgent"}
 SOURCES = {  # the documented codes; others become "source_<n>" rather than a rejection
@@ -154,19 +179,23 @@ def normalize(
     rating: Rating | None = None,
     merged_into: str | None = None,
     deleted: bool = False,
+    statuses: Mapping[int, CustomStatus] | None = None,
 ) -> Ticket:
     """A Freshdesk ticket (API JSON, with `requester` and `stats` embedded) -> Ticket.
 
     `company` is the ticket's company (GET /companies/{id}) or None; `custom_names` maps
     rule names to custom field names (`plan: cf_plan`); `deleted` is set for tickets listed
-    under filter=deleted. Raises ValueError on data that cannot be used.
+    under filter=deleted; `statuses` reads status codes the account defines (`status_table`;
+    without it a code past the documented four is open). Raises ValueError on data that
+    cannot be used.
     """
     ticket_id = _number(raw.get("id"), "id")
     code = raw.get("status")
     if not isinstance(code, int) or isinstance(code, bool) or code < 2:
         raise ValueError(f"unknown status {code!r}")
-    # Custom statuses (6 and up) cannot be told apart without the account's setup: open.
-    status = STATUSES.get(code, Status.OPEN)
+    custom = (statuses or {}).get(code)
+    status = custom.status if custom else STATUSES.get(code, Status.OPEN)
+    status_name = custom.name if custom and code not in STATUSES else ""
     created_at = parse_timestamp(raw.get("created_at"), "created_at")
     updated_at = parse_timestamp(raw.get("updated_at"), "updated_at")
     stats = raw.get("stats") if isinstance(raw.get("stats"), dict) else None
@@ -180,9 +209,9 @@ def normalize(
         if began:
             history = (StatusChange(parse_timestamp(began, "stats.status_updated_at"), status),)
     if deleted or raw.get("deleted") is True:
-        status, history = Status.DELETED, ()
+        status, history, status_name = Status.DELETED, (), ""
     elif raw.get("spam") is True:
-        status, history = Status.SPAM, ()
+        status, history, status_name = Status.SPAM, (), ""
     elif merged_into and code == CLOSED:
         status, history = Status.MERGED, ()
     priority = raw.get("priority")
@@ -191,13 +220,13 @@ def normalize(
     source = raw.get("source")
     if source is not None and (not isinstance(source, int) or isinstance(source, bool)):
         raise ValueError(f"source {source!r} is not a source code")
-    custom = raw.get("custom_fields") or {}
-    if not isinstance(custom, dict):
+    fields = raw.get("custom_fields") or {}
+    if not isinstance(fields, dict):
         raise ValueError("custom_fields is not an object")
-    custom = dict(custom)
+    fields = dict(fields)
     for name, api_name in (custom_names or {}).items():
         # Freshdesk prefixes custom field names with cf_; accept the name either way.
-        custom[name] = custom.get(api_name, custom.get(f"cf_{api_name}"))
+        fields[name] = fields.get(api_name, fields.get(f"cf_{api_name}"))
     stat = stats or {}
     solved = stat.get("resolved_at") or stat.get("closed_at")
     return Ticket(
@@ -216,7 +245,7 @@ def normalize(
         organization=_organization(company, raw.get("company_id")),
         assignee_id=str(raw["responder_id"]) if raw.get("responder_id") else None,
         url=f"{link_base}/a/tickets/{ticket_id}",
-        custom_fields=custom,
+        custom_fields=fields,
         first_response_at=_optional_time(stat, "first_responded_at"),
         solved_at=parse_timestamp(solved, "stats.resolved_at") if solved else None,
         reopens=1 if stat.get("reopened_at") else 0,
@@ -230,7 +259,79 @@ def normalize(
         merged_into=merged_into if status is Status.MERGED else None,
         # Stats carry the first agent reply; without them it is unknown, not missing.
         replies_known=stats is not None,
+        status_name=status_name,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomStatus:
+    """How syncd reads one of the account's status codes, and the helpdesk's name for it."""
+
+    status: Status
+    name: str
+
+
+def status_table(fields: Any, detail: Any, overrides: Mapping[str, str]) -> dict[int, CustomStatus]:
+    """The account's statuses, from `GET /ticket_fields` and the status field's admin view
+    (`detail`, None when the key may not read it), with `helpdesk.statuses` (name -> syncd
+    status) applied; the four documented codes appear only when overridden. Pure."""
+    wanted = {name.casefold(): Status(value) for name, value in overrides.items()}
+    names = dict(STATUS_NAMES)
+    field_ = _status_field(fields)
+    for code, labels in (field_.get("choices") or {}).items() if field_ else ():
+        if str(code).isdigit() and isinstance(labels, list) and labels:
+            names[int(code)] = str(labels[0])  # [agent label, customer label]
+    stops = _timer_stops(detail)
+    table = {}
+    for code, name in names.items():
+        chosen = wanted.get(name.casefold())
+        if chosen is not None or code not in STATUSES:
+            status = chosen or _read_status(name, stops.get(code))
+            table[code] = CustomStatus(status, name)
+    return table
+
+
+def status_field_id(fields: Any) -> int | None:
+    """The id of the status field in a `GET /ticket_fields` body."""
+    field_ = _status_field(fields)
+    fid = field_.get("id") if field_ else None
+    return fid if isinstance(fid, int) and not isinstance(fid, bool) else None
+
+
+def _status_field(fields: Any) -> dict[str, Any] | None:
+    for item in fields if isinstance(fields, list) else ():
+        if isinstance(item, dict) and (
+            item.get("type") == "default_status" or item.get("name") == "status"
+        ):
+            return item
+    return None
+
+
+def _timer_stops(detail: Any) -> dict[int, bool]:
+    """Status code -> whether it stops the SLA timer, from the admin view's choice objects
+    (`id` is the code; older serialisers put the code in `value`)."""
+    choices = detail.get("choices") if isinstance(detail, dict) else None
+    stops: dict[int, bool] = {}
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict) or not isinstance(choice.get("stop_sla_timer"), bool):
+            continue
+        code = choice.get("id") if isinstance(choice.get("id"), int) else choice.get("value")
+        if isinstance(code, int) and not isinstance(code, bool):
+            stops[code] = choice["stop_sla_timer"]
+    return stops
+
+
+def _read_status(name: str, stops_timer: bool | None) -> Status:
+    """A custom status by whether it stops the SLA timer (None: unknown) and by its name."""
+    lower = name.casefold()
+    customer = any(word in lower for word in CUSTOMER_WORDS)
+    if stops_timer is None:  # an agent's key: the name is all there is
+        if customer:
+            return Status.PENDING
+        return Status.ON_HOLD if any(w in lower for w in WAITING_WORDS) else Status.OPEN
+    if not stops_timer:
+        return Status.OPEN  # the SLA runs on: work the team owes
+    return Status.PENDING if customer else Status.ON_HOLD
 
 
 def may_be_merged(raw: Mapping[str, Any]) -> bool:
@@ -527,6 +628,37 @@ class _Window:
         return list(todo)
 
 
+class CreditBudget:
+    """At most `credits` API credits in any sliding window of `period` seconds: Freshdesk's
+    plan limits count credits (a request with embeds costs several), not requests."""
+
+    def __init__(
+        self,
+        credits: int,
+        period: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.credits, self.period, self.clock, self.sleep = credits, period, clock, sleep
+        self.spent: deque[tuple[float, float]] = deque()  # (when sent, credits charged)
+
+    def wait_for(self, cost: float) -> float:
+        """Wait until `cost` more credits fit the window; the moment the request may go."""
+        while True:
+            now = self.clock()
+            while self.spent and self.spent[0][0] + self.period <= now:
+                self.spent.popleft()
+            used = sum(credits for _, credits in self.spent)
+            # A request dearer than the whole budget goes alone rather than never.
+            if used + cost <= self.credits or not self.spent:
+                return now
+            self.sleep(self.spent[0][0] + self.period - now)
+
+    def charge(self, at: float, credits: float) -> None:
+        """Record what a request sent at `at` cost."""
+        self.spent.append((at, credits))
+
+
 def connect(
     config: FreshdeskConfig, api_key: str, session: requests.Session | None = None
 ) -> tuple[str, requests.Session]:
@@ -558,18 +690,20 @@ class FreshdeskSource:
         self.attempts = attempts
         self.base, self.session = connect(config, api_key, session)
         self.clock, self.sleep = clock, sleep
-        rpm = config.requests_per_minute
+        budget = config.credits_per_minute
         # Freshdesk counts arrivals on its own clock; a request's travel time varies, so a
         # second of margin keeps every one of its minutes within the budget.
-        self.limiter = RateLimiter(rpm, 61.0, clock, sleep) if rpm else None
+        self.budget = CreditBudget(budget, 61.0, clock, sleep) if budget else None
         self._not_before = 0.0  # set when X-RateLimit-Remaining runs low
-        self._dearest = 1  # credits of the costliest request seen: what the next may cost
+        self._dearest = 1.0  # credits of the costliest request seen: what the next may cost
         self._companies: _Lru[int, tuple[float, dict[str, Any] | None]] = _Lru(COMPANY_CACHE)
         self._merges: _Lru[tuple[int, str], str | None] = _Lru(MERGE_CACHE)
         self._ratings: _Lru[int, Rating] = _Lru(RATINGS_MEMORY)
         self._warm = False  # ratings memory filled from the lookback in this process
         # (ratings mark it started from, its new ratings, the mark reached, capped)
         self._last_window: tuple[Mark, tuple[Rating, ...], Mark, bool] | None = None
+        self._statuses: dict[int, CustomStatus] = status_table(None, None, config.statuses)
+        self._statuses_read_at: float | None = None  # clock() of the last read of them
         self.requests_sent = 0
 
     def start_cursor(self, since: datetime) -> str:
@@ -600,7 +734,28 @@ class FreshdeskSource:
     # --------------------------------------------------------------------------- pull
 
     def pull(self, cursor: str | None) -> Iterator[Page]:
-        """Pages of changed tickets after `cursor` (at start_time, or the epoch, at first)."""
+        """Pages of changed tickets after `cursor` (at start_time, or the epoch, at first).
+
+        Ends early, without end_of_stream, when Freshdesk asks for a wait longer than
+        MAX_WAIT (an hourly limit): the last page yielded holds the cursor to resume from.
+        """
+        pages = self._pull(cursor)
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except TransientError as exc:
+                if (exc.retry_after or 0.0) <= MAX_WAIT:
+                    raise
+                log.warning(
+                    "freshdesk asks for a long wait: the rest waits for a later cycle",
+                    retry_after_s=round(exc.retry_after or 0.0),
+                )
+                return
+            yield page
+
+    def _pull(self, cursor: str | None) -> Iterator[Page]:
         start = self.config.start_time
         if start is not None and start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
@@ -678,6 +833,7 @@ class FreshdeskSource:
     ) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
         tickets, rejected = [], []
         self._load_companies(raws)
+        self._load_statuses(raws)
         for raw in raws:
             if not isinstance(raw, dict):
                 rejected.append(("?", "malformed ticket: not an object", raw))
@@ -693,6 +849,7 @@ class FreshdeskSource:
                     rating=self._ratings.get(tid) if isinstance(tid, int) else None,
                     merged_into=merged,
                     deleted=stream == "deleted",
+                    statuses=self._statuses,
                 )
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(tid or "?"), f"malformed ticket: {exc}", raw))
@@ -754,6 +911,29 @@ class FreshdeskSource:
         self._warm = True
         self._last_window = (done_mark, tuple(ratings), mark, not done)
         return _Window(ratings, mark, not done, rejected)
+
+    def _load_statuses(self, raws: list[Any]) -> None:
+        """Read the account's statuses when a ticket has a code not known yet: once per
+        process, and again at most every STATUS_TTL seconds for a code still unknown."""
+        codes = {raw.get("status") for raw in raws if isinstance(raw, dict)}
+        unknown = {c for c in codes if isinstance(c, int) and c > CLOSED} - set(self._statuses)
+        read_at = self._statuses_read_at
+        if not unknown or (read_at is not None and self.clock() - read_at < STATUS_TTL):
+            return
+        fields = self._json(f"{API}/ticket_fields")
+        fid = status_field_id(fields)
+        # The admin view says which statuses stop the SLA timer; an agent's key gets 403.
+        detail = self._json(f"{API}/admin/ticket_fields/{fid}", refused_ok=True) if fid else None
+        if detail is None:
+            log.info("freshdesk statuses read by name: the API key may not read admin views")
+        self._statuses = status_table(fields, detail, self.config.statuses)
+        self._statuses_read_at = self.clock()
+        known = {s.name.casefold() for s in self._statuses.values()} | {
+            n.casefold() for n in STATUS_NAMES.values()
+        }
+        for name in self.config.statuses:
+            if name.casefold() not in known:
+                log.warning("helpdesk.statuses names no Freshdesk status", status=name)
 
     def _load_companies(self, raws: list[Any]) -> None:
         """Fill the company cache with one listing when a page names many unknown ones."""
@@ -819,15 +999,29 @@ class FreshdeskSource:
         return ([], False, None) if result is None else result
 
     def _json(
-        self, path: str, params: Mapping[str, Any] | None = None, missing_ok: bool = False
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        missing_ok: bool = False,
+        *,
+        refused_ok: bool = False,
     ) -> Any:
-        """One object (None for a 404 when `missing_ok`)."""
-        return self._call(path, params or {}, missing_ok, listing=False)
+        """One object (None for a 404 when `missing_ok`, for a 403 or 404 when `refused_ok`)."""
+        return self._call(path, params or {}, missing_ok, listing=False, refused_ok=refused_ok)
 
-    def _call(self, path: str, params: Mapping[str, Any], missing_ok: bool, listing: bool) -> Any:
+    def _call(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        missing_ok: bool,
+        listing: bool,
+        refused_ok: bool = False,
+    ) -> Any:
         def once() -> Any:
             response = self._send(path, params)
-            if response.status_code == 404 and missing_ok:
+            if response.status_code == 404 and (missing_ok or refused_ok):
+                return None
+            if response.status_code == 403 and refused_ok:
                 return None
             if response.status_code >= 400:
                 raise self._error(response, path)
@@ -849,27 +1043,33 @@ class FreshdeskSource:
         wait = self._not_before - self.clock()
         if wait > 0:
             self.sleep(wait)
-        # After the budget pause, so the limiter records when the request really goes out.
-        if self.limiter is not None:
-            self.limiter.acquire()
+        # After the budget pause, so the budget records when the request really goes out.
+        expected = _cost(path, params)
+        sent_at = self.budget.wait_for(expected) if self.budget is not None else 0.0
         self.requests_sent += 1
         try:
             response = self.session.get(
                 self.base + path, params=params, timeout=self.config.timeout
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
+            if self.budget is not None:
+                self.budget.charge(sent_at, expected)  # it may have been counted
             raise TransientError(
                 f"cannot reach Freshdesk at {self.base}: {type(exc).__name__}"
             ) from None
+        if self.budget is not None:
+            # What Freshdesk says the request cost (a 429 costs nothing), else the expected.
+            used = _header_number(response.headers, "X-RateLimit-Used-CurrentRequest")
+            self.budget.charge(sent_at, expected if used is None else used)
         if response.status_code != 429:
             self._note_budget(response.headers)
         return response
 
     def _note_budget(self, headers: Mapping[str, str]) -> None:
         """Space requests out when X-RateLimit-Remaining runs low, rather than meet 429s."""
-        total = _header_int(headers, "X-RateLimit-Total")
-        remaining = _header_int(headers, "X-RateLimit-Remaining")
-        used = _header_int(headers, "X-RateLimit-Used-CurrentRequest")
+        total = _header_number(headers, "X-RateLimit-Total")
+        remaining = _header_number(headers, "X-RateLimit-Remaining")
+        used = _header_number(headers, "X-RateLimit-Used-CurrentRequest")
         if used:
             self._dearest = max(self._dearest, used)
         if not total or remaining is None:
@@ -921,12 +1121,22 @@ def _server_time(value: str | None) -> int | None:
         return None
 
 
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+    """A numeric header; Freshdesk may write `700` or `700.0` ([RL] examples show both)."""
     value = headers.get(name)
     try:
-        return int(value) if value is not None else None
+        return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _cost(path: str, params: Mapping[str, Any]) -> int:
+    """The credits Freshdesk documents for a request ([RL], [List], [View]): 1, plus 2 per
+    embed on the ticket listing and 1 per embed on a single ticket."""
+    embeds = len([e for e in str(params.get("include") or "").split(",") if e.strip()])
+    if path == f"{API}/tickets":
+        return 1 + 2 * embeds
+    return 1 + embeds if path.startswith(f"{API}/tickets/") else 1
 
 
 def _describe(response: requests.Response) -> str:

@@ -28,9 +28,10 @@ state store remembers it), the re-evaluated decision asks for the same actions, 
 default rules read no tag syncd adds. The sinks see the new tags: one sink write.
 
 Rate limits ([RL]): Freshdesk counts credits per minute for the whole account (Growth 200,
-Pro 400, Enterprise 700). With `helpdesk.requests_per_minute` set, this notifier paces itself
-to that number on its own limiter: the budget is then per component (the source has its own),
-so set it to at most half of what syncd may use when write-back is on. A 429 is retried after
+Pro 400, Enterprise 700). With `helpdesk.credits_per_minute` set, this notifier paces itself
+to that number (each of its requests costs one credit) on its own limiter: the budget is
+then per component (the source has its own), so set it to at most half of what syncd may
+use when write-back is on. A 429 is retried after
 its Retry-After (syncd's retry policy); a longer wait fails the action, which the pipeline
 tries again next cycle.
 
@@ -82,7 +83,8 @@ class FreshdeskWriteBack:
         self.config = config
         self.attempts = attempts
         self.base, self.session = connect(config, api_key, session)
-        rpm = config.requests_per_minute
+        # Its requests carry no embeds: one credit each, so counting requests counts credits.
+        rpm = config.credits_per_minute
         self.limiter = RateLimiter(rpm, 61.0, clock, sleep) if rpm else None
         self.requests_sent = 0
         self.groups = GroupDirectory(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -69,14 +70,35 @@ class FreshdeskConfig(_Section):
     start_time: datetime | None = None  # first sync starts here; default: the beginning
     page_size: int = Field(100, ge=1, le=100)
     timeout: float = Field(30.0, gt=0)
-    # Requests per minute syncd allows itself (the plan's limit is shared with agents' apps
-    # and integrations); None: only the helpdesk's own 429s slow it down.
-    requests_per_minute: int | None = Field(None, ge=1)
+    # API credits per minute syncd allows itself: Freshdesk counts its plan limits in credits
+    # (a listing with embeds costs 7), shared with agents' apps and integrations; None: only
+    # the helpdesk's rate-limit headers and 429s slow it down. `requests_per_minute`, the old
+    # name, is read as this with a deprecation warning.
+    credits_per_minute: int | None = Field(None, ge=1)
     # rule name -> Freshdesk custom field name, e.g. plan: cf_plan
     custom_fields: dict[str, str] = {}
+    # Freshdesk status name -> syncd status, overriding how a custom status is read (by
+    # whether it stops the SLA timer, then by its name), e.g. {"Waiting on Customer": pending}
+    statuses: dict[str, Literal["open", "pending", "on_hold", "solved", "closed"]] = {}
     # Carry out the rules' `tag:` actions as tags on the helpdesk ticket (plus the tag
     # `syncd`); off: they are recorded as skipped and the helpdesk is only read.
     write_back: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_budget_name(cls, data: Any) -> Any:
+        # requests_per_minute counted requests; the plan's figure it was set to is credits.
+        if isinstance(data, dict) and "requests_per_minute" in data:
+            data = dict(data)
+            old = data.pop("requests_per_minute")
+            warnings.warn(
+                "helpdesk.requests_per_minute is now helpdesk.credits_per_minute (Freshdesk "
+                "counts its limits in credits); the value is read as credits",
+                FutureWarning,  # shown by default: meant for the admin, not a developer
+                stacklevel=2,
+            )
+            data.setdefault("credits_per_minute", old)
+        return data
 
 
 HelpdeskConfig = Annotated[ZendeskConfig | FreshdeskConfig, Field(discriminator="kind")]

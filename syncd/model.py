@@ -109,6 +109,9 @@ class Ticket:
     # False when the source may have missed the ticket's rating (no csat then means "not
     # seen", not "none"): the pipeline carries over the score it stored before.
     csat_known: bool = True
+    # The helpdesk's own name for a status `status` cannot tell apart (a custom status such as
+    # Freshdesk's "Waiting on Customer"); "" when the normalised status says it all.
+    status_name: str = ""
 
     def pauses(self, paused: frozenset[Status]) -> list[tuple[datetime, datetime | None]]:
         """Intervals spent in a paused status (end None: still paused). Without a history, the

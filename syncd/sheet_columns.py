@@ -59,7 +59,8 @@ def _due(target: str) -> Getter:
 def _status(ticket: Ticket, decision: Decision, gone: bool) -> Value:
     if ticket.status is Status.MERGED and ticket.merged_into:
         return f"merged into #{ticket.merged_into}"
-    return ticket.status.value
+    # The helpdesk's own name where it says more than the normalised status (custom ones).
+    return ticket.status_name if ticket.status_name and not gone else ticket.status.value
 
 
 def _first_response_at(ticket: Ticket, decision: Decision, gone: bool) -> Value:
