@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,17 +89,25 @@ class ZendeskSource:
         return f"{START_PREFIX}{int(since.timestamp())}"
 
     def pull(self, cursor: str | None) -> Iterator[Page]:
-        """Pages of changed tickets, starting after `cursor` (or at start_time the first time)."""
+        """Pages of at most `page_size` changed tickets, starting after `cursor` (or at
+        start_time the first time).
+
+        zenpy sends per_page with the first export request only (later pages are built from
+        the cursor and include: zenpy lib/endpoint.py, PrimaryEndpoint.__call__), so Zendesk
+        answers those with up to 1,000 tickets. Such an answer is handed over in slices of
+        page_size, so the pipeline can stop near max_tickets_per_cycle; a slice's cursor is
+        then a time cursor (start_time of the first ticket not handed over yet, see
+        `_slices`), which resumes exactly there."""
         while True:
-            page = with_retry(
+            page, stamps = with_retry(
                 lambda c=cursor: self._fetch(c), api="zendesk", attempts=self.attempts
             )
-            yield page
+            yield from _slices(page, stamps, self.config.page_size)
             if page.end_of_stream:
                 return
             cursor = page.cursor
 
-    def _fetch(self, cursor: str | None) -> Page:
+    def _fetch(self, cursor: str | None) -> tuple[Page, dict[str, int]]:
         self.requests_sent += 1
         try:
             if cursor is None or cursor.startswith(START_PREFIX):
@@ -111,14 +120,13 @@ class ZendeskSource:
                     include=SIDELOADS,
                     per_page=self.config.page_size,
                 )
-            else:
-                generator = self.client.tickets.incremental(
-                    cursor=cursor, include=SIDELOADS, per_page=self.config.page_size
-                )
+            else:  # zenpy drops per_page here: Zendesk's default, 1,000, applies
+                generator = self.client.tickets.incremental(cursor=cursor, include=SIDELOADS)
             raw_tickets = [t.to_dict() for t in (generator.values or [])]
+            page_json = _page_json(generator)
             metrics = {
                 m.get("ticket_id"): m
-                for m in _page_json(generator).get("metric_sets") or []
+                for m in page_json.get("metric_sets") or []
                 if isinstance(m, dict)
             }
         except Exception as exc:
@@ -126,7 +134,7 @@ class ZendeskSource:
         tickets, rejected = self._normalize_page(raw_tickets, metrics)
         next_cursor = getattr(generator, "after_cursor", None) or cursor or ""
         end = bool(getattr(generator, "end_of_stream", True))
-        return Page(tickets, next_cursor, end, rejected)
+        return Page(tickets, next_cursor, end, rejected), _stamps(page_json)
 
     def fetch(self, keys: Sequence[str]) -> Page:
         """The current version of these tickets, by id, with the export's sideloads
@@ -266,6 +274,51 @@ def normalize(
         # replied: first-response SLAs are then shown, not judged, rather than falsely breached.
         replies_known=metrics is not None,
     )
+
+
+def _stamps(page_json: Mapping[str, Any]) -> dict[str, int]:
+    """Each exported ticket's generated_timestamp, which a start_time export compares with
+    ("the API compares the start_time with the ticket's generated_timestamp", Zendesk,
+    Incremental Exports)."""
+    stamps = {}
+    for raw in page_json.get("tickets") or []:
+        value = raw.get("generated_timestamp") if isinstance(raw, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            stamps[str(raw.get("id"))] = value
+    return stamps
+
+
+def _slices(page: Page, stamps: Mapping[str, int], size: int) -> Iterator[Page]:
+    """The page in slices of at least `size` tickets. A slice that is not the page's last
+    ends where a start_time export resumes exactly: every ticket handed over so far has an
+    older generated_timestamp than every ticket still to come (so a cycle that stops there
+    reads none twice and loses none); its cursor is then that start_time. Where no such
+    point exists (tickets sharing a second, a missing timestamp), the slice grows."""
+    tickets = list(page.tickets)
+    start, rejected = 0, page.rejected
+    while len(tickets) - start > size:
+        found = _cut(tickets, stamps, start + size)
+        if found is None:
+            break
+        cut, resume = found
+        yield Page(tickets[start:cut], f"{START_PREFIX}{resume}", False, rejected)
+        start, rejected = cut, ()
+    yield Page(tickets[start:], page.cursor, page.end_of_stream, rejected)
+
+
+def _cut(tickets: list[Ticket], stamps: Mapping[str, int], earliest: int) -> tuple[int, int] | None:
+    """The first index from `earliest` on where the page splits cleanly by time, with the
+    start_time that resumes there; None when there is none."""
+    if any(t.id not in stamps for t in tickets):
+        return None
+    times = [stamps[t.id] for t in tickets]
+    oldest_from = list(accumulate(reversed(times), min))[::-1]  # oldest of times[i:]
+    newest = max(times[:earliest])
+    for i in range(earliest, len(times)):
+        if newest < oldest_from[i]:
+            return i, oldest_from[i]
+        newest = max(newest, times[i])
+    return None
 
 
 def _page_json(generator: Any) -> dict[str, Any]:

@@ -1025,3 +1025,17 @@ def test_assigning_a_new_ticket_opens_it(served: Served) -> None:
         == metric["assigned_at"]
         == resp.json()["ticket"]["updated_at"]
     )
+
+
+def test_a_cursor_request_through_zenpy_drops_per_page(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zenpy builds a cursor request from cursor and include alone (zenpy lib/endpoint.py,
+    # PrimaryEndpoint.__call__ has no per_page), so Zendesk's default page of up to 1,000
+    # ([IE] per_page "The default is 1,000") answers it.
+    served.app.generate(25, seed=3)
+    client = zenpy_client(served, monkeypatch)
+    first = client.tickets.incremental(start_time=0, include=["users"], per_page=10)
+    assert len(first.values) == 10
+    later = client.tickets.incremental(cursor=first.after_cursor, include=["users"], per_page=10)
+    assert len(later.values) == 15 and later.end_of_stream is True
