@@ -95,6 +95,13 @@ TICKET_TO_PRIMARY_COMPANY = 26
 ASSOCIATION_BATCH = 100
 ASSOCIATION_READ_BATCH = 1000
 NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
+# Domains per company search (one IN filter) and results per search page (search guide: limit
+# at most 200).
+SEARCH_DOMAINS = 100
+SEARCH_PAGE = 200
+# Domains whose company this process has upserted: past this many, the memory is dropped,
+# which costs one search per 100 domains the next time, never a duplicate.
+SETTLED_MEMORY = 100_000
 
 # Plainly not an address: HubSpot would refuse it and, contacts being all-or-nothing, take its
 # batch down with it. HubSpot stays the judge of everything that passes.
@@ -165,7 +172,10 @@ class CrmLinks:
         # Each access to a client attribute builds a new API object (and pool): keep them.
         self._contacts = client.crm.contacts.batch_api
         self._companies = client.crm.companies.batch_api
+        self._company_search = client.crm.companies.search_api
         self._associations = client.crm.associations.v4.batch_api
+        # Domains whose company carries syncd's key (upserted by this process): no search.
+        self._settled: set[str] = set()
 
     def plan(self, links: Sequence[TicketLink]) -> tuple[int, int, int]:
         """(distinct contacts, distinct companies, upper bound of requests) for --dry-run."""
@@ -175,6 +185,7 @@ class CrmLinks:
         by_domain = sum(1 for prop, _ in keys if prop == COMPANY_DOMAIN_PROPERTY)
         requests = (
             _chunks(len(contacts), self.size)
+            + _chunks(by_domain, SEARCH_DOMAINS)  # searches for companies to adopt
             + _chunks(by_domain, self.size)
             + _chunks(len(keys) - by_domain, self.size)
             + 2 * _chunks(held, ASSOCIATION_READ_BATCH)
@@ -187,8 +198,11 @@ class CrmLinks:
         returns helpdesk ticket id -> what went wrong, for tickets not fully linked.
         Transient failures (after retries) and user errors are raised."""
         problems: dict[str, list[str]] = defaultdict(list)
-        contact_ids, contact_errors = self._upsert_contacts(links)
+        # Companies first: a portal associates a new contact with the company of its email
+        # domain and creates one when there is none (see the module doc), so syncd's company
+        # must exist before its contacts do.
         company_ids, company_errors = self._upsert_companies(links)
+        contact_ids, contact_errors = self._upsert_contacts(links)
         contacts: dict[str, str] = {}  # ticket object id -> contact id
         companies: dict[str, str] = {}  # ticket object id -> company id
         for link in links:
@@ -246,10 +260,94 @@ class CrmLinks:
         errors: dict[tuple[str, str], str] = {}
         # One idProperty per request: the two keys never share a batch.
         for prop, specs in by_property.items():
+            if prop == COMPANY_DOMAIN_PROPERTY:
+                self._adopt([domain for domain in specs if domain not in self._settled])
             found, refused = self._upsert(self._companies.upsert, companies_api, prop, specs, True)
             ids.update({(prop, value): oid for value, oid in found.items()})
             errors.update({(prop, value): reason for value, reason in refused.items()})
+            if prop == COMPANY_DOMAIN_PROPERTY:
+                if len(self._settled) > SETTLED_MEMORY:
+                    self._settled.clear()
+                self._settled.update(found)
         return ids, errors
+
+    # -- companies HubSpot already holds -----------------------------------------------------
+
+    def _adopt(self, domains: Sequence[str]) -> None:
+        """Stamp syncd's key on a company HubSpot holds for each domain that has none with
+        the key yet (created by hand, by an import, or by HubSpot from a contact's email), so
+        the upsert that follows updates it instead of creating a second company. Costs one
+        search per 100 domains, and one batch update when any company is adopted."""
+        for start in range(0, len(domains), SEARCH_DOMAINS):
+            chunk = domains[start : start + SEARCH_DOMAINS]
+            stamps: dict[str, str] = {}  # company id -> domain
+            for domain, held in self._holders(chunk).items():
+                if any(key == domain for _, key in held):
+                    continue  # syncd's own company exists: the upsert finds it
+                spare = sorted((oid for oid, key in held if not key), key=_numeric)
+                if spare:
+                    stamps[spare[0]] = domain  # the oldest, as HubSpot matches contacts to one
+                if len(held) > 1:
+                    log.warning("companies share a domain", domain=domain, companies=len(held))
+            if stamps:
+                self._stamp(stamps)
+
+    def _holders(self, domains: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """domain -> (company id, its syncd key or "") of every company whose `domain` is one
+        of `domains`, through the CRM search (`POST /crm/v3/objects/companies/search`, one IN
+        filter; search reads may lag writes by a few seconds, so a company created moments
+        ago by someone else can be missed)."""
+        held: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        wanted = set(domains)
+        after: str | None = None
+        while True:
+            body = companies_api.PublicObjectSearchRequest(
+                filter_groups=[
+                    companies_api.FilterGroup(
+                        filters=[
+                            companies_api.Filter(
+                                property_name="domain", operator="IN", values=list(domains)
+                            )
+                        ]
+                    )
+                ],
+                properties=["domain", COMPANY_DOMAIN_PROPERTY],
+                limit=SEARCH_PAGE,
+                after=after,
+            )
+            try:
+                response = self.api.call(self._company_search.do_search, body)
+            except TerminalError as exc:
+                # Not fatal: without the search syncd creates its own company, as before.
+                log.warning("company search refused", error=str(exc))
+                return held
+            for row in response.get("results") or []:
+                props = row.get("properties") or {}
+                domain = _domain(str(props.get("domain") or ""))
+                if domain in wanted and row.get("id"):
+                    key = str(props.get(COMPANY_DOMAIN_PROPERTY) or "")
+                    held[domain].append((str(row["id"]), key))
+            after = ((response.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return held
+
+    def _stamp(self, stamps: Mapping[str, str]) -> None:
+        """Set `syncd_company_domain` on companies (id -> domain) in one batch update."""
+        inputs = [
+            companies_api.SimplePublicObjectBatchInput(
+                id=oid, properties={COMPANY_DOMAIN_PROPERTY: domain}, object_write_trace_id=domain
+            )
+            for oid, domain in stamps.items()
+        ]
+        body = companies_api.BatchInputSimplePublicObjectBatchInput(inputs=inputs)
+        try:
+            response = self.api.call(self._companies.update, body)
+        except TerminalError as exc:
+            log.warning("adopting companies refused", error=str(exc), companies=len(inputs))
+            return
+        for error in response.get("errors") or []:
+            log.warning("adopting a company refused", error=str(error.get("message", error)))
+        log.info("companies adopted", companies=len(inputs) - len(response.get("errors") or []))
 
     def _upsert(
         self,
@@ -431,11 +529,16 @@ class CrmLinks:
                 for oid, _ in chunk:
                     problems[key_of[oid]].append(f"associating it with its {to_type}: {exc}")
                 continue
+            errors = response.get("errors") or []
+            if not errors and response.get("status", "COMPLETE") == "COMPLETE":
+                # A 2xx COMPLETE without errors created every pair; `results` only echoes
+                # them and may hold fewer (issue 12), so it is not counted.
+                continue
             done = {
                 (str(r.get("fromObjectId")), str(r.get("toObjectId")))
                 for r in response.get("results") or []
             }
-            reasons = "; ".join(str(e.get("message", e)) for e in response.get("errors") or [])
+            reasons = "; ".join(str(e.get("message", e)) for e in errors)
             for oid, target in chunk:
                 if (oid, target) not in done:
                     problems[key_of[oid]].append(
@@ -445,3 +548,8 @@ class CrmLinks:
 
 def _chunks(count: int, size: int) -> int:
     return -(-count // size)
+
+
+def _numeric(object_id: str) -> tuple[int, str]:
+    # HubSpot ids grow with creation: the smallest is the oldest record.
+    return (int(object_id), "") if object_id.isdigit() else (2**63, object_id)
