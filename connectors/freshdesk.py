@@ -282,7 +282,7 @@ def status_table(fields: Any, detail: Any, overrides: Mapping[str, str]) -> dict
         if str(code).isdigit() and isinstance(labels, list) and labels:
             names[int(code)] = str(labels[0])  # [agent label, customer label]
     stops = _timer_stops(detail)
-    table = {}
+    table: dict[int, CustomStatus] = {}
     for code, name in names.items():
         chosen = wanted.get(name.casefold())
         if chosen is not None or code not in STATUSES:
@@ -855,7 +855,7 @@ class FreshdeskSource:
                 rejected.append((str(tid or "?"), f"malformed ticket: {exc}", raw))
                 continue
             tickets.append(ticket)
-            window.deliver(tid, state.delivered)
+            window.deliver(int(ticket.id), state.delivered)  # normalize checked the id
             state.forget(ticket.id, BUCKETS.get(ticket.status, "tickets"))
         return tickets, rejected
 
@@ -971,8 +971,9 @@ class FreshdeskSource:
         tid = raw.get("id")
         if not isinstance(tid, int) or not may_be_merged(raw):
             return None
-        stats = raw.get("stats") if isinstance(raw.get("stats"), dict) else {}
-        key = (tid, str(stats.get("closed_at") or raw.get("updated_at")))
+        stats = raw.get("stats")
+        closed = stats.get("closed_at") if isinstance(stats, dict) else None
+        key = (tid, str(closed or raw.get("updated_at")))
         if key in self._merges:
             return self._merges.get(key)
         conversations: list[Any] = []
