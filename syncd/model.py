@@ -99,9 +99,16 @@ class Ticket:
     solved_at: datetime | None = None
     reopens: int = 0
     csat: float | None = None  # satisfaction on a 1-5 scale
+    # Points of the survey the score came from: 2 (good/bad: 1.0 or 5.0), 3 or 5 (a 3/5
+    # is 3.0, a 2/3 is 3.0). None: no rating.
+    csat_scale: int | None = None
     csat_at: datetime | None = None
     csat_comment: str = ""
     status_history: tuple[StatusChange, ...] = ()  # oldest first; may be empty
+    # Minutes spent in each paused status before the current stretch, as the helpdesk counts
+    # them (Zendesk's agent wait and on-hold times): {"pending": {"calendar": 180,
+    # "business": 120}, "on_hold": {...}}. Empty when unknown; plain dicts, so it keeps as JSON.
+    paused_minutes: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     merged_into: str | None = None  # the ticket this one was merged into, when known
     # False when the source cannot tell first replies (first_response_at is then unknown,
     # not missing): first-response SLAs are shown but never judged breached.

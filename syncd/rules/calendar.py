@@ -88,9 +88,28 @@ class _Year:
     the working time from `lo` to `starts[i]`, `through[i]` the same to `ends[i]`.
     """
 
-    __slots__ = ("before", "ends", "hi", "lo", "starts", "through", "total", "year")
+    __slots__ = (
+        "before",
+        "day_before",
+        "day_length",
+        "day_starts",
+        "ends",
+        "hi",
+        "lo",
+        "starts",
+        "through",
+        "total",
+        "year",
+    )
 
-    def __init__(self, year: int, lo: datetime, hi: datetime, spans: list[list[datetime]]) -> None:
+    def __init__(
+        self,
+        year: int,
+        lo: datetime,
+        hi: datetime,
+        spans: list[list[datetime]],
+        days: list[tuple[datetime, timedelta]],
+    ) -> None:
         self.year = year
         self.lo = lo
         self.hi = hi
@@ -104,6 +123,15 @@ class _Year:
             total += e - s
             self.through.append(total)
         self.total = total
+        # The working days (their local midnights, in UTC), each day's working time, and the
+        # working time of the year before each: business days are counted on these.
+        self.day_starts = [midnight for midnight, _ in days]
+        self.day_length = [length for _, length in days]
+        self.day_before: list[timedelta] = []
+        running = _ZERO
+        for length in self.day_length:
+            self.day_before.append(running)
+            running += length
 
     def worked(self, moment: datetime) -> timedelta:
         """Working time from the start of the year to `moment` (inside the year)."""
@@ -213,6 +241,11 @@ class BusinessCalendar:
 
     # -- queries ---------------------------------------------------------------------------
 
+    @property
+    def round_the_clock(self) -> bool:
+        """Open every hour of every day, without holidays (like 24/7): a day is 24 hours."""
+        return self._continuous
+
     def is_open(self, moment: datetime) -> bool:
         """Whether the clock runs at `moment` (open at an opening instant, closed at a closing)."""
         at = _utc(moment, "moment")
@@ -263,6 +296,40 @@ class BusinessCalendar:
         for y in range(ya.year + 1, yb.year):
             total += self._year(y).total
         return total
+
+    def business_days(self, start: datetime, count: int) -> timedelta:
+        """The working time of `count` business days from `start`: from the moment the clock
+        starts (`start`, or the next opening) to the same point of the working day `count`
+        working days later (1 day from Friday 10:00 on a Mon-Fri calendar ends Monday 10:00).
+        The point of the day is the working time already passed that day, so a later day with
+        shorter hours ends at its closing. On a calendar open around the clock a day is 24 h.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a whole number of days, got {count!r}")
+        if self._continuous:
+            return _DAY * count
+        at = start if start.__class__ is datetime and start.tzinfo is UTC else _utc(start, "start")
+        # Where the clock starts: `at`, or the next opening (as `_next_open`, inline: this
+        # runs for every ticket with a target in days).
+        year = self._year_at(at)
+        k = bisect_right(year.ends, at)
+        while k == len(year.ends):
+            year = self._year(year.year + 1)
+            k = 0
+        opens = year.starts[k]
+        if at < opens:
+            at = opens
+        # `at` is open, so the day holding it is one of the year's working days.
+        i = bisect_right(year.day_starts, at) - 1
+        passed = year.before[k] + (at - opens)  # working time of the year before `at`
+        into = passed - year.day_before[i]  # ... and of that day
+        span = -passed
+        j = i + count
+        while j >= len(year.day_starts):  # the days run into the next year(s)
+            span += year.total
+            j -= len(year.day_starts)
+            year = self._year(year.year + 1)
+        return span + year.day_before[j] + min(into, year.day_length[j])
 
     def add_with_pauses(
         self, start: datetime, duration: timedelta, pauses: Sequence[Pause], *, merged: bool = False
@@ -361,22 +428,27 @@ class BusinessCalendar:
         lo = _resolve(day, END_OF_DAY, tz)
         midnight = lo
         spans: list[list[datetime]] = []
+        days: list[tuple[datetime, timedelta]] = []
         while day.year == y:
             following = day + _DAY
             next_midnight = _resolve(following, END_OF_DAY, tz)
             intervals = hours.get(day.weekday()) if day not in holidays else None
+            length = _ZERO
             for opens, closes in intervals or ():
                 s = midnight if opens == END_OF_DAY else _resolve(day, opens, tz)
                 e = next_midnight if closes == END_OF_DAY else _resolve(day, closes, tz)
                 if e <= s:
                     continue  # the interval fell entirely in a DST gap: that day it is not there
+                length += e - s
                 if spans and s <= spans[-1][1]:
                     spans[-1][1] = max(spans[-1][1], e)  # back to back (e.g. 24h days): one span
                 else:
                     spans.append([s, e])
+            if length:
+                days.append((midnight, length))
             day = following
             midnight = next_midnight
-        year = _Year(y, lo, midnight, spans)
+        year = _Year(y, lo, midnight, spans, days)
         self._years[y] = year
         return year
 

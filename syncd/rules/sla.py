@@ -13,7 +13,15 @@ sla:
       calendar: business       # "24/7" is built in
       when: {...}              # optional: which tickets (first matching policy wins)
       targets:
-        High: {first_response: 2h, resolution: 24h}
+        High: {first_response: 2h, resolution: 24h}   # hours: working hours of the calendar
+        Low: {first_response: 2d, resolution: 5d}     # days: business days of the calendar
+
+Measuring, as Zendesk and Freshdesk do: a target is breached once its due time has passed
+(also when the calendar has been closed since), or when it was met after its due time. A
+target in days on a business calendar counts business days (1d from Friday 10:00 ends Monday
+10:00); on 24/7 a day is 24 hours. The resolution clock leaves out every stretch the ticket
+spent in a `pause_on` status: from its status history when the source gives one, else from the
+helpdesk's paused-time totals (`Ticket.paused_minutes`) plus the current stretch.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from syncd.durations import parse_duration
+from syncd.durations import duration_parts, parse_duration
 from syncd.model import Reason, SlaStatus, SlaTarget, Status, Ticket
 from syncd.rules.calendar import BusinessCalendar, merge_pauses
 from syncd.rules.conditions import Compiler, Facts, Predicate
@@ -39,11 +47,22 @@ Pause = tuple[datetime, datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
+class BusinessDays:
+    """A target of whole business days, on a business calendar (see `business_days`)."""
+
+    count: int
+
+
+# A target: working time, or business days (turned into working time per ticket).
+Span = timedelta | BusinessDays
+
+
+@dataclass(frozen=True, slots=True)
 class Targets:
     """First-response and resolution targets for one priority (None: no target)."""
 
-    first_response: timedelta | None
-    resolution: timedelta | None
+    first_response: Span | None
+    resolution: Span | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +101,10 @@ class SlaRules:
         status = ticket.status
         paused = self.pause_on
         pauses = ticket.pauses(paused) if ticket.status_history or status in paused else ()
+        if ticket.paused_minutes:
+            # The helpdesk's totals hold every stretch before the current one: keep only the
+            # current (open-ended) pause from the history, so nothing counts twice.
+            pauses = [p for p in pauses if p[1] is None]
         resolved = None
         if status is Status.SOLVED or status is Status.CLOSED:
             # Without the helpdesk's solve time, the last update is when it was solved.
@@ -90,11 +113,38 @@ class SlaRules:
         first, next_first = clock.standing(targets.first_response, ticket.first_response_at)
         if not ticket.replies_known and ticket.first_response_at is None:
             first, next_first = SlaTarget(due=first.due), None  # cannot judge: show due only
-        resolution, next_resolution = clock.standing(targets.resolution, resolved)
+        past = _ZERO
+        if ticket.paused_minutes and targets.resolution is not None:
+            past = self.past_pauses(ticket, policy.calendar, clock, resolved)
+        resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
         sla = SlaStatus(policy.name, policy.calendar.name, first, resolution)
         if not status.is_open:
             return sla, None
         return sla, _earliest(next_first, next_resolution)
+
+    def past_pauses(
+        self,
+        ticket: Ticket,
+        calendar: BusinessCalendar,
+        clock: _Clock,
+        resolved: datetime | None,
+    ) -> timedelta:
+        """Working time the ticket spent paused before its current stretch, from the
+        helpdesk's totals: calendar minutes on a round-the-clock calendar, else business
+        minutes (which the helpdesk counts on its own schedule). Never more than the clock ran
+        before the current stretch began: a pause cannot hide time actually worked."""
+        kind = "calendar" if calendar.round_the_clock else "business"
+        minutes = 0.0
+        for status in self.pause_on:
+            value = (ticket.paused_minutes.get(status.value) or {}).get(kind)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                minutes += value
+        if not minutes:
+            return _ZERO
+        history = ticket.status_history
+        stretch = history[-1].at if history else ticket.updated_at
+        before = clock.worked(min(stretch, resolved) if resolved else stretch)
+        return min(timedelta(minutes=minutes), before)
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -106,7 +156,7 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
 class _Clock:
     """One ticket's SLA clock on a calendar: working time from its creation, minus pauses."""
 
-    __slots__ = ("after", "at_risk", "now", "pauses", "until_now", "worked")
+    __slots__ = ("after", "at_risk", "calendar", "now", "pauses", "start", "until_now", "worked")
 
     def __init__(
         self,
@@ -118,6 +168,8 @@ class _Clock:
     ) -> None:
         # Merged once here rather than on each of the calendar calls below.
         self.pauses = merge_pauses(pauses, start) if pauses else ()
+        self.calendar = calendar
+        self.start = start
         self.now = now
         self.at_risk = at_risk
         self.until_now: timedelta | None = None  # shared by both targets
@@ -133,20 +185,31 @@ class _Clock:
         self.after, self.worked = after, worked
 
     def standing(
-        self, target: timedelta | None, met_at: datetime | None
+        self, span: Span | None, met_at: datetime | None, past: timedelta = _ZERO
     ) -> tuple[SlaTarget, datetime | None]:
-        """Where one target stands, and when it next changes by the clock alone."""
-        if target is None or target <= _ZERO:
+        """Where one target stands, and when it next changes by the clock alone. `past`:
+        working time paused before the ticket's current stretch, known only as a total.
+        Breached means past the due time, even while the calendar is closed (a target due at
+        Friday's closing is breached all weekend, not from Monday's opening)."""
+        if span is None:
             return SlaTarget(due=None, met_at=met_at), None
-        due = self.after(target)
+        if isinstance(span, BusinessDays):
+            target = self.calendar.business_days(self.start, span.count)
+        else:
+            target = span
+        if target <= _ZERO:
+            return SlaTarget(due=None, met_at=met_at), None
+        due = self.after(target + past) if past else self.after(target)
         if met_at is not None:
-            used_time = self.worked(met_at)
-            return SlaTarget(due, met_at, None, used_time / target, used_time > target), None
+            used_time = self.worked(met_at) - past
+            # due None: paused for good before the target ran out.
+            late = met_at > due if due is not None else used_time > target
+            return SlaTarget(due, met_at, None, used_time / target, late), None
         if self.until_now is None:
             self.until_now = self.worked(self.now)
-        used_time = self.until_now
+        used_time = self.until_now - past if past else self.until_now
         used = used_time / target
-        breached = used_time > target
+        breached = self.now > due if due is not None else used_time > target
         at_risk = not breached and used >= self.at_risk
         next_change = None
         if not breached and due is not None:
@@ -154,7 +217,7 @@ class _Clock:
             if at_risk:
                 next_change = due + _SECOND
             elif not self.pauses or ticket_clock_runs(self.pauses):
-                risk = self.after(target * self.at_risk)
+                risk = self.after(target * self.at_risk + past)
                 next_change = risk + _SECOND if risk else None
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
 
@@ -301,7 +364,7 @@ def _policy(
     when = compiler.condition(item["when"], item, "when") if "when" in item else None
     if "when" in item and when is None:
         return None
-    targets = _targets(path, item, problems, levels, aliases)
+    targets = _targets(path, item, problems, levels, aliases, calendar)
     if targets is None:
         return None
     name = item["policy"]
@@ -314,6 +377,7 @@ def _targets(
     problems: Problems,
     levels: Sequence[str],
     aliases: dict[str, str],
+    calendar: BusinessCalendar,
 ) -> dict[str, Targets] | None:
     section = item.get("targets")
     if not isinstance(section, dict) or not section:
@@ -336,7 +400,7 @@ def _targets(
         try:
             out[str(level)] = Targets(
                 *(
-                    timedelta(seconds=parse_duration(spec[k])) if k in spec else None
+                    _span(spec[k], calendar) if k in spec else None
                     for k in ("first_response", "resolution")
                 )
             )
@@ -344,6 +408,25 @@ def _targets(
             problems.add(loc, str(exc))
             return None
     return out
+
+
+def _span(value: Any, calendar: BusinessCalendar) -> Span:
+    """A target as written: days on a business calendar are business days, anything else
+    (hours, minutes; days on 24/7) is working time."""
+    number, unit = duration_parts(value)
+    if unit not in ("d", "w") or calendar.round_the_clock:
+        return timedelta(seconds=parse_duration(value))
+    if unit == "w":
+        raise ValueError(
+            f"{value!r}: on the business calendar {calendar.name!r} write business days "
+            "(5d) or working hours (50h), not weeks"
+        )
+    if not number.is_integer():
+        raise ValueError(
+            f"{value!r}: on the business calendar {calendar.name!r} days are business days; "
+            "write whole days (1d, 3d) or working hours (15h)"
+        )
+    return BusinessDays(int(number))
 
 
 def _share(value: Any) -> float | None:
