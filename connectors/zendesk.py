@@ -12,18 +12,31 @@ marked as spam is deleted and its requester suspended (Status.SPAM); archived ti
 over 120 days) stay in the export, so a backfill from an old start_time still sees them.
 Reply times, solve time and reopens come from the `metric_sets` sideload. zenpy does not turn
 that sideload into objects, so it is read from the page's JSON (`_page_json`).
+
+Satisfaction: a ticket's `satisfaction_rating` says good or bad. With Zendesk's updated
+(customizable) CSAT that is a conversion of a 2-, 3- or 5-point survey (on 5 points 1-3 are
+bad), and the real score is in the CSAT Survey Responses API (`GET
+/api/v2/guide/survey_responses`, developer.zendesk.com/api-reference/ticketing/
+ticket-management/csat_survey_responses/). For the rated tickets of each export answer, one
+request asks for their survey responses (`filter[subject_zrns]`, up to 100 tickets); a
+ticket with one gets that score on syncd's 1-5 scale and its scale (`Ticket.csat_scale`),
+one without keeps good/bad (5.0 / 1.0, scale 2). An answer without rated tickets, such as an
+idle cycle's, costs nothing more. An account whose token may not read survey responses
+(403/404: plan or role) is asked no more in this process.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import structlog
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
@@ -34,9 +47,12 @@ from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
 SIDELOADS = ["users", "organizations", "metric_sets"]
+SURVEY_RESPONSES = "/api/v2/guide/survey_responses"
+SURVEY_TICKETS = 100  # tickets per survey-responses request (one page of 100 responses)
 SHOW_MANY = 100  # ids per show_many request (Zendesk's limit)
 START_PREFIX = "start_time:"  # our cursors that begin an export (Zendesk's never look so)
 MERGED_TAG = "closed_by_merge"  # what Zendesk tags a ticket closed by a merge with
+log = structlog.get_logger("syncd.zendesk")
 CSAT_SCORES = {"good": 5.0, "bad": 1.0}  # Zendesk's two-point survey on syncd's 1-5 scale
 STATUSES = {
     "new": Status.NEW,
@@ -79,6 +95,7 @@ class ZendeskSource:
             ratelimit_budget=0,
         )
         self.client.tickets.session.hooks["response"].append(self._note_retry_after)
+        self._surveys = True  # False once Zendesk says this token cannot read survey responses
 
     def _note_retry_after(self, response: Any, *_args: Any, **_kwargs: Any) -> None:
         if response.status_code == 429:
@@ -102,7 +119,7 @@ class ZendeskSource:
             page, stamps = with_retry(
                 lambda c=cursor: self._fetch(c), api="zendesk", attempts=self.attempts
             )
-            yield from _slices(page, stamps, self.config.page_size)
+            yield from _slices(self._with_surveys(page), stamps, self.config.page_size)
             if page.end_of_stream:
                 return
             cursor = page.cursor
@@ -158,7 +175,74 @@ class ZendeskSource:
                 for i in chunk
                 if str(i) not in seen
             ]
-        return Page(tickets, "", True, rejected)
+        return self._with_surveys(Page(tickets, "", True, rejected))
+
+    def _with_surveys(self, page: Page) -> Page:
+        """The page with each rated ticket's survey score, where Zendesk has one."""
+        rated = [t.id for t in page.tickets if t.csat is not None]
+        if not rated or not self._surveys:
+            return page
+        scores: dict[str, SurveyScore] = {}
+        for start in range(0, len(rated), SURVEY_TICKETS):
+            chunk = rated[start : start + SURVEY_TICKETS]
+            scores |= with_retry(
+                lambda c=chunk: self._survey_scores(c), api="zendesk", attempts=self.attempts
+            )
+        if not scores:
+            return page
+        tickets = [_rescored(t, scores[t.id]) if t.id in scores else t for t in page.tickets]
+        return Page(tickets, page.cursor, page.end_of_stream, page.rejected)
+
+    def _survey_scores(self, ticket_ids: list[str]) -> dict[str, SurveyScore]:
+        """The newest answered survey of each ticket (by id), following `links.next`."""
+        url: str | None = self.link_base + SURVEY_RESPONSES
+        params: dict[str, Any] | None = {
+            "filter[subject_zrns]": ",".join(f"zen:ticket:{i}" for i in ticket_ids),
+            "page[size]": 100,
+        }
+        wanted, found = set(ticket_ids), {}
+        while url:
+            body = self._get_surveys(url, params)
+            if body is None:
+                return {}
+            for response in body.get("survey_responses") or []:
+                try:
+                    answered = _survey_scores(response) if isinstance(response, dict) else []
+                except ValueError:  # a malformed time: keep the ticket's good/bad
+                    answered = []
+                for ticket_id, score in answered:
+                    if ticket_id in wanted and (
+                        ticket_id not in found or score.at > found[ticket_id].at
+                    ):
+                        found[ticket_id] = score
+            more = (body.get("meta") or {}).get("has_more")
+            url, params = ((body.get("links") or {}).get("next") if more else None), None
+        return found
+
+    def _get_surveys(self, url: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
+        """One page of survey responses; None when this token may not read them."""
+        self.requests_sent += 1
+        try:
+            response = self.client.tickets.session.get(
+                url, params=params, timeout=self.config.timeout
+            )
+        except requests.RequestException as exc:
+            raise _translate(exc, self.link_base) from None
+        if response.status_code in (403, 404):
+            # Survey responses need the Professional plan (Suite Growth) and an admin.
+            self._surveys = False
+            log.warning(
+                "Zendesk survey responses not readable: CSAT stays good/bad",
+                status=response.status_code,
+            )
+            return None
+        if response.status_code != 200:
+            raise _translate(requests.HTTPError(response=response), self.link_base)
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransientError("Zendesk answered survey responses with no JSON") from None
+        return body if isinstance(body, dict) else {}
 
     def _show_many(self, ids: list[int]) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
         self.requests_sent += 1
@@ -266,13 +350,71 @@ def normalize(
         first_response_at=created_at + replied if replied is not None else None,
         solved_at=_optional_timestamp(metrics, "solved_at"),
         reopens=_count(metrics, "reopens"),
+        paused_minutes=_paused_minutes(metrics),
         # Rating a ticket updates it, so the version that first carries a rating is its time.
         csat=csat,
+        csat_scale=2 if csat is not None else None,  # good/bad; the survey may say more
         csat_at=updated_at if csat is not None else None,
         csat_comment=_text(rating.get("comment")) if csat is not None else "",
         # Without its metrics (a deleted ticket has none) syncd cannot tell whether an agent
         # replied: first-response SLAs are then shown, not judged, rather than falsely breached.
         replies_known=metrics is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyScore:
+    """A ticket's answer to an updated-CSAT survey."""
+
+    rating: int
+    scale: int  # points: 2, 3 or 5
+    at: datetime
+    comment: str
+
+    @property
+    def csat(self) -> float:
+        """The rating on syncd's 1-5 scale: 3/5 is 3.0, 2/3 is 3.0, 2/2 is 5.0."""
+        return 1 + (self.rating - 1) * 4 / (self.scale - 1)
+
+
+def _survey_scores(response: Mapping[str, Any]) -> list[tuple[str, SurveyScore]]:
+    """(ticket id, score) for each ticket a survey response is about; none if unanswered."""
+    answers = [a for a in response.get("answers") or [] if isinstance(a, dict)]
+    ratings = [a for a in answers if a.get("type") == "rating_scale"]
+    csat = [
+        a for a in ratings if (a.get("question") or {}).get("sub_type") == "customer_satisfaction"
+    ]
+    answer = (csat or ratings or [None])[0]
+    rating = answer.get("rating") if answer else None
+    if not isinstance(rating, int) or isinstance(rating, bool) or rating < 1:
+        return []
+    options = (answer.get("question") or {}).get("options") or []
+    points = [o.get("rating") for o in options if isinstance(o, dict)]
+    points = [n for n in points if isinstance(n, int) and not isinstance(n, bool)]
+    # The list's question may leave out its options (optional in the docs); Zendesk's
+    # default scale has 5 points, and a rating above 3 can only be on it.
+    scale = max(points) if points else 5
+    if scale < 2 or rating > scale:
+        return []
+    comment = next(
+        (str(a.get("value") or "") for a in answers if a.get("type") == "open_ended"), ""
+    )
+    at = parse_timestamp(answer.get("updated_at") or answer.get("created_at"), "updated_at")
+    score = SurveyScore(rating, scale, at, comment)
+    return [
+        (str(subject.get("id")), score)
+        for subject in response.get("subjects") or []
+        if isinstance(subject, dict) and subject.get("type") == "ticket"
+    ]
+
+
+def _rescored(ticket: Ticket, score: SurveyScore) -> Ticket:
+    return replace(
+        ticket,
+        csat=score.csat,
+        csat_scale=score.scale,
+        csat_at=score.at,
+        csat_comment=score.comment or ticket.csat_comment,
     )
 
 
@@ -335,6 +477,29 @@ def _reply_time(metrics: Mapping[str, Any] | None) -> timedelta | None:
     if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes < 0:
         return None
     return timedelta(minutes=minutes)
+
+
+# Zendesk's totals of time spent in a status: agent wait time is time pending.
+PAUSED_METRICS = {"pending": "agent_wait_time_in_minutes", "on_hold": "on_hold_time_in_minutes"}
+
+
+def _paused_minutes(metrics: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Minutes spent pending and on hold, {calendar, business} each. Zendesk adds a stretch
+    to these totals when the status changes again, so they leave out a current one."""
+    out: dict[str, dict[str, float]] = {}
+    for status, key in PAUSED_METRICS.items():
+        value = (metrics or {}).get(key)
+        minutes = {
+            kind: float(v)
+            for kind, v in (value.items() if isinstance(value, dict) else ())
+            if kind in ("calendar", "business")
+            and isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and v > 0
+        }
+        if minutes:
+            out[status] = minutes
+    return out
 
 
 def _count(metrics: Mapping[str, Any] | None, key: str) -> int:

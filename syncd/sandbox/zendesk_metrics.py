@@ -19,6 +19,10 @@ References:
   https://developer.zendesk.com/documentation/ticketing/reference-guides/ticket-metric-event-types-reference
 - [NSR] About native system ticket rules,
   https://support.zendesk.com/hc/en-us/articles/4408894213018
+- [DUR] About native Support time duration metrics,
+  https://support.zendesk.com/hc/en-us/articles/4408834848154
+- [BHM] How does Zendesk record its business hour metrics?,
+  https://support.zendesk.com/hc/en-us/articles/5654110765338
 
 Documented: the object fields; "replies" counts public agent comments [TM]; the clocks start
 when the ticket is created; requester_wait_time pauses in pending, agent_work_time in pending
@@ -30,9 +34,13 @@ creation precedes each metric's first activate (the [TME] example).
 Inferred, to re-check against a live account:
 - Business minutes equal calendar minutes: the sandbox has no business-hours schedule.
 - Minutes are whole minutes, rounded down, from times cut to whole seconds (as shown).
-- agent_wait_time (time in pending), requester_wait_time (time in new, open and on-hold) and
-  full_resolution_time are null until the ticket is solved, and measured up to the last solve;
-  reply_time is null until the first public agent reply; solved_at is null while unsolved.
+- requester_wait_time (time in new, open and on-hold) and full_resolution_time are null
+  until the ticket is solved, and measured up to the last solve; reply_time is null until the
+  first public agent reply; solved_at is null while unsolved.
+- agent_wait_time (time pending) and on_hold_time are running totals: a stretch in the status
+  is added when the status changes again, so a current stretch is not in them yet, and they
+  are null until a first stretch has ended ([DUR]: "null until two required events occur";
+  [BHM]: "added to a running total as the ticket statuses change").
 - A reopen (solved -> any unsolved status) counts in `reopens` and starts new instances of
   agent_work_time, requester_wait_time and resolution_time; a requester comment after an
   agent's reply starts the next reply_time instance (next reply time); every public agent
@@ -173,6 +181,7 @@ def ticket_metric(history: History, *, ticket_id: int, metric_id: int, url: str)
         elif kind == "group" and value is not None:
             groups.add(value)
     solved = status in DONE
+    ended = dict(spent)  # stretches closed by a status change: the running totals [BHM]
     if not solved:  # clocks still running count up to the latest change
         spent[status] = spent.get(status, 0.0) + int(history.last) - since
 
@@ -181,6 +190,9 @@ def ticket_metric(history: History, *, ticket_id: int, metric_id: int, url: str)
 
     def waited(*statuses: str) -> float | None:
         return sum(spent.get(s, 0.0) for s in statuses) if solved else None
+
+    def total(status: str) -> float | None:
+        return ended.get(status)  # None until a first stretch in the status has ended
 
     return {
         "url": url,
@@ -205,9 +217,9 @@ def ticket_metric(history: History, *, ticket_id: int, metric_id: int, url: str)
         "full_resolution_time_in_minutes": minutes(
             solves[-1] - created if solved and solves else None
         ),
-        "agent_wait_time_in_minutes": minutes(waited("pending")),
+        "agent_wait_time_in_minutes": minutes(total("pending")),
         "requester_wait_time_in_minutes": minutes(waited("new", "open", "hold")),
-        "on_hold_time_in_minutes": minutes(spent.get("hold", 0.0)),
+        "on_hold_time_in_minutes": minutes(total("hold")),
     }
 
 
