@@ -14,14 +14,15 @@ to a pipeline stage and `hs_ticket_priority` through `hubspot.stages` and
 `hubspot.priorities` (defaults: HubSpot's Support Pipeline; `syncd setup` checks the stages).
 
 Contacts, companies and associations (`hubspot.contacts`, `hubspot.companies`, both on by
-default): the requester is upserted as a contact by email, the organization as a company by
-domain, and the ticket associated with both through the v4 batch endpoints; `hubspot_crm`
-says how. The contact and company a ticket should have are part of its record's payload, so
-they are fingerprinted with it: a cycle in which nothing changed sends HubSpot nothing at all.
-A ticket sent because something else changed (its status, say) is not linked again if this
-process already linked it to the same requester and organization, and a new organization
-re-links the company only (`_linked`, kept in memory: after a restart the first write of a
-ticket reads its associations once, and creates none that exist).
+default): the organization is upserted as a company by domain (adopting the company HubSpot
+may already hold for it), then the requester as a contact by email, and the ticket associated
+with both through the v4 batch endpoints; `hubspot_crm` says how. The contact and company a
+ticket should have are part of its record's payload, so they are fingerprinted with it: a
+cycle in which nothing changed sends HubSpot nothing at all. A ticket sent because something
+else changed (its status, say) is not linked again if this process already linked it to the
+same requester and organization, and a new organization re-links the company only
+(`_linked`, kept in memory: after a restart the first write of a ticket reads its
+associations once, and creates none that exist).
 
 A ticket that is written but cannot be linked (HubSpot refuses its requester's email, ...) is
 reported as rejected, with a reason that says the ticket itself was written and what failed.
@@ -39,16 +40,19 @@ Gone tickets (merged, spam or deleted in the helpdesk) follow `hubspot.gone_tick
 
 Requests per write of n live and k gone tickets (b = batch_size, 100), where t of the n need
 linking (new to this process, or a new requester or organization), u of those t existed in
-HubSpot before, with c distinct requester emails and kd + ko distinct companies among them:
+HubSpot before, with c distinct requester emails and kd + ko distinct companies among them
+(kn of the kd domains new to this process):
     ceil(n/b)                               ticket upserts
   + ceil(c/b) + ceil(kd/b) + ceil(ko/b)     contact and company upserts
+  + ceil(kn/100), twice when any is adopted company searches (and adoptions: hubspot_crm)
   + 2*ceil(u/1000)                          association reads (none for new tickets)
   + at most 2*ceil(t/100)                   association creates (only those missing)
   + at most 2*ceil(m/100)                   removals for the m tickets whose requester or
                                             organization changed
   + with "archive", at most 2*ceil(k/b)     (one read, and one archive when any was found).
-A first sync of n new tickets is ceil(n/b) + ceil(c/b) + ceil(kd/b) + ceil(ko/b) + 2*ceil(n/100):
-1,000 tickets of 200 requesters in 50 companies cost 10 + 2 + 1 + 20 = 33 requests. A write of
+A first sync of n new tickets is ceil(n/b) + ceil(c/b) + 2*ceil(kd/b) + ceil(ko/b) +
+2*ceil(n/100) when HubSpot holds none of the companies yet: 1,000 tickets of 200 requesters in
+50 companies cost 10 + 2 + 2 + 20 = 34 requests. A write of
 tickets this process linked before, whose requester and organization are unchanged, costs only
 the ticket upserts.
 """

@@ -13,9 +13,19 @@ associated with both:
   keyed by its helpdesk id in a second unique property, `helpdesk_organization_id`, so its
   tickets still get a company rather than silently none. When such an organization later gets
   a domain, its tickets move to a company keyed by that domain; the old company stays in
-  HubSpot (merge the two there). Companies HubSpot held before syncd (created by hand or by an
-  import) carry neither key and are not matched: set `syncd_company_domain` on them once
-  (an import updating that column) before the first sync, or merge the duplicates afterwards.
+  HubSpot (merge the two there).
+- Companies HubSpot already holds: a portal creates a company by itself from a new contact's
+  business email domain and associates the two ("Create and associate companies with
+  contacts", on by default, also for contacts created through the API:
+  knowledge.hubspot.com/crm-setup/automatically-create-and-associate-companies-with-contacts);
+  companies also come by hand or by import. So companies are upserted before contacts (a new
+  contact then joins syncd's company of its domain instead of getting one made for it), and
+  before a domain's first upsert in this process syncd searches for companies with that
+  `domain` (`POST /crm/v3/objects/companies/search`, an IN filter of up to 100 domains, at
+  most 4 searches a second): when none carries syncd's key, the oldest is adopted by
+  stamping `syncd_company_domain` on it (one batch update), so the upsert updates it rather
+  than creating a second. Domains that already have duplicates are left as they are (merge
+  them in HubSpot); HubSpot associates new contacts with one of them, of its choosing.
 - Associations (v4): `POST /crm/v4/associations/tickets/{contacts|companies}/batch/create`
   with HubSpot-defined type 16 (ticket to contact) and 26 (ticket to primary company; HubSpot
   adds the unlabelled 339 itself). For a ticket HubSpot already held, its current associations
@@ -35,8 +45,9 @@ skipped and the ticket is reported with the reason (see `HubSpotSink.write`).
 
 Requests per call of `link` (all batches at most 100 inputs, association reads 1,000), for t
 tickets to link of which u HubSpot held before this write, c distinct requester emails, kd
-companies keyed by domain and ko by organization id:
+companies keyed by domain (kn of them new to this process) and ko by organization id:
     ceil(c/100) + ceil(kd/100) + ceil(ko/100)            upserts
+  + ceil(kn/100), + as many when any is adopted          company searches, adoptions
   + 2*ceil(u/1000)                                       association reads (none for new tickets)
   + at most 2*ceil(t/100)                                association creates (only missing ones)
   + at most 2*ceil(m/100)                                removals, for the m tickets that moved.
@@ -69,6 +80,7 @@ from hubspot.crm.associations.v4 import (
 from connectors.hubspot_api import HubSpotApi
 from syncd.errors import TerminalError, UserError
 from syncd.model import Organization, Person
+from syncd.ratelimit import RateLimiter
 
 log = structlog.get_logger("syncd.hubspot")
 
@@ -99,6 +111,9 @@ NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
 # at most 200).
 SEARCH_DOMAINS = 100
 SEARCH_PAGE = 200
+# The search endpoints' own limit, besides the 10-second one: four requests per second per
+# token (developer changelog, "CRM Search API Rate Limit Increase").
+SEARCHES_PER_SECOND = 4
 # Domains whose company this process has upserted: past this many, the memory is dropped,
 # which costs one search per 100 domains the next time, never a duplicate.
 SETTLED_MEMORY = 100_000
@@ -176,6 +191,7 @@ class CrmLinks:
         self._associations = client.crm.associations.v4.batch_api
         # Domains whose company carries syncd's key (upserted by this process): no search.
         self._settled: set[str] = set()
+        self._search_pacing = RateLimiter(SEARCHES_PER_SECOND, 1.0)
 
     def plan(self, links: Sequence[TicketLink]) -> tuple[int, int, int]:
         """(distinct contacts, distinct companies, upper bound of requests) for --dry-run."""
@@ -315,6 +331,7 @@ class CrmLinks:
                 limit=SEARCH_PAGE,
                 after=after,
             )
+            self._search_pacing.acquire()  # before the shared 10-second pacing in `call`
             try:
                 response = self.api.call(self._company_search.do_search, body)
             except TerminalError as exc:

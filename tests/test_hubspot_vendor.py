@@ -272,3 +272,20 @@ def test_associations_answered_without_the_echo_are_not_dead_letters(
     for ticket in sandbox.hubspot.objects("tickets"):
         assert sandbox.hubspot.associations("tickets", ticket["id"], "companies") == [company["id"]]
         assert len(sandbox.hubspot.associations("tickets", ticket["id"], "contacts")) == 1
+
+
+# -- 6. the search endpoints' own limit ----------------------------------------------------
+
+
+def test_company_searches_keep_to_four_a_second(sandbox: Sandbox, syncd: Syncd):
+    assert sandbox.hubspot.search_per_second == 4, "the emulator enforces HubSpot's limit"
+    for org in range(600):  # six searches for companies to adopt, back to back
+        sandbox.zendesk.add_ticket(
+            subject=f"Hello {org}", requester_email=f"a@org{org}.example", organization=f"O{org}"
+        )
+    sandbox.reset_counts()
+    assert syncd.once().errors == 0
+    with sandbox.server.lock:
+        searches = [s for api, _, path, s in sandbox.server.log if path.endswith("/search")]
+    assert len(searches) == 6 and set(searches) == {200}, searches
+    assert len(sandbox.hubspot.objects("companies")) == 600

@@ -60,6 +60,9 @@ _CATEGORIES = {
     409: "CONFLICT",
 }
 _WINDOW_SECONDS = 10.0
+# The CRM search endpoints allow four requests per second per token (developer changelog,
+# "CRM Search API Rate Limit Increase"), apart from the 10-second limit.
+SEARCH_PER_SECOND = 4
 # The sandbox token's scopes: everything syncd may need (tickets, their properties, contacts,
 # companies and their properties, tasks, notes and owners).
 SCOPES = (
@@ -105,7 +108,7 @@ class HubSpotApp:
         *,
         max_per_10s: int | None = 190,
         daily_limit: int = 650_000,
-        search_per_second: int | None = None,
+        search_per_second: int | None = SEARCH_PER_SECOND,
         portal_id: int = 62_515_000,
         clock: Callable[[], float] = time.monotonic,
         scopes: tuple[str, ...] | list[str] = SCOPES,
