@@ -12,6 +12,7 @@ Vendor endpoints (".json" suffix optional, as on Zendesk):
     PUT /api/v2/tickets/{id}/mark_as_spam    PUT /api/v2/tickets/mark_many_as_spam?ids=
     GET /api/v2/job_statuses/{id}            GET /api/v2/deleted_tickets
     GET /api/v2/satisfaction_ratings[/{id}]
+    GET /api/v2/guide/survey_responses       updated CSAT's survey responses (zendesk_surveys)
     GET /api/v2/users/{id}                   GET /api/v2/users/show_many?ids=   GET /api/v2/users/me
     GET /api/v2/organizations/{id}           GET /api/v2/groups
 
@@ -80,6 +81,7 @@ from syncd.sandbox.zendesk_common import (
 )
 from syncd.sandbox.zendesk_lifecycle import RATING_SCORES, Lifecycle
 from syncd.sandbox.zendesk_metrics import History
+from syncd.sandbox.zendesk_surveys import Surveys
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 TICKET_TYPES = ("problem", "incident", "question", "task")
@@ -128,7 +130,7 @@ def decode_cursor(cursor: str) -> tuple[str, int, int] | None:
         return None
 
 
-class ZendeskApp(Lifecycle):
+class ZendeskApp(Lifecycle, Surveys):
     """The Zendesk emulator: in-memory tickets, users and organizations behind the API."""
 
     name = "zendesk"
@@ -178,6 +180,7 @@ class ZendeskApp(Lifecycle):
             "rating": 364_000_001, "job": 1,
         }  # fmt: skip
         self._init_lifecycle(ticket_metric_as_list)
+        self._init_surveys()
         self.me = self.add_user("Sandbox Admin", email, role="admin")
 
     # ----------------------------------------------------------------- VendorApp protocol
@@ -197,7 +200,10 @@ class ZendeskApp(Lifecycle):
             ("GET", rf"/api/v2/groups{j}", self._serve(self._list_groups)),
             *(
                 (method, pattern, self._serve(handler, incremental))
-                for method, pattern, handler, incremental in self._lifecycle_routes()
+                for method, pattern, handler, incremental in (
+                    *self._lifecycle_routes(),
+                    *self._survey_routes(),
+                )
             ),
         ]
 
