@@ -200,7 +200,7 @@ class ZendeskSource:
             "filter[subject_zrns]": ",".join(f"zen:ticket:{i}" for i in ticket_ids),
             "page[size]": 100,
         }
-        wanted, found = set(ticket_ids), {}
+        wanted, found = set(ticket_ids), dict[str, SurveyScore]()
         while url:
             body = self._get_surveys(url, params)
             if body is None:
@@ -384,13 +384,21 @@ def _survey_scores(response: Mapping[str, Any]) -> list[tuple[str, SurveyScore]]
     csat = [
         a for a in ratings if (a.get("question") or {}).get("sub_type") == "customer_satisfaction"
     ]
-    answer = (csat or ratings or [None])[0]
-    rating = answer.get("rating") if answer else None
+    chosen = csat or ratings
+    if not chosen:
+        return []
+    answer: dict[str, Any] = chosen[0]
+    rating = answer.get("rating")
     if not isinstance(rating, int) or isinstance(rating, bool) or rating < 1:
         return []
     options = (answer.get("question") or {}).get("options") or []
-    points = [o.get("rating") for o in options if isinstance(o, dict)]
-    points = [n for n in points if isinstance(n, int) and not isinstance(n, bool)]
+    points: list[int] = [
+        o["rating"]
+        for o in options
+        if isinstance(o, dict)
+        and isinstance(o.get("rating"), int)
+        and not isinstance(o.get("rating"), bool)
+    ]
     # The list's question may leave out its options (optional in the docs); Zendesk's
     # default scale has 5 points, and a rating above 3 can only be on it.
     scale = max(points) if points else 5

@@ -116,7 +116,8 @@ class Surveys:
             found.reverse()
         size = int_arg(req.arg("page[size]"), PAGE_MAX)
         if size is None or size < 1:
-            return self.error(400, "page[size] must be a positive integer")  # type: ignore[attr-defined]
+            error: Response = self.error(400, "page[size] must be a positive integer")  # type: ignore[attr-defined]
+            return error
         size = min(size, PAGE_MAX)
         after = _decode(req.arg("page[after]"))
         first = after + 1 if after is not None else 0
