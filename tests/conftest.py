@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from typer.testing import CliRunner
 
+from syncd import metrics, retry
 from syncd.config import load_config
 from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
@@ -31,6 +34,10 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYNCD_STATE_URL", raising=False)
     monkeypatch.setenv("ZENDESK_TOKEN", ZENDESK_TOKEN)
     monkeypatch.setenv("HUBSPOT_TOKEN", HUBSPOT_TOKEN)
+    # Circuits, Retry-After waits and metrics are process-wide: each test starts afresh, so
+    # one test's open circuit or pending wait never reaches the next.
+    retry.configure()
+    metrics.reset()
 
 
 @pytest.fixture
@@ -84,14 +91,49 @@ def run_cli(
     *args: str,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    subprocess_: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `syncd` command in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "syncd.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    """Run the `syncd` command line as a user would, and return its exit code and output.
+
+    In this process by default (typer's CliRunner streams, the same `main()` the console
+    script calls: the exit code, the one-line errors and anything printed are the same), which
+    costs milliseconds instead of an interpreter start; `subprocess_=True` starts the real
+    command instead, for what only a process shows (signals, stdlib logging's own stream).
+    """
+    if subprocess_:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "syncd.cli", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=ROOT,
+        )
+    return _run_in_process(list(args), env or {})
+
+
+def _run_in_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    from syncd.cli import main
+
+    runner = CliRunner()
+    argv, cwd = sys.argv, os.getcwd()
+    with runner.isolation(env=env) as (out, err, _):
+        sys.argv = ["syncd", *args]
+        os.chdir(ROOT)
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # what the console script would print before exiting 1
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.argv = argv
+            os.chdir(cwd)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout = out.getvalue().decode("utf-8", "replace")
+        stderr = err.getvalue().decode("utf-8", "replace")
+    return subprocess.CompletedProcess(["syncd", *args], code, stdout, stderr)

@@ -168,15 +168,26 @@ def test_no_secret_reaches_logs_errors_dead_letters_or_the_sheet(
     sandbox.zendesk.add_ticket("\x00 Refund \u202e", '=HYPERLINK("x")', "a@b.example")
     outputs = []
     debug = ("--log-level", "debug")
-    outputs.append(run_cli(*debug, "setup", "--config", str(config_path)))
+    # Real processes: stdlib logging (urllib3 at debug) prints to the process's own stderr.
+    outputs.append(run_cli(*debug, "setup", "--config", str(config_path), subprocess_=True))
     sandbox.faults.rate = 0.3  # retries and 429s log their requests
-    outputs.append(run_cli(*debug, "once", "--config", str(config_path)))
+    outputs.append(run_cli(*debug, "once", "--config", str(config_path), subprocess_=True))
     sandbox.faults.rate = 0.0
     wrong = {"HUBSPOT_TOKEN": "pat-wrong-0000", "ZENDESK_TOKEN": "wrong-zendesk-token"}
-    outputs.append(run_cli(*debug, "once", "--config", str(config_path), env=wrong))
+    outputs.append(
+        run_cli(*debug, "once", "--config", str(config_path), env=wrong, subprocess_=True)
+    )
     secrets.update({"wrong hubspot token": wrong["HUBSPOT_TOKEN"]})
     outputs.append(
-        run_cli(*debug, "backfill", "--config", str(config_path), "--since", "2020-01-01")
+        run_cli(
+            *debug,
+            "backfill",
+            "--config",
+            str(config_path),
+            "--since",
+            "2020-01-01",
+            subprocess_=True,
+        )
     )
     seen = "\n".join(o.stdout + o.stderr for o in outputs)
     assert "cycle" in seen and "error" in seen  # the runs did log, and did fail

@@ -92,8 +92,10 @@ def test_sandbox_command_serves_and_stops(tmp_path: Path):
 
 def test_no_secret_in_any_output_even_at_debug_level(sandbox: Sandbox, config_path: Path):
     sandbox.zendesk.generate(20)
-    setup = run_cli("--log-level", "debug", "setup", "--config", str(config_path))
-    once = run_cli("--log-level", "debug", "once", "--config", str(config_path))
+    # Real processes: stdlib logging (urllib3 at debug) prints to the process's own stderr.
+    debug = ("--log-level", "debug")
+    setup = run_cli(*debug, "setup", "--config", str(config_path), subprocess_=True)
+    once = run_cli(*debug, "once", "--config", str(config_path), subprocess_=True)
     assert once.returncode == 0, once.stderr
     key = json.loads((config_path.parent / "sa.json").read_text())
     private_key_body = key["private_key"].splitlines()[1]
