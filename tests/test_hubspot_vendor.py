@@ -277,6 +277,7 @@ def test_associations_answered_without_the_echo_are_not_dead_letters(
 # -- 6. the search endpoints' own limit ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_company_searches_keep_to_four_a_second(sandbox: Sandbox, syncd: Syncd):
     assert sandbox.hubspot.search_per_second == 4, "the emulator enforces HubSpot's limit"
     for org in range(600):  # six searches for companies to adopt, back to back
