@@ -8,17 +8,65 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from syncd import logs
 from syncd.config import Config, load_config
 from syncd.dlq import dlq_app
 from syncd.errors import SyncdError, UserError
 
+
+class _OneLineErrors(TyperGroup):
+    """The root command: errors syncd raises on purpose become one line and an exit code
+    (2: something to fix, 1: a sync error), whoever runs the app (`main`, or a test's
+    CliRunner in-process), instead of a traceback."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Like click's main, but a usage error (an unknown choice, a number out of range, a
+        missing option) is one line too, without the usage text or a box around it."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        except typer.TyperException as exc:  # click's ClickException and UsageError
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                typer.echo(exc.format_message())  # the help text, as a bare `syncd` asks
+            else:
+                typer.echo(f"error: {_usage_line(exc)}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            typer.echo(f"error: {logs.scrub(exc.render())}", err=True)
+            raise typer.Exit(2) from None
+        except SyncdError as exc:
+            typer.echo(f"error: {logs.scrub(str(exc))}", err=True)
+            raise typer.Exit(1) from None
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    """`syncd sandbox: Invalid value for '--port': ... See 'syncd sandbox --help'.`"""
+    message = exc.format_message().replace("Value error, ", "").strip()
+    message += "" if message.endswith(".") else "."
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    return f"{ctx.command_path}: {message} See '{ctx.command_path} --help'."
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Run your support SOPs on top of your helpdesk: Zendesk → rules → HubSpot + Google "
     "Sheets.",
     no_args_is_help=True,
@@ -34,6 +82,23 @@ ConfigOption = Annotated[
 ]
 
 
+class LogLevel(StrEnum):
+    """--log-level's choices (click refuses any other word, naming these)."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class LogFormat(StrEnum):
+    """--log-format's choices."""
+
+    auto = "auto"
+    json = "json"
+    console = "console"
+
+
 class _State:
     log_level = "info"
     log_format = "auto"
@@ -41,13 +106,15 @@ class _State:
 
 @app.callback()
 def _global(
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="How much to log.")
+    ] = LogLevel.info,
     log_format: Annotated[
-        str, typer.Option(help="auto (JSON off a terminal), json, console.")
-    ] = "auto",
+        LogFormat, typer.Option(case_sensitive=False, help="auto: JSON off a terminal.")
+    ] = LogFormat.auto,
 ) -> None:
-    _State.log_level, _State.log_format = log_level, log_format
-    logs.configure(log_level, log_format)
+    _State.log_level, _State.log_format = log_level.value, log_format.value
+    logs.configure(log_level.value, log_format.value)
 
 
 def _load(path: Path) -> Config:
@@ -510,15 +577,10 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: user errors become one line and exit code 2, never a traceback."""
+    """Entry point: user errors become one line and exit code 2, never a traceback (the
+    root command, `_OneLineErrors`, does that)."""
     try:
         app()
-    except UserError as exc:
-        typer.echo(f"error: {exc.render()}", err=True)
-        sys.exit(2)
-    except SyncdError as exc:
-        typer.echo(f"error: {logs.scrub(str(exc))}", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
 

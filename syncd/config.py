@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -194,7 +195,9 @@ class SheetsConfig(_Section):
 
     @field_validator("tabs")
     @classmethod
-    def _known_tabs(cls, tabs: dict[str, str]) -> dict[str, str]:
+    def _known_tabs(cls, tabs: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        from syncd.reports import TITLES
+
         known = ("tickets", "breaches", "escalations", "daily", "weekly", "monthly")
         for key, title in tabs.items():
             if key not in known:
@@ -204,8 +207,18 @@ class SheetsConfig(_Section):
                     f"the title of {key!r} must be 1 to 100 characters, not starting "
                     "'Archive ' (those are the archive's tabs)"
                 )
-        if len(set(tabs.values())) != len(tabs):
-            raise ValueError("two tabs have the same title")
+        # Every tab's title as the sheet will have it (a default where none is set), compared
+        # as Google does: two titles differing only in case are the same tab.
+        worksheet = info.data.get("worksheet", "Tickets")
+        titles = {"tickets": worksheet, **TITLES, **tabs}
+        seen: dict[str, str] = {}
+        for key, title in titles.items():
+            other = seen.setdefault(title.strip().casefold(), key)
+            if other != key:
+                raise ValueError(
+                    f"the {other} and {key} tabs would both be titled {title!r}; "
+                    "give each tab a title of its own"
+                )
         return tabs
 
     @model_validator(mode="after")
@@ -435,21 +448,29 @@ def default_pipeline(helpdesk: ZendeskConfig | FreshdeskConfig) -> str:
     return "-".join([helpdesk.kind, *words])[:48].strip("-")
 
 
-def secret(env_name: str, key: str) -> str:
-    """The secret held in environment variable `env_name` (named by config key `key`)."""
+def secret(env_name: str, key: str, holds: str = "the token") -> str:
+    """The secret held in environment variable `env_name` (named by config key `key`);
+    `holds` says what it is, for the message (the token, the webhook's URL...)."""
     value = os.environ.get(env_name, "").strip()
     if not value:
         raise ConfigError(
             f"environment variable {env_name} is not set",
             where=key,
-            hint=f"Export {env_name} with the token, or set {key} to the variable that holds it",
+            hint=f"Export {env_name} with {holds}, or set {key} to the variable that holds it",
         )
     return value
 
 
 def load_config(path: str | Path) -> Config:
-    """Read, validate and resolve a config file; raises ConfigError with file:line on failure."""
+    """Read, validate and resolve a config file; raises ConfigError with file:line on failure,
+    listing every problem of the file at once."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"{path} is a folder, not a config file",
+            where="--config",
+            hint=f"Pass the YAML file itself, e.g. --config {path / 'syncd.yaml'}",
+        )
     if not path.is_file():
         raise ConfigError(
             f"config file {path} not found",
@@ -461,32 +482,86 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError("expected a mapping of settings at the top level", where=str(path))
     if "SYNCD_STATE_URL" in os.environ:
         data.setdefault("state", {})["url"] = os.environ["SYNCD_STATE_URL"]
+    problems = _url_problems(data)
     try:
         config = Config.model_validate(_plain(data))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = first["loc"]
-        if loc[:1] == ("helpdesk",) and len(loc) > 1 and loc[1] in ("zendesk", "freshdesk"):
-            loc = loc[:1] + loc[2:]  # pydantic names the union member; the file does not
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "union_tag_invalid":
-            loc = (*loc, "kind")
-            message = f"Input should be one of: {first['ctx']['expected_tags']}"
-            first = {**first, "input": first["ctx"]["tag"]}
-        keys = [str(k) for k in loc]
-        line = _line_of(data, loc)
-        where = f"{path}:{line}" if line else str(path)
-        if first["type"] == "missing":
-            message, hint = "is required", "Add it (config/syncd.example.yaml shows every key)"
-        elif first["type"] == "extra_forbidden":
-            message, hint = "is not a known setting", "Check the spelling against the example"
-        else:
-            hint = f"got {first.get('input')!r}" if "input" in first else None
-        more = len(exc.errors()) - 1
-        if more:
-            hint = f"{hint + '; ' if hint else ''}{more} more problem(s) after this one"
-        raise ConfigError(f"{'.'.join(keys)} {message}", where=where, hint=hint) from None
+        problems += [_problem(error) for error in exc.errors()]
+    if problems:
+        raise _config_error(path, data, problems)
     return _resolve_paths(config, path.parent)
+
+
+# A problem found in the file: (location as keys, message, hint).
+Problem = tuple[tuple[Any, ...], str, str | None]
+
+# Settings holding a URL that requests are sent to: without a scheme, the first request would
+# fail deep in the vendor's client (requests' MissingSchema), long after the config loaded.
+URL_SETTINGS = (
+    ("helpdesk", "base_url"),
+    ("hubspot", "base_url"),
+    ("sheets", "base_url"),
+    ("sheets", "token_url"),
+)
+
+
+def _url_problems(data: Any) -> list[Problem]:
+    """Every URL setting that is not an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    problems: list[Problem] = []
+    for loc in URL_SETTINGS:
+        section = data.get(loc[0])
+        value = section.get(loc[1]) if isinstance(section, dict) else None
+        if not isinstance(value, str) or not value:
+            continue  # null (the vendor's own URL), or a wrong type pydantic names
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            example = f"http://{value}" if "://" not in value else "https://proxy.example.com"
+            problems.append(
+                (loc, "must be a URL starting with http:// or https://", f"Write e.g. {example}")
+            )
+    return problems
+
+
+def _problem(error: Any) -> Problem:
+    """One pydantic error in the file's terms: where, what, and how to fix it."""
+    loc = tuple(error["loc"])
+    if loc[:1] == ("helpdesk",) and len(loc) > 1 and loc[1] in ("zendesk", "freshdesk"):
+        loc = loc[:1] + loc[2:]  # pydantic names the union member; the file does not
+    message = str(error["msg"]).removeprefix("Value error, ")
+    hint = f"got {error['input']!r}" if "input" in error else None
+    if error["type"] == "union_tag_invalid":
+        loc = (*loc, "kind")
+        message = f"Input should be one of: {error['ctx']['expected_tags']}"
+        hint = f"got {error['ctx']['tag']!r}"
+    elif error["type"] == "missing":
+        message, hint = "is required", "Add it (config/syncd.example.yaml shows every key)"
+    elif error["type"] == "extra_forbidden":
+        message, hint = "is not a known setting", "Check the spelling against the example"
+    if hint and len(hint) > 120:
+        hint = hint[:117] + "..."
+    return loc, message, hint
+
+
+def _config_error(path: Path, data: Any, problems: list[Problem]) -> ConfigError:
+    """One ConfigError: one problem on one line, or several, one per line, in file order."""
+    located = sorted(
+        ((_line_of(data, loc) or 0, loc, msg, hint) for loc, msg, hint in problems),
+        key=lambda problem: problem[0],
+    )
+    errors = [
+        ConfigError(
+            f"{'.'.join(map(str, loc))} {message}",
+            where=f"{path}:{line}" if line else str(path),
+            hint=hint,
+        )
+        for line, loc, message, hint in located
+    ]
+    if len(errors) == 1:
+        return errors[0]
+    listing = "\n".join(f"  {error.render()}" for error in errors)
+    return ConfigError(f"{len(errors)} problems in {path}:\n{listing}")
 
 
 def _plain(node: Any) -> Any:

@@ -7,20 +7,26 @@ registered with the log redactor before any request is made.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+
+import structlog
 
 from syncd import retry
 from syncd.config import Config, secret
 from syncd.errors import ConfigError
 from syncd.logs import register_secret
+from syncd.model import Action, Decision, Ticket
 from syncd.pipeline import CycleReport, Evaluate, RetryPolicy, run_cycle
 from syncd.ports import Notifier, Sink, Source, StateStore
 from syncd.reports import ReportSettings
 from syncd.rules import RuleSet, load_rules
 from syncd.rules.engine import DEFAULT_CATEGORY
 from syncd.state import SqlStateStore, open_store
+
+log = structlog.get_logger("syncd.wiring")
 
 
 @dataclass
@@ -123,29 +129,30 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
     `Notifiers`, which remembers in the state store (`store`, or one opened from `state.url`
     when first needed) which share of an action is done."""
     notifications = config.notifications
-    chain: list[Notifier] = []
+    off = OffChannels()
+    chain: list[Notifier] = [off]
     if notifications.slack.channels:
         from connectors.slack import SlackNotifier
 
-        channels = {
-            channel: _secret_url(env_name, f"notifications.slack.channels.{channel}")
-            for channel, env_name in notifications.slack.channels.items()
-        }
-        chain.append(
-            SlackNotifier(channels, notifications.slack.timeout, attempts=config.retry_attempts)
-        )
+        key = "notifications.slack.channels"
+        channels = _webhook_urls(notifications.slack.channels, key, "slack:", off)
+        if channels:
+            chain.append(
+                SlackNotifier(channels, notifications.slack.timeout, attempts=config.retry_attempts)
+            )
     if notifications.webhooks:
         from connectors.webhook import WebhookNotifier
 
-        urls = {
-            name: _secret_url(env_name, f"notifications.webhooks.{name}")
-            for name, env_name in notifications.webhooks.items()
-        }
-        chain.append(
-            WebhookNotifier(urls, notifications.webhook_timeout, attempts=config.retry_attempts)
-        )
+        urls = _webhook_urls(notifications.webhooks, "notifications.webhooks", "webhook:", off)
+        if urls:
+            chain.append(
+                WebhookNotifier(urls, notifications.webhook_timeout, attempts=config.retry_attempts)
+            )
     if notifications.email is not None:
-        chain.append(_email(config))
+        email = _email(config, off)
+        if email is not None:
+            chain.append(email)
+    off.warn()
     if config.helpdesk.write_back:
         chain.append(_helpdesk_writer(config))
     crm = notifications.crm
@@ -169,8 +176,9 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
     return [Notifiers(chain, [hubspot], ledger)]
 
 
-def _email(config: Config) -> Notifier:
-    """`email:` actions through the SMTP relay of notifications.email."""
+def _email(config: Config, off: OffChannels) -> Notifier | None:
+    """`email:` actions through the SMTP relay of notifications.email; None (and email noted
+    as off) when the login it names is not in the environment."""
     from connectors.email import EmailNotifier
 
     email = config.notifications.email
@@ -183,6 +191,11 @@ def _email(config: Config) -> Notifier:
         )
     username = password = None
     if email.username_env and email.password_env:
+        names = (email.username_env, email.password_env)
+        unset = [name for name in names if not os.environ.get(name, "").strip()]
+        if unset:
+            off.add("email:", "notifications.email", unset, "the SMTP login")
+            return None
         username = secret(email.username_env, "notifications.email.username_env")
         password = secret(email.password_env, "notifications.email.password_env")
         register_secret(password)
@@ -201,10 +214,63 @@ def _helpdesk_writer(config: Config) -> Notifier:
     return FreshdeskWriteBack(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
 
 
-def _secret_url(env_name: str, key: str) -> str:
-    url = secret(env_name, key)
-    register_secret(url)
-    return url
+class OffChannels:
+    """Notification channels whose secret is not in the environment: off, so that a config
+    naming more channels than are set up still runs (the example names several). Their
+    actions are recorded as skipped, saying which variable to set; `warn` logs them all in
+    one line when the notifiers are built."""
+
+    name = "off"
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, str] = {}  # action target (or prefix ending ':') -> why off
+        self.unset: list[str] = []  # "VARIABLE (config key)" for the warning
+
+    def add(self, target: str, key: str, env_names: list[str], holds: str) -> None:
+        """Turn off `target` (`slack:#x`, `webhook:name`, or `email:` for every address)."""
+        self.reasons[target] = f"{key} is off: {', '.join(env_names)} not set ({holds})"
+        self.unset += [f"{env_name} ({key}: {holds})" for env_name in env_names]
+
+    def warn(self) -> None:
+        """One warning naming every channel that is off, if any."""
+        if self.unset:
+            log.warning(
+                "notification channels off: their environment variables are not set; "
+                "their actions are recorded as skipped",
+                unset=self.unset,
+                hint="Export each variable (or remove the channel from notifications)",
+            )
+
+    def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
+        """A skip, with the reason, for an action sent to a channel that is off; else None."""
+        if action.kind != "notify":
+            return None
+        why = self.reasons.get(action.target)
+        if why is None and action.target.startswith("email:"):
+            why = self.reasons.get("email:")
+        return f"skipped: {why}" if why else None
+
+
+def _webhook_urls(
+    mapping: dict[str, str], key: str, prefix: str, off: OffChannels
+) -> dict[str, str]:
+    """name -> webhook URL for each entry whose environment variable is set; the others are
+    turned off in `off`. A variable holding something other than a URL is a ConfigError."""
+    urls: dict[str, str] = {}
+    for name, env_name in mapping.items():
+        value = os.environ.get(env_name, "").strip()
+        if not value:
+            off.add(f"{prefix}{name}", f"{key}.{name}", [env_name], "a webhook URL")
+            continue
+        register_secret(value)
+        if not value.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"environment variable {env_name} does not hold a URL",
+                where=f"{key}.{name}",
+                hint=f"Export {env_name} with the webhook's URL (https://...), not a token",
+            )
+        urls[name] = value
+    return urls
 
 
 def build(config: Config) -> Parts:
