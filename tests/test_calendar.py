@@ -558,3 +558,63 @@ def test_pauses(cal, start, duration, data) -> None:
     else:
         assert cal.is_open(due)
         assert not any(a <= due and (b is None or due < b) for a, b in pauses)
+
+
+# -- business days (issue 13) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "count", "due"),
+    [
+        (local(LONDON, 2026, 11, 20, 10), 1, local(LONDON, 2026, 11, 23, 10)),  # Fri -> Mon
+        (local(LONDON, 2026, 11, 20, 10), 3, local(LONDON, 2026, 11, 25, 10)),
+        (local(LONDON, 2026, 11, 20, 9), 0, local(LONDON, 2026, 11, 20, 9)),
+        # Outside hours the days count from the next opening; a whole day from an opening
+        # ends at the closing of the day before the next one (the same working time).
+        (local(LONDON, 2026, 11, 21, 15), 1, local(LONDON, 2026, 11, 23, 17)),
+        (local(LONDON, 2026, 11, 20, 19), 1, local(LONDON, 2026, 11, 23, 17)),
+        # Christmas, Boxing Day (Sat, observed Mon 28), New Year's Day
+        (local(LONDON, 2026, 12, 24, 11), 1, local(LONDON, 2026, 12, 29, 11)),
+        (local(LONDON, 2026, 12, 31, 16), 2, local(LONDON, 2027, 1, 5, 16)),
+        # Across the end of summer time: the same wall-clock time
+        (local(LONDON, 2026, 10, 23, 16), 3, local(LONDON, 2026, 10, 28, 16)),
+    ],
+)
+def test_business_days_keep_the_point_of_the_working_day(
+    start: datetime, count: int, due: datetime
+) -> None:
+    span = UK.business_days(start, count)
+    assert UK.add(start, span) == due.astimezone(UTC)
+
+
+def test_a_shorter_day_ends_a_business_day_at_its_closing() -> None:
+    cal = BusinessCalendar.build("c", "UTC", {"mon-thu": "09:00-17:00", "fri": "09:00-13:00"})
+    thursday_4pm = datetime(2026, 11, 19, 16, tzinfo=UTC)
+    assert cal.add(thursday_4pm, cal.business_days(thursday_4pm, 1)) == datetime(
+        2026, 11, 20, 13, tzinfo=UTC
+    )
+    # Split hours: the point of the day is the working time passed (3 h 30 m by 13:30).
+    split = BusinessCalendar.build("s", "UTC", {"mon-fri": "09:00-12:00,13:00-17:00"})
+    monday = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
+    assert split.business_days(monday, 1) == 7 * H
+    assert split.add(monday, 7 * H) == datetime(2026, 11, 24, 13, 30, tzinfo=UTC)
+
+
+def test_on_a_round_the_clock_calendar_a_day_is_24_hours() -> None:
+    always = BusinessCalendar.always()
+    assert always.round_the_clock and not UK.round_the_clock
+    assert always.business_days(datetime(2026, 3, 28, 10, tzinfo=UTC), 2) == 48 * H
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(
+        min_value=datetime(2025, 1, 2), max_value=datetime(2027, 6, 1), timezones=st.just(UTC)
+    ),
+    count=st.integers(0, 30),
+)
+def test_business_days_add_up(start: datetime, count: int) -> None:
+    # n days then m days is n + m days, and each day is one working day of the calendar.
+    span = UK.business_days(start, count)
+    assert UK.business_days(start, count + 1) - span == UK.business_days(UK.add(start, span), 1)
+    assert timedelta(0) <= UK.business_days(start, 1) <= 8 * H

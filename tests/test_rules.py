@@ -86,8 +86,22 @@ H = "name: t\nowner: o\n"  # lines 1-2 of every broken file
 ESC = H + "escalation:\n  - ladder: L\n    levels:\n      - level: 1\n"
 SLA = H + "sla:\n  policies:\n    - policy: P\n"
 
-# file text -> (where, message): 26 distinct mistakes an admin can make.
+# file text -> (where, message): 28 distinct mistakes an admin can make.
 BROKEN = {
+    "weeks_on_a_business_calendar": (
+        H + "calendars:\n  office: {timezone: UTC, hours: {mon-fri: '09:00-17:00'}}\n"
+        "sla:\n  policies:\n    - policy: P\n      calendar: office\n"
+        "      targets: {High: {resolution: 1w}}\n",
+        ":9:17",
+        "write business days (5d) or working hours (50h), not weeks",
+    ),
+    "half_days_on_a_business_calendar": (
+        H + "calendars:\n  office: {timezone: UTC, hours: {mon-fri: '09:00-17:00'}}\n"
+        "sla:\n  policies:\n    - policy: P\n      calendar: office\n"
+        "      targets: {High: {first_response: 1.5d}}\n",
+        ":9:17",
+        "days are business days; write whole days (1d, 3d) or working hours (15h)",
+    ),
     "bad_yaml": (
         H + "categories:\n  - category: [oops\n",
         ":5:1",
