@@ -422,24 +422,17 @@ def rules_explain(
     from datetime import UTC, datetime
 
     from syncd.model import Ticket
-    from syncd.rules.cases import parse_time, ticket_from_data
+    from syncd.rules.cases import TicketDataError, parse_time, read_ticket_file
     from syncd.state import open_store
-    from syncd.yamlfile import load_yaml
 
-    now = parse_time(at) if at else datetime.now(UTC)
+    try:
+        moment = parse_time(at, "--at") if at else None
+    except TicketDataError as exc:
+        raise UserError(str(exc).removeprefix("--at: "), where="--at", hint=exc.hint) from None
+    now = moment or datetime.now(UTC)
     subjects: list[tuple[Ticket, datetime]] = []
     if Path(ticket).is_file():
-        data = load_yaml(Path(ticket), UserError)
-        # One ticket, one rule-test case, or a list of cases (each at its own `now`).
-        for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item, dict):
-                raise UserError(
-                    "expected a ticket or rule-test cases",
-                    where=ticket,
-                    hint="See rules/tests/*.yaml for the format",
-                )
-            when = now if at or "now" not in item else parse_time(item["now"])
-            subjects.append((ticket_from_data(dict(item.get("ticket", item)), when), when))
+        subjects = read_ticket_file(Path(ticket), moment, now)
     else:
         if config is None:
             raise UserError(
@@ -530,9 +523,24 @@ def rules_preview(
 
 
 def _rules_or_exit(directory: Path) -> Any:
+    """The compiled rule set; a folder without rule files is a UserError (exit 2), problems
+    in the rule files are listed with file:line:column (exit 1, as a linter's findings)."""
     from syncd.errors import RuleError
     from syncd.rules import load_rules
 
+    if not directory.is_dir():
+        what = "is a file, not a folder" if directory.is_file() else "does not exist"
+        raise UserError(
+            f"rules folder {directory} {what}",
+            where=str(directory),
+            hint="Give the folder holding your rule files (*.yaml), e.g. rules/",
+        )
+    if not any(directory.glob("*.yaml")):
+        raise UserError(
+            f"no rule files (*.yaml) in {directory}",
+            where=str(directory),
+            hint="Give the folder holding your rule files, e.g. rules/",
+        )
     try:
         return load_rules(directory)
     except RuleError as exc:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncd.errors import RuleError
+from syncd.errors import RuleError, UserError
 from syncd.model import Decision, Organization, Person, Status, StatusChange, Ticket
 from syncd.rules.engine import RuleSet
 from syncd.rules.loader import Problems, where
@@ -128,61 +128,170 @@ def _case(path: Path, parent: list[Any], index: int, item: Any, problems: Proble
     if not problems.only_keys(path, expect, set(EXPECTATIONS), "a case's expectations"):
         return None
     try:
-        now = parse_time(item.get("now", "2026-01-05T09:00:00Z"))
+        now = parse_time(item.get("now", "2026-01-05T09:00:00Z"), "now")
         ticket = ticket_from_data(ticket_data, now)
-    except (ValueError, TypeError) as exc:
-        problems.add(loc, f"case {item['case']!r}: {exc}")
+    except TicketDataError as exc:
+        key = exc.key.split(".")[0]
+        node, key = (ticket_data, key) if key in ticket_data else (item, "now")
+        problems.add(where(path, node, key), f"case {item['case']!r}: {exc}", exc.hint)
         return None
     return Case(item["case"], loc, ticket, now, dict(expect))
 
 
-def parse_time(value: Any) -> datetime:
-    moment = (
-        value
-        if isinstance(value, datetime)
-        else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    )
+class TicketDataError(ValueError):
+    """A ticket field (or a case's `now`) that cannot be read; `key` names it."""
+
+    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
+        self.key = key
+        self.hint = hint
+        super().__init__(f"{key}: {message}")
+
+
+TIME_HINT = "Write an ISO 8601 time, e.g. 2026-01-31T10:00:00Z"
+
+
+def parse_time(value: Any, key: str = "time") -> datetime:
+    """An ISO 8601 time (UTC when it names no zone); TicketDataError naming `key` if not."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise TicketDataError(key, f"{value!r} is not a time", TIME_HINT) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment
 
 
 def ticket_from_data(data: dict[str, Any], now: datetime) -> Ticket:
-    requester = data.get("requester") or {}
-    org = data.get("organization") or {}
-    created = parse_time(data.get("created_at", now))
+    """A Ticket from a rule test's `ticket:` mapping (or a ticket file); TicketDataError
+    names the first key that is unknown or cannot be read."""
+    _only_known(data, TICKET_KEYS, "")
+    requester = _mapping(data, "requester", {"name", "email"})
+    org = _mapping(data, "organization", {"name", "domain"})
+    created = parse_time(data.get("created_at", now), "created_at")
     return Ticket(
         id=str(data.get("id", "1")),
         source="test",
         subject=str(data.get("subject", "")),
         description=str(data.get("description", "")),
-        status=Status(data.get("status", "open")),
+        status=_status(data.get("status", "open"), "status"),
         created_at=created,
-        updated_at=parse_time(data.get("updated_at", created)),
+        updated_at=parse_time(data.get("updated_at", created), "updated_at"),
         helpdesk_priority=str(data["helpdesk_priority"]).lower()
         if data.get("helpdesk_priority")
         else None,
         channel=str(data.get("channel", "email")),
-        tags=tuple(str(t).lower() for t in data.get("tags", [])),
+        tags=tuple(str(t).lower() for t in _list(data, "tags")),
         requester=Person("1", str(requester.get("name", "")), str(requester.get("email", "")))
         if requester
         else None,
         organization=Organization("1", str(org.get("name", "")), str(org.get("domain", "")))
         if org
         else None,
-        custom_fields=dict(data.get("custom") or {}),
-        first_response_at=parse_time(data["first_response_at"])
-        if data.get("first_response_at")
-        else None,
-        solved_at=parse_time(data["solved_at"]) if data.get("solved_at") else None,
-        reopens=int(data.get("reopens", 0)),
-        csat=float(data["csat"]) if data.get("csat") is not None else None,
-        csat_at=parse_time(data["csat_at"]) if data.get("csat_at") else None,
-        status_history=tuple(
-            StatusChange(parse_time(at), Status(status))
-            for at, status in data.get("status_history", [])
-        ),
+        custom_fields=dict(_mapping(data, "custom", None)),
+        first_response_at=_optional_time(data, "first_response_at"),
+        solved_at=_optional_time(data, "solved_at"),
+        reopens=_number(data, "reopens", int) or 0,
+        csat=_number(data, "csat", float),
+        csat_at=_optional_time(data, "csat_at"),
+        status_history=_history(data),
     )
+
+
+def _only_known(data: dict[str, Any], known: set[str], prefix: str) -> None:
+    import difflib
+
+    for key in data:
+        if str(key) not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"Did you mean {close[0]!r}?" if close else f"Known: {', '.join(sorted(known))}"
+            raise TicketDataError(f"{prefix}{key}", "unknown ticket field", hint)
+
+
+def _mapping(data: dict[str, Any], key: str, known: set[str] | None) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise TicketDataError(key, f"expected a mapping, got {value!r}")
+    if known is not None:
+        _only_known(value, known, f"{key}.")
+    return value
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise TicketDataError(key, f"expected a list, got {value!r}", f"e.g. {key}: [a, b]")
+    return value
+
+
+def _status(value: Any, key: str) -> Status:
+    try:
+        return Status(str(value))
+    except ValueError:
+        known = ", ".join(s.value for s in Status)
+        raise TicketDataError(key, f"unknown status {value!r}", f"Statuses: {known}") from None
+
+
+def _optional_time(data: dict[str, Any], key: str) -> datetime | None:
+    return parse_time(data[key], key) if data.get(key) else None
+
+
+def _number(data: dict[str, Any], key: str, kind: type[int] | type[float]) -> Any:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise TicketDataError(key, f"{value!r} is not {what}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise TicketDataError(key, f"{value!r} is not a number")
+    return number
+
+
+def _history(data: dict[str, Any]) -> tuple[StatusChange, ...]:
+    changes = []
+    for entry in _list(data, "status_history"):
+        if not isinstance(entry, list | tuple) or len(entry) != 2:
+            raise TicketDataError("status_history", f"expected [time, status] pairs, got {entry!r}")
+        at, status = entry
+        changes.append(
+            StatusChange(parse_time(at, "status_history"), _status(status, "status_history"))
+        )
+    return tuple(changes)
+
+
+def read_ticket_file(
+    path: Path, at: datetime | None, now: datetime
+) -> list[tuple[Ticket, datetime]]:
+    """The tickets of a file for `rules explain`, each with the time to evaluate it at: one
+    ticket, one rule-test case, or a list of cases (each at its own `now` unless `at` is
+    given). Any mistake is a UserError naming file:line and the key."""
+    data = load_yaml(path, UserError)
+    subjects: list[tuple[Ticket, datetime]] = []
+    for item in data if isinstance(data, list) else [data]:
+        if not isinstance(item, dict):
+            raise UserError(
+                "expected a ticket or rule-test cases",
+                where=str(path),
+                hint="See rules/tests/*.yaml for the format",
+            )
+        # A case's ticket, or a bare ticket (whose `now` may sit beside its fields).
+        node = item.get("ticket", item)
+        if not isinstance(node, dict):
+            raise UserError("`ticket:` must be a mapping of fields", where=where(path, item))
+        fields = {k: v for k, v in node.items() if node is not item or k != "now"}
+        try:
+            when = at or (parse_time(item["now"], "now") if "now" in item else now)
+            subjects.append((ticket_from_data(fields, when), when))
+        except TicketDataError as exc:
+            key = exc.key.split(".")[0]
+            spot = where(path, node, key) if key in node else where(path, item, "now")
+            raise UserError(str(exc), where=spot, hint=exc.hint) from None
+    return subjects
 
 
 def _iso(moment: datetime | None) -> str | None:
