@@ -136,7 +136,13 @@ def once(
 
     cfg = _load(config)
     parts = build(cfg)
-    report = parts.cycle(dry_run=dry_run)
+    # Until the helpdesk has been caught up once, the pipeline records the rules' actions as
+    # a baseline instead of sending them (its `caught_up:<source>` mark; see run_cycle).
+    baseline = (
+        not cfg.notifications.notify_on_first_sync
+        and parts.store.get_meta(f"caught_up:{parts.source.name}") is None
+    )
+    report = parts.cycle(dry_run=True) if dry_run else _recorded_cycle(parts)
     for name, sink in report.sinks.items():
         if dry_run:
             typer.echo(f"{name}: would {sink.plan}")
@@ -144,8 +150,14 @@ def once(
                 typer.echo(f"  {json.dumps(sample, default=str, ensure_ascii=False)[:300]}")
         if sink.error:
             typer.echo(f"error: {name}: {sink.error}", err=True)
+    if baseline and report.planned_actions:
+        typer.echo(
+            f"actions: first sync: these {len(report.planned_actions)} would be recorded as "
+            "a baseline, not sent (notifications.notify_on_first_sync: false)"
+        )
+    verb = "record" if baseline else "carry out"
     for planned in report.planned_actions:
-        typer.echo(f"actions: would {planned}")
+        typer.echo(f"actions: would {verb} {planned}")
     summary = {
         "pulled": report.pulled,
         "changed": report.changed,
@@ -162,6 +174,25 @@ def once(
         raise typer.Exit(1)
 
 
+def _recorded_cycle(parts: Any) -> Any:
+    """One cycle, left in the state store as the daemon leaves its own, so `syncd status`
+    shows it (the cycle's figures, or the error it ended with)."""
+    import time
+
+    from syncd import metrics
+    from syncd.ops import CycleRecorder
+
+    record = CycleRecorder(metrics.current(), parts.store)
+    started = time.monotonic()
+    try:
+        report = parts.cycle()
+    except SyncdError as exc:
+        record(None, time.monotonic() - started, str(exc))
+        raise
+    record(report, time.monotonic() - started, None)
+    return report
+
+
 @app.command()
 def backfill(
     config: ConfigOption,
@@ -174,7 +205,7 @@ def backfill(
 ) -> None:
     """Sync every ticket changed since a date, with progress. Resumable: after an
     interruption, run the same command again and it continues where it stopped."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from syncd.backfill import run_backfill
     from syncd.wiring import build
@@ -183,9 +214,17 @@ def backfill(
         start = datetime.fromisoformat(since)
     except ValueError:
         raise UserError(
-            f"--since {since!r} is not a date", where="--since", hint="e.g. --since 2026-01-31"
+            f"{since!r} is not a date", where="--since", hint="e.g. --since 2026-01-31"
         ) from None
     start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    # The helpdesks' exports refuse a start in the future (Zendesk: less than a minute ago)
+    # with a 422 whose raw JSON says little; say it here, before any request.
+    if start > datetime.now(UTC) - timedelta(minutes=1):
+        raise UserError(
+            f"{since!r} is not in the past",
+            where="--since",
+            hint="A backfill brings in tickets changed since a past date, e.g. --since 2026-01-31",
+        )
     cfg = _load(config)
     parts = build(cfg)
     budget = getattr(cfg.helpdesk, "requests_per_minute", None)
@@ -554,7 +593,7 @@ def sandbox(
     tickets: Annotated[
         Path | None, typer.Option(help="JSON file of tickets to load (a list of objects).")
     ] = None,
-    generate: Annotated[int, typer.Option(help="Generate this many sample tickets.")] = 0,
+    generate: Annotated[int, typer.Option(min=0, help="Generate this many sample tickets.")] = 0,
     fault_rate: Annotated[
         float, typer.Option(help="Share of requests answered 429/5xx (0 to 1).")
     ] = 0.0,
@@ -564,11 +603,25 @@ def sandbox(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0: reachable from other containers).")
     ] = "127.0.0.1",
+    helpdesk: Annotated[
+        str,
+        typer.Option(
+            help="The helpdesk that --tickets, --generate and the config are for: "
+            "zendesk or freshdesk."
+        ),
+    ] = "zendesk",
+    config_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a syncd config for the sandbox here (default: in the temp folder)."
+        ),
+    ] = None,
 ) -> None:
-    """Serve local emulators of the Zendesk, HubSpot and Google Sheets APIs."""
+    """Serve local emulators of the Zendesk, Freshdesk, HubSpot, Google Sheets and Slack APIs
+    (and an SMTP server), and print the config and secrets that point syncd at them."""
     from syncd.sandbox.cli import serve
 
-    serve(port, tickets, generate, fault_rate, credentials_out, host)
+    serve(port, tickets, generate, fault_rate, credentials_out, host, helpdesk, config_out)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from syncd.config import load_config
 from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
+from syncd.sandbox.cli import default_rules
 from syncd.sheet_export import export
 from syncd.wiring import build
 
@@ -27,8 +28,10 @@ console = Console(width=None if sys.stdout.isatty() else 150)
 DEMO_DAYS = 120  # the sample tickets' history
 
 
-def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -> None:
-    """Run the demo, writing its config, state and CSV under `output`."""
+def run_demo(output: Path, ticket_count: int, rules_dir: Path | None = None) -> None:
+    """Run the demo, writing its config, state and CSV under `output`; `rules_dir` defaults
+    to ./rules, else the default rule set next to the package."""
+    rules_dir = rules_dir or default_rules()
     output.mkdir(parents=True, exist_ok=True)
     state = output / "state.db"
     state.unlink(missing_ok=True)
@@ -40,11 +43,17 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path = Path("rules")) -
         config = sandbox.config(f"sqlite:///{state.resolve()}", str(rules_dir.resolve()), key)
         # Report windows that fit the sample's four months.
         config["sheets"].update(report_days=31, report_weeks=17, report_months=5)
+        # The sandbox's own secrets, under names of the demo's own: ZENDESK_TOKEN or
+        # HUBSPOT_TOKEN in the shell may hold production secrets, which the sandbox refuses
+        # (and which have no business being sent to it).
+        config["helpdesk"]["token_env"] = "SYNCD_DEMO_ZENDESK_TOKEN"
+        config["hubspot"]["token_env"] = "SYNCD_DEMO_HUBSPOT_TOKEN"
         with config_path.open("w") as handle:
             YAML().dump(config, handle)
         os.environ.update(sandbox.slack_webhooks())
-        os.environ.setdefault("ZENDESK_TOKEN", ZENDESK_TOKEN)
-        os.environ.setdefault("HUBSPOT_TOKEN", HUBSPOT_TOKEN)
+        os.environ["SYNCD_DEMO_ZENDESK_TOKEN"] = ZENDESK_TOKEN
+        os.environ["SYNCD_DEMO_HUBSPOT_TOKEN"] = HUBSPOT_TOKEN
+        os.environ.pop("SYNCD_STATE_URL", None)  # a production state must not get demo data
         console.rule(f"syncd demo: sandbox at {sandbox.url}")
         parts = build(load_config(config_path))
         for sink in parts.sinks:

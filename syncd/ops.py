@@ -223,7 +223,7 @@ def status_rows(store: SqlStateStore, now: datetime) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     last = _json(store.get_meta(LAST_CYCLE))
     if last is None:
-        rows.append(("last cycle", "none recorded (syncd run records each cycle)"))
+        rows.append(("last cycle", "none recorded (syncd run and syncd once record theirs)"))
     else:
         rows.append(("last cycle", _describe_cycle(last, now)))
     success = store.get_meta(LAST_SUCCESS)

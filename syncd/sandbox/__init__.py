@@ -25,7 +25,7 @@ from typing import Any
 from syncd.sandbox.freshdesk import FreshdeskApp
 from syncd.sandbox.hubspot import HubSpotApp
 from syncd.sandbox.oauth import GoogleOAuthApp
-from syncd.sandbox.server import Arrival, Faults, SandboxServer
+from syncd.sandbox.server import Arrival, Faults, Handler, Request, Response, SandboxServer
 from syncd.sandbox.sheets import SheetsApp
 from syncd.sandbox.slack import SlackApp
 from syncd.sandbox.smtp import SMTP_PASSWORD, SMTP_USERNAME, SmtpServer
@@ -93,9 +93,9 @@ class Sandbox:
         # Freshdesk first: Zendesk paths take an optional ".json", so /api/v2/tickets/{id}
         # would otherwise reach the Zendesk emulator.
         apps = [self.freshdesk, self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
-        apps.append(self.webhooks)
-        self.server = SandboxServer(host, port, apps, self.faults)
         self.smtp = SmtpServer(host, smtp_port)  # SMTP is not HTTP: a port of its own
+        apps += [self.webhooks, _Emails(self.smtp)]
+        self.server = SandboxServer(host, port, apps, self.faults)
         self._thread: threading.Thread | None = None
 
     @property
@@ -201,6 +201,33 @@ class Sandbox:
             "rules": {"dir": rules_dir},
             "poll_interval": "1s",
         }
+
+
+class _Emails:
+    """`GET /_sandbox/emails`: what the SMTP server received, oldest first (an admin route:
+    SMTP has no HTTP API of its own to read back)."""
+
+    name = "emails"
+
+    def __init__(self, smtp: SmtpServer) -> None:
+        self.smtp = smtp
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        """No vendor API: only the admin route."""
+        return []
+
+    def admin_routes(self) -> list[tuple[str, str, Handler]]:
+        """GET /_sandbox/emails (`?repeats=false` leaves out repeated Message-IDs)."""
+
+        def emails(req: Request) -> Response:
+            repeats = (req.arg("repeats") or "true").lower() != "false"
+            return Response(200, self.smtp.messages(repeats=repeats))
+
+        return [("GET", "", emails)]
+
+    def error(self, status: int, message: str) -> Response:
+        """A plain JSON error."""
+        return Response(status, {"error": message})
 
 
 def _env_name(channel: str) -> str:

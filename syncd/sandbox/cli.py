@@ -1,8 +1,15 @@
-"""`syncd sandbox`: serve the emulators until interrupted, and say how to point syncd at them."""
+"""`syncd sandbox`: serve the emulators until interrupted, and say how to point syncd at them.
+
+What it prints works as printed: one `export` line with every secret the config names (the
+helpdesk's token or key, HubSpot's token, one webhook URL per Slack channel), and the path of
+a config file it wrote, pointing every vendor at this sandbox.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
+import shlex
 import signal
 import tempfile
 import threading
@@ -10,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from ruamel.yaml import YAML
 
-from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
+import syncd
+from syncd.errors import UserError
+from syncd.sandbox import FRESHDESK_API_KEY, HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
+
+HELPDESKS = ("zendesk", "freshdesk")
 
 
 def serve(
@@ -21,24 +33,37 @@ def serve(
     fault_rate: float,
     credentials_out: Path | None,
     host: str = "127.0.0.1",
+    helpdesk: str = "zendesk",
+    config_out: Path | None = None,
 ) -> None:
-    """Start the sandbox in the foreground; SIGINT/SIGTERM stop it."""
-    sandbox = Sandbox(port=port, host=host, fault_rate=fault_rate)
-    if tickets:
-        for ticket in _read_tickets(tickets):
-            sandbox.zendesk.add_ticket(**ticket)
-    if generate:
-        sandbox.zendesk.generate(generate)
-    sandbox.start()
-    key = credentials_out or Path(tempfile.gettempdir()) / "syncd-sandbox-service-account.json"
-    sandbox.write_service_account(key)
-    config = sandbox.config("sqlite:///syncd-sandbox-state.db", "rules", key)
-    typer.echo(f"sandbox listening on {sandbox.url} (Ctrl-C to stop)")
-    typer.echo(f"  export ZENDESK_TOKEN={ZENDESK_TOKEN} HUBSPOT_TOKEN={HUBSPOT_TOKEN}")
-    typer.echo(f"  service-account key: {key}")
-    typer.echo(f"  config: {json.dumps(config)}")
-    typer.echo(f"  request counters: {sandbox.url}/_sandbox/counts")
-    typer.echo(f"  SMTP (email actions): {sandbox.smtp.host}:{sandbox.smtp.port}")
+    """Start the sandbox in the foreground; SIGINT/SIGTERM stop it. Every mistake in the
+    options is a UserError before anything listens."""
+    if not 0 <= fault_rate <= 1:
+        raise UserError(f"{fault_rate} is not a share", where="--fault-rate", hint="Give 0 to 1")
+    if helpdesk not in HELPDESKS:
+        raise UserError(
+            f"unknown helpdesk {helpdesk!r}", where="--helpdesk", hint="zendesk or freshdesk"
+        )
+    loaded = _read_tickets(tickets) if tickets else []
+    sandbox = _bind(port, host, fault_rate)
+    try:
+        _load_tickets(sandbox, helpdesk, loaded, tickets)
+        if generate:
+            getattr(sandbox, helpdesk).generate(generate)
+        sandbox.start()
+    except BaseException:
+        sandbox.server.server_close()
+        raise
+    temp = Path(tempfile.gettempdir())
+    key = sandbox.write_service_account(
+        credentials_out or temp / "syncd-sandbox-service-account.json"
+    )
+    config = sandbox.config("sqlite:///syncd-sandbox-state.db", str(default_rules()), key, helpdesk)
+    config_path = config_out or temp / "syncd-sandbox.yaml"
+    with config_path.open("w", encoding="utf-8") as handle:
+        YAML().dump(config, handle)
+    for line in _instructions(sandbox, helpdesk, key, config, config_path):
+        typer.echo(line)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -46,11 +71,107 @@ def serve(
     sandbox.stop()
 
 
+def default_rules() -> Path:
+    """The rules folder a sandbox config points at: ./rules if there is one, else the
+    default rule set next to the syncd package (a checkout)."""
+    here = Path("rules")
+    if here.is_dir():
+        return here.resolve()
+    return Path(syncd.__file__).resolve().parent.parent / "rules"
+
+
+def secrets(sandbox: Sandbox, helpdesk: str) -> dict[str, str]:
+    """The environment a config from `sandbox.config(..., helpdesk)` reads its secrets from."""
+    names = {"ZENDESK_TOKEN": ZENDESK_TOKEN} if helpdesk == "zendesk" else {}
+    if helpdesk == "freshdesk":
+        names["FRESHDESK_API_KEY"] = FRESHDESK_API_KEY
+    return {**names, "HUBSPOT_TOKEN": HUBSPOT_TOKEN, **sandbox.slack_webhooks()}
+
+
+def _instructions(
+    sandbox: Sandbox, helpdesk: str, key: Path, config: dict[str, Any], config_path: Path
+) -> list[str]:
+    exports = " ".join(
+        f"{name}={shlex.quote(value)}" for name, value in secrets(sandbox, helpdesk).items()
+    )
+    return [
+        f"sandbox listening on {sandbox.url} (Ctrl-C to stop)",
+        f"  export {exports}",
+        f"  service-account key: {key}",
+        f"  config written to {config_path}; try: syncd once --config {config_path} --dry-run",
+        f"  config: {json.dumps(config)}",
+        f"  request counters: {sandbox.url}/_sandbox/counts",
+        f"  SMTP (email actions): {sandbox.smtp.host}:{sandbox.smtp.port}; "
+        f"what it received: {sandbox.url}/_sandbox/emails",
+    ]
+
+
+def _bind(port: int, host: str, fault_rate: float) -> Sandbox:
+    """The sandbox's servers, bound; a port in use or out of range is a UserError."""
+    if not 0 <= port <= 65535:
+        raise UserError(
+            f"{port} is not a port", where="--port", hint="Give 1 to 65535, or 0 for any free one"
+        )
+    try:
+        return Sandbox(port=port, host=host, fault_rate=fault_rate)
+    except OverflowError:
+        raise UserError(f"{port} is not a port", where="--port", hint="Give 1 to 65535") from None
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+            where="--port" if exc.errno in (98, 48, 10048) else "--host",
+            hint="Another program holds that port: pick another, or --port 0 for any free one",
+        ) from None
+
+
 def _read_tickets(path: Path) -> list[dict[str, Any]]:
+    if path.is_dir():
+        raise UserError(f"{path} is a folder", where="--tickets", hint="Give a JSON file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise typer.BadParameter(f"cannot read {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}", where="--tickets") from None
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-        raise typer.BadParameter(f"{path} must hold a JSON list of ticket objects")
+        raise UserError(
+            f"{path} must hold a JSON list of ticket objects",
+            where="--tickets",
+            hint='e.g. [{"subject": "Refund please", "requester_email": "ann@example.com"}]',
+        )
     return data
+
+
+def _load_tickets(
+    sandbox: Sandbox, helpdesk: str, tickets: list[dict[str, Any]], path: Path | None
+) -> None:
+    """Add each ticket to the emulated helpdesk; the first one it refuses is a UserError
+    naming the ticket, and what the emulator said (an unknown field, a bad date...)."""
+    add = getattr(sandbox, helpdesk).add_ticket
+    for index, ticket in enumerate(tickets):
+        where = f"{path}: ticket {index + 1}"
+        try:
+            inspect.signature(add).bind(**ticket)  # a missing subject, before the emulator
+            _check_times(ticket)
+            add(**ticket)
+        # The emulators refuse bad values with their vendor's own errors (TypeError for an
+        # unknown field, ValueError for a date, InvalidRecord, FreshdeskError...): any of
+        # them is the file's mistake, reported as such.
+        except Exception as exc:
+            raise UserError(
+                str(exc) or type(exc).__name__,
+                where=where,
+                hint=f"Fields as {helpdesk}'s API takes them: subject, description, "
+                "requester_email, status, tags, created_at (ISO 8601)...",
+            ) from None
+
+
+def _check_times(ticket: dict[str, Any]) -> None:
+    """ValueError naming a time field that is not ISO 8601 (or epoch seconds)."""
+    from datetime import datetime
+
+    for key in ("created_at", "updated_at"):
+        value = ticket.get(key)
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"{key} {value!r} is not a time") from None
