@@ -13,7 +13,7 @@ from typing import Any
 
 import urllib3
 
-from syncd.errors import CredentialsError, TerminalError, TransientError, UserError
+from syncd.errors import Refusal, TerminalError, TransientError, UserError, error_for
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -53,45 +53,59 @@ class HubSpotApi:
         return with_retry(lambda: self.send(method, *args), api="hubspot", attempts=self.attempts)
 
 
+REFUSAL = Refusal(
+    "the access token",
+    where="hubspot.token_env",
+    hint="Check the private app token and its scopes (crm.objects.tickets.read and"
+    " .write, or tickets in older apps; crm.schemas.tickets.write,"
+    " crm.objects.contacts.write, crm.objects.companies.read and .write,"
+    " crm.schemas.companies.write); `syncd setup` names any missing",
+)
+
+
 def translate(exc: Exception, base: str) -> Exception:
-    """A hubspot-api-client / urllib3 failure -> syncd's error tree."""
+    """A hubspot-api-client / urllib3 failure -> syncd's error tree (syncd.errors' table; a
+    refusal that names a property the upserts need is the user's to fix)."""
     status = getattr(exc, "status", None)
     body = _text(getattr(exc, "body", None))
     headers = getattr(exc, "headers", None) or {}
-    if status in (401, 403):
-        return CredentialsError(
-            f"HubSpot refused the access token ({status})",
-            where="hubspot.token_env",
-            hint="Check the private app token and its scopes (crm.objects.tickets.read and"
-            " .write, or tickets in older apps; crm.schemas.tickets.write,"
-            " crm.objects.contacts.write, crm.objects.companies.read and .write,"
-            " crm.schemas.companies.write); `syncd setup` names any missing",
-        )
-    if status == 429 or (isinstance(status, int) and status >= 500):
-        retry = retry_after_seconds(headers.get("Retry-After"))
-        return TransientError(f"HubSpot answered {status}", retry_after=retry)
     if status == 0:  # the client's way of saying the connection failed (TLS)
         return TransientError(
             f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}"
         )
-    if isinstance(status, int) and _NON_UNIQUE in body:
+    if isinstance(status, int) and not isinstance(status, bool):
+        error = error_for(
+            "HubSpot",
+            status,
+            _detail(body),
+            retry_after=retry_after_seconds(headers.get("Retry-After")),
+            refusal=REFUSAL,
+        )
+        return _property_problem(error, body) or error
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
+    return exc
+
+
+def _property_problem(error: Exception, body: str) -> UserError | None:
+    """The UserError for a refusal that every upsert would meet alike: a property that keys
+    them without unique values, or one syncd writes that HubSpot lacks (setup not run)."""
+    if not isinstance(error, TerminalError):
+        return None
+    if _NON_UNIQUE in body:
         return UserError(
             f"HubSpot refuses every upsert: {_detail(body)}",
             where="hubspot",
             hint="A property that keys syncd's upserts exists without unique values; run "
             "`syncd setup --config ...`, which names it and says how to fix it",
         )
-    if isinstance(status, int) and "PROPERTY_DOESNT_EXIST" in body:
+    if "PROPERTY_DOESNT_EXIST" in body:
         return UserError(
             "HubSpot has no property that syncd writes",
             where="hubspot",
             hint=f"Run `syncd setup --config ...` once to create them ({body[:200]})",
         )
-    if isinstance(status, int):
-        return TerminalError(f"HubSpot rejected the batch ({status}): {_detail(body)}")
-    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-        return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
-    return exc
+    return None
 
 
 def _text(body: object) -> str:

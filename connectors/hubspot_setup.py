@@ -110,6 +110,8 @@ def token_scopes(token: str, base: str, timeout: float) -> list[str] | None:
                 "HubSpot refused the access token (401)",
                 where="hubspot.token_env",
                 hint="Check the private app's access token",
+                vendor="HubSpot",
+                status=401,
             )
         if response.status != 200:
             continue  # 400/403/404: not a token of this kind

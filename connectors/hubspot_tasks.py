@@ -59,7 +59,7 @@ from urllib3.util.retry import Retry
 
 from connectors.hubspot import translate
 from syncd.config import HubSpotConfig
-from syncd.errors import CredentialsError, SyncdError, TerminalError, TransientError
+from syncd.errors import CredentialsError, SyncdError, TerminalError, TransientError, error_for
 from syncd.model import Action, Decision, Ticket
 from syncd.ratelimit import RateLimiter
 from syncd.retry import with_retry
@@ -301,7 +301,7 @@ class HubSpotActivities:
                 attempts=self.attempts,
             )
         except _NotFound:
-            raise TerminalError("HubSpot answered 404 to a create") from None
+            raise error_for("HubSpot", 404, "a create") from None
         except TerminalError:
             # A ticket archived since it was cached cannot be linked: look it up again.
             self._ticket_ids.pop(ticket.id, None)
@@ -330,6 +330,8 @@ class HubSpotActivities:
                     where=error.where,
                     hint="Tasks and notes need the scopes crm.objects.contacts.read/write and "
                     "crm.objects.owners.read besides the tickets scopes",
+                    vendor=error.vendor,
+                    status=error.status,
                 )
             raise error from None
 

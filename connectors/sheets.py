@@ -49,7 +49,7 @@ from connectors.sheets_format import column_letter, tickets_spec
 from connectors.sheets_layout import DATA_FIELDS, META_FIELDS, Book, parse_book
 from connectors.sheets_plan import REMOVE, Plan, Sweep, cell_requests, plan, value_ranges
 from syncd.config import SheetsConfig
-from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
+from syncd.errors import ConfigError, CredentialsError, Refusal, TransientError, error_for
 from syncd.logs import register_secret
 from syncd.model import Decision, Ticket
 from syncd.ports import Report, SinkRecord, SinkResult
@@ -466,26 +466,28 @@ def _status(exc: gspread.exceptions.APIError) -> int:
     return int(getattr(response, "status_code", 0) or 0)
 
 
+REFUSAL = Refusal(
+    "access",
+    where="sheets",
+    hint="Share the spreadsheet with the service account's email as an editor",
+)
+
+
 def _translate(exc: Exception) -> Exception:
-    """A gspread/google-auth/requests failure -> syncd's error tree."""
+    """A gspread/google-auth/requests failure -> syncd's error tree (syncd.errors' table)."""
     if isinstance(exc, gspread.exceptions.APIError):
         status = _status(exc)
-        if status in (401, 403):
-            return CredentialsError(
-                f"Google Sheets refused access ({status}): {exc.error.get('message', '')}",
-                where="sheets",
-                hint="Share the spreadsheet with the service account's email as an editor",
-            )
-        if status == 404:
-            return TerminalError(
-                "spreadsheet not found: check sheets.spreadsheet_id and that it is shared "
-                "with the service account"
-            )
-        if status == 429 or status >= 500:
-            retry = retry_after_seconds(exc.response.headers.get("Retry-After"))
-            return TransientError(f"Google Sheets answered {status}", retry_after=retry)
         detail = exc.error.get("message", "") if exc.code == status else ""
-        return TerminalError(f"Google Sheets rejected the write ({status}): {str(detail)[:300]}")
+        if status == 404:  # the one thing a 404 can mean to this sink
+            detail = "spreadsheet not found: check sheets.spreadsheet_id and that it is shared "
+            detail += "with the service account"
+        return error_for(
+            "Google Sheets",
+            status,
+            str(detail)[:300],
+            retry_after=retry_after_seconds(exc.response.headers.get("Retry-After")),
+            refusal=REFUSAL,
+        )
     if isinstance(exc, google.auth.exceptions.RefreshError):
         return CredentialsError(
             f"Google refused the service-account key: {exc}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from slack_sdk.webhook import WebhookClient
 
-from syncd.errors import ConfigError, TerminalError, TransientError
+from syncd.errors import ConfigError, Refusal, TransientError, error_for
 from syncd.model import Action, Decision, Ticket
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -70,12 +70,19 @@ class SlackNotifier:
             response = client.send(text=text)
         except OSError as exc:  # URLError, timeouts, refused connections
             raise TransientError(f"cannot reach Slack for {channel}: {exc}") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            headers = response.headers or {}
-            value = headers.get("Retry-After") or headers.get("retry-after")
-            retry = retry_after_seconds(value[0] if isinstance(value, list) else value)
-            raise TransientError(f"Slack answered {response.status_code}", retry_after=retry)
-        if response.status_code != 200:
-            raise TerminalError(
-                f"Slack refused the message for {channel} ({response.status_code} {response.body})"
-            )
+        if response.status_code == 200:
+            return
+        headers = response.headers or {}
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        raise error_for(
+            "Slack",
+            response.status_code,
+            f"the message for {channel}: {response.body}",
+            retry_after=retry_after_seconds(value[0] if isinstance(value, list) else value),
+            refusal=Refusal(
+                f"the webhook for {channel}",
+                where="notifications.slack.channels",
+                hint=f"Check the webhook URL mapped to {channel} (Slack revokes a webhook "
+                "when its app is removed)",
+            ),
+        )

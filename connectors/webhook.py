@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from syncd.errors import ConfigError, TerminalError, TransientError
+from syncd.errors import ConfigError, Refusal, TransientError, error_for
 from syncd.model import Action, Decision, Ticket
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -62,13 +62,20 @@ class WebhookNotifier:
             # The message may hold the URL; name the webhook instead.
             raise TransientError(f"cannot reach webhook {name}: {type(exc).__name__}") from None
         status = response.status_code
-        if status in (408, 429) or status >= 500:
-            retry = retry_after_seconds(response.headers.get("Retry-After"))
-            raise TransientError(f"webhook {name} answered {status}", retry_after=retry)
-        if not 200 <= status < 300:
-            raise TerminalError(
-                f"webhook {name} refused the message ({status}: {response.text[:200]})"
-            )
+        if 200 <= status < 300:
+            return
+        raise error_for(
+            f"webhook {name}",
+            status,
+            response.text[:200],
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            refusal=Refusal(
+                "the message",
+                where="notifications.webhooks",
+                hint=f"The receiver of webhook {name} wants credentials: check its URL "
+                "(and any token in it)",
+            ),
+        )
 
 
 def idempotency_key(ticket: Ticket, action: Action) -> str:

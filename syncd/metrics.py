@@ -37,7 +37,6 @@ Metric names (all prefixed `syncd_`):
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -47,7 +46,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.errors import CredentialsError
 
 if TYPE_CHECKING:  # retry.py imports this module: keep the pipeline out of its imports
     from syncd.pipeline import CycleReport
@@ -55,35 +54,24 @@ if TYPE_CHECKING:  # retry.py imports this module: keep the pipeline out of its 
 # Cycles take from a tenth of a second (nothing changed) to minutes (a backlog of 10,000).
 CYCLE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, math.inf)
 
-# The connectors put the vendor's status in their messages ("HubSpot answered 429",
-# "Zendesk rejected the request (422): ..."); the error tree carries no status field.
-_STATUS = re.compile(r"(?:answered|answering|\()\s*([1-5]\d\d)\b")
-
 OUTCOMES = ("ok", "429", "5xx", "4xx", "error")
 CIRCUIT_STATES = {"closed": 0, "half-open": 1, "open": 2}
 
 
 def request_outcome(exc: BaseException | None) -> str:
-    """How one vendor request ended: ok, 429, 5xx, 4xx or error (network, bad body...)."""
+    """How one vendor request ended: ok, 429, 5xx, 4xx or error (no answer: network, bad
+    body...), from the `status` the error carries (see `syncd.errors.error_for`)."""
     if exc is None:
         return "ok"
     status = getattr(exc, "status", None)
-    if not isinstance(status, int):
-        match = _STATUS.search(str(exc))
-        status = int(match.group(1)) if match else None
+    if not isinstance(status, int) or isinstance(status, bool):
+        # A credentials error is a 401/403 by definition, whoever raised it.
+        return "4xx" if isinstance(exc, CredentialsError) else "error"
     if status == 429:
         return "429"
-    if status is not None and status >= 500:
+    if status >= 500:
         return "5xx"
-    if status is not None and status >= 400:
-        return "4xx"
-    if isinstance(exc, CredentialsError):  # 401/403 by definition
-        return "4xx"
-    if isinstance(exc, TransientError) and "429" in str(exc):
-        return "429"
-    if isinstance(exc, TerminalError) and "rejected" in str(exc):
-        return "4xx"
-    return "error"
+    return "4xx" if status >= 400 else "error"
 
 
 @dataclass

@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 
 from syncd import metrics
 from syncd.daemon import Daemon
-from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.errors import CredentialsError, TerminalError, TransientError, error_for
 from syncd.metrics import Metrics, request_outcome
 from syncd.ops import CycleRecorder, OpsServer
 from syncd.pipeline import CycleReport, SinkReport
@@ -217,11 +217,13 @@ def test_readiness_goes_stale_and_a_raising_cycle_is_not_ready():
     ("error", "outcome"),
     [
         (None, "ok"),
-        (TransientError("HubSpot answered 429", retry_after=1), "429"),
-        (TransientError("Zendesk kept answering 429 (rate limited)"), "429"),
-        (TransientError("Freshdesk answered 503 for /api/v2/tickets"), "5xx"),
-        (TerminalError("Zendesk rejected the request (422): bad"), "4xx"),
+        (TransientError("HubSpot answered 429", retry_after=1, status=429), "429"),
+        (error_for("Zendesk", 429, "rate limited"), "429"),
+        (error_for("Freshdesk", 503, "GET /api/v2/tickets"), "5xx"),
+        (error_for("Zendesk", 408), "4xx"),  # retried, yet a 4xx answer
+        (TerminalError("Zendesk rejected the request", status=422), "4xx"),
         (CredentialsError("HubSpot refused the access token", where="hubspot"), "4xx"),
+        (TransientError("answered 503, says the message, but carries no status"), "error"),
         (TransientError("cannot reach HubSpot at http://x: ConnectionError"), "error"),
         (TerminalError("Freshdesk sent dict, not a list, for /tickets"), "error"),
         (ValueError("boom"), "error"),

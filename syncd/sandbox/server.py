@@ -96,7 +96,8 @@ class Faults:
     only: set[str] | None = None  # API names to fault; None means all
     seed: int = 0
     rng: random.Random = field(init=False)
-    outage: set[str] = field(default_factory=set)  # APIs answering 503 to everything
+    outage: set[str] = field(default_factory=set)  # APIs answering `outage_status` to all
+    outage_status: int = 503  # 408, 401... to see how a client maps each status
     rate_limited_share: float = 0.7  # of the faults injected, the share that are 429s
 
     def __post_init__(self) -> None:
@@ -105,7 +106,7 @@ class Faults:
     def pick(self, api: str) -> int | None:
         """The status to inject for this request, or None to serve it."""
         if api in self.outage:
-            return 503
+            return self.outage_status
         if self.rate <= 0 or (self.only is not None and api not in self.only):
             return None
         if self.rng.random() >= self.rate:
