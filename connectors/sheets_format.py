@@ -28,7 +28,7 @@ from typing import Any
 from connectors.sheets_layout import STAMP_KEY, Stamp, Tab
 from syncd.sheet_columns import ID, MOMENT, NUMBER, SCORE, Column
 
-FORMAT_VERSION = 1  # bump when this module changes what a formatted tab looks like
+FORMAT_VERSION = 2  # bump when this module changes what a formatted tab looks like
 HEADER_BACKGROUND = {"red": 0.91, "green": 0.93, "blue": 0.96}
 BREACHED = {"red": 0.96, "green": 0.8, "blue": 0.8}  # light red
 AT_RISK = {"red": 1.0, "green": 0.9, "blue": 0.7}  # light amber
@@ -54,6 +54,33 @@ NUMBER_FORMATS: dict[str, dict[str, str]] = {
 }
 CHART_SIZE = (640, 360)  # pixels
 REPORT_WIDTHS = {"datetime": 130, "date": 100, "percent": 110, "hours": 110, "count": 90}
+# Report columns of text that reads better wide (any other text column: 90 pixels).
+REPORT_TEXT_WIDTHS = {
+    "Subject": 260,
+    "Requester": 140,
+    "Agent": 140,
+    "Reason": 220,
+    "Notified": 220,
+    "Rule": 220,
+    "Top categories": 240,
+    "Link": 260,
+}
+# A header's width in pixels: its bold text (about 7.5 pixels a character in the default
+# 10-point font, wider than the average letter so that no title is cut) and the filter's
+# button at the right edge.
+HEADER_CHARACTER = 7.5
+HEADER_PADDING = 30
+MAX_WIDTH = 400  # a column never grows wider than this for its title
+
+
+def header_width(title: str) -> int:
+    """The pixels a header cell needs to show `title` whole, next to the filter's button."""
+    return min(MAX_WIDTH, round(len(title) * HEADER_CHARACTER) + HEADER_PADDING)
+
+
+def fit(title: str, pixels: int) -> int:
+    """A column's width: what its values want, or wider so that its title is not cut."""
+    return max(pixels, header_width(title))
 
 
 @dataclass(frozen=True)
@@ -96,6 +123,12 @@ class ChartSpec:
     series: tuple[int, ...]
     rows: int  # rows of the table, header included
     column: int  # where its left edge goes: charts of a tab sit side by side
+    leading: int = 0  # plot only the table's first rows under the header (0: all of them)
+
+    @property
+    def end_row(self) -> int:
+        """Where the plotted rows end (exclusive, header included)."""
+        return min(self.rows, 1 + self.leading) if self.leading else self.rows
 
     @property
     def anchor_row(self) -> int:
@@ -110,7 +143,7 @@ class ChartSpec:
         """The ChartSpec."""
 
         def source(col: int) -> dict[str, Any]:
-            grid = _columns(sheet_id, col, col + 1, first_row=0) | {"endRowIndex": self.rows}
+            grid = _columns(sheet_id, col, col + 1, first_row=0) | {"endRowIndex": self.end_row}
             return {"sourceRange": {"sources": [grid]}}
 
         basic: dict[str, Any] = {
@@ -141,7 +174,8 @@ class TabSpec:
 
     def __post_init__(self) -> None:
         # A chart's rows are left out: a longer table only extends the charts' ranges.
-        charts = [(c.title, c.kind, c.domain, c.series, c.column) for c in self.charts]
+        charts = [(c.title, c.kind, c.domain, c.series, c.column, bool(c.leading))
+                  for c in self.charts]  # fmt: skip
         parts = [FORMAT_VERSION, self.columns, self.widths, self.formats, self.rules, charts]
         text = json.dumps(parts, default=repr, sort_keys=True)
         object.__setattr__(self, "layout", hashlib.sha256(text.encode()).hexdigest()[:16])
@@ -167,7 +201,7 @@ def tickets_spec(title: str, columns: list[Column], headroom: int) -> TabSpec:
     return TabSpec(
         title=title,
         columns=tuple(c.title for c in columns),
-        widths=tuple(c.width for c in columns),
+        widths=tuple(fit(c.title, c.width) for c in columns),
         formats=tuple(NUMBER_FORMATS.get(c.kind) for c in columns),
         rules=tuple(rules),
         headroom=headroom,
@@ -182,8 +216,10 @@ def report_spec(
     rows: int,
 ) -> TabSpec:
     """A report tab: `formats` gives each column's format name ("" for none)."""
-    widths = [REPORT_WIDTHS.get(f, max(90, min(220, 8 * len(c)))) for c, f in
-              zip(columns, formats, strict=True)]  # fmt: skip
+    widths = [
+        fit(c, REPORT_WIDTHS.get(f) or REPORT_TEXT_WIDTHS.get(c, 90))
+        for c, f in zip(columns, formats, strict=True)
+    ]
     edges = [sum(widths[:i]) for i in range(len(widths) + 1)]
     specs = []
     for i, chart in enumerate(charts):
@@ -192,7 +228,10 @@ def report_spec(
         column = next((c for c, edge in enumerate(edges) if edge >= left), len(widths))
         domain = columns.index(chart["domain"])
         series = tuple(columns.index(s) for s in chart["series"])
-        specs.append(ChartSpec(chart["title"], chart["kind"], domain, series, rows, column))
+        leading = int(chart.get("rows") or 0)
+        specs.append(
+            ChartSpec(chart["title"], chart["kind"], domain, series, rows, column, leading)
+        )
     return TabSpec(
         title=title,
         columns=tuple(columns),
@@ -361,7 +400,7 @@ def _charts(
         if chart_id in present and chart_id not in wanted:
             requests.append({"deleteEmbeddedObject": {"objectId": chart_id}})
     for chart_id, chart in wanted.items():
-        if changed_only and (chart_id not in present or present[chart_id][2] == chart.rows):
+        if changed_only and (chart_id not in present or present[chart_id][2] == chart.end_row):
             continue  # a chart a manager deleted stays deleted until the layout changes
         body = chart.spec(sheet_id, spec.columns[chart.domain])
         anchor = {"sheetId": sheet_id, "rowIndex": chart.anchor_row, "columnIndex": chart.column}

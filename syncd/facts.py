@@ -8,6 +8,9 @@ of the report window and to load them all in one query.
 
 A projection is pure. The one thing a decision cannot tell is when an escalation level was
 first reached, so `project` takes the ticket's previous facts and keeps their moments.
+
+Rule locations are kept relative to the rules folder ("escalation.yaml:20"): the folder is
+flat, so that is the file's name and line, and no server path reaches the sheet.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from syncd.model import Decision, SlaStatus, SlaTarget, Ticket
 
 _GONE = ("merged", "spam", "deleted")
-_LAYOUT = 1  # of the JSON list `to_json` writes
+_LAYOUT = 2  # of the JSON list `to_json` writes (layout 1 lacks the agent and CSAT scale)
 _SOLVED = ("solved", "closed")
 
 
@@ -41,7 +45,7 @@ class Escalation:
     level: int
     name: str
     ladder: str
-    where: str  # file:line of the level in the rule files
+    where: str  # file:line of the level, relative to the rules folder ("escalation.yaml:20")
     reason: str  # the SLA standing when it was reached, e.g. "first response breached"
     notified: tuple[str, ...]  # the level's notify targets: "slack:#support", "email:requester"
     reached_at: datetime  # the first cycle that saw the level reached
@@ -69,6 +73,14 @@ class TicketFacts:
     escalation_level: int = 0
     escalation_name: str = ""
     escalations: tuple[Escalation, ...] = ()
+    assignee_id: str = ""  # "" while unassigned
+    assignee_name: str = ""  # as the helpdesk shows it; "" when unknown
+    csat_scale: int | None = None  # the survey's points: 2 (good/bad), 3 or 5; None: 1-5
+
+    @property
+    def agent(self) -> str:
+        """The assignee as the Agents tab shows it: the name, else the id ("" unassigned)."""
+        return self.assignee_name or self.assignee_id
 
     @property
     def gone(self) -> bool:
@@ -118,6 +130,9 @@ class TicketFacts:
                 [e.level, e.name, e.ladder, e.where, e.reason, e.notified, e.reached_at.isoformat()]
                 for e in self.escalations
             ],
+            self.assignee_id,
+            self.assignee_name,
+            self.csat_scale,
         ]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
@@ -125,8 +140,11 @@ class TicketFacts:
     def from_json(cls, text: str) -> TicketFacts:
         """The facts `to_json` wrote."""
         data = json.loads(text)
-        if data[0] != _LAYOUT:
+        if data[0] not in (1, _LAYOUT):
             raise ValueError(f"ticket facts of layout {data[0]!r}, expected {_LAYOUT}")
+        assignee_id, assignee_name, csat_scale = (
+            data[19:22] if data[0] == _LAYOUT else ("", "", None)
+        )
         (_, key, subject, requester, category, priority, status, created_at, replied_at) = data[:9]
         (solved_at, csat, url, seen_at, policy, first, resolution, level, name) = data[9:18]
         return cls(
@@ -151,6 +169,9 @@ class TicketFacts:
                 Escalation(n, e_name, ladder, where, reason, tuple(notified), _at(reached))
                 for n, e_name, ladder, where, reason, notified, reached in data[18]
             ),
+            assignee_id,
+            assignee_name,
+            csat_scale,
         )
 
 
@@ -188,6 +209,10 @@ def project(
         escalation_level=decision.escalation_level,
         escalation_name=decision.escalation_name,
         escalations=_escalations(decision, now, previous),
+        assignee_id=ticket.assignee_id or "",
+        # Agent names come with issue 14's normalisation; until a source sets them, the id.
+        assignee_name=str(getattr(ticket, "assignee_name", "") or ""),
+        csat_scale=ticket.csat_scale if ticket.csat is not None else None,
     )
 
 
@@ -218,9 +243,20 @@ def _escalations(
             a.target for a in decision.actions if a.kind == "notify" and a.key.startswith(prefix)
         )
         known[reason.rule, level] = Escalation(
-            level, name, reason.rule, reason.where, standing(decision.sla), notified, now
+            level, name, reason.rule, rule_file(reason.where), standing(decision.sla), notified, now
         )
     return tuple(sorted(known.values(), key=lambda e: (e.reached_at, e.level)))
+
+
+def rule_file(where: str) -> str:
+    """A rule's location relative to the rules folder: "/srv/rules/escalation.yaml:20:5" is
+    "escalation.yaml:20" (the folder is flat: rule files are its *.yaml)."""
+    path, _, rest = where.partition(".yaml:")
+    if not rest and not where.endswith(".yaml"):
+        return where  # "built-in" and the like
+    line = rest.split(":")[0]
+    name = PurePath(path + ".yaml").name
+    return f"{name}:{line}" if line else name
 
 
 def standing(sla: SlaStatus | None) -> str:

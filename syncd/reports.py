@@ -1,7 +1,7 @@
 """The managers' report tabs, computed from syncd's own state (the facts of each ticket).
 
 Pure: no I/O and no clock reads; `now` is an argument. `build_reports(facts, now, settings)`
-returns five `Report`s: "breaches", "escalations", "daily", "weekly" and "monthly".
+returns six `Report`s: "breaches", "escalations", "daily", "weekly", "monthly" and "agents".
 
 What every figure means (the README's "What the report tabs mean" says the same):
 
@@ -26,8 +26,10 @@ What every figure means (the README's "What the report tabs mean" says the same)
   clock, not business hours), over tickets first answered in the period; empty when none.
 - **Breaches**: targets (first response and resolution counted apart) whose due moment fell in
   the period, unmet by then. Also by priority.
-- **CSAT average / responses**: the average score and the number of scored tickets among those
-  solved in the period.
+- **CSAT average / responses**: the average score (1-5) and the number of scored tickets among
+  those solved in the period. When every score in the window came from a good/bad survey
+  (`TicketFacts.csat_scale` 2), the helpdesk's own scale is shown instead: **CSAT good**, the
+  share of good ratings (0.9 shows as 90%).
 - **New by category / priority**: the new tickets by the category and priority the rules gave
   them, one column for each in the rule set (in rule order) and "other" for any other value, so
   the columns stay put.
@@ -43,7 +45,18 @@ What every figure means (the README's "What the report tabs mean" says the same)
   hours are those of the last rebuild.
 - **Escalations tab**: one row per escalation level a ticket reached since the start of the
   daily window, newest first: when syncd first saw it reached, its level, the reason (the
-  SLA's standing then) and its notify targets (on the first sync these are recorded, not sent).
+  SLA's standing then), its notify targets (on the first sync these are recorded, not sent)
+  and the rule: the ladder's name and its file and line in the rules folder.
+- **Agents tab**: one row per agent (the ticket's current assignee, by name when the helpdesk
+  gives it, else by id; "(unassigned)" for tickets without one) and week, newest week first
+  and, within a week, the heaviest open load first. **Assigned**: their tickets created in the
+  week. **Solved**: their tickets solved in it. **Open load**: their tickets open at the end
+  of the week (created by then, not solved by then). **Median first response (h)**: as above,
+  over their tickets first answered in the week. **SLA attainment**: their first response and
+  resolution targets met ÷ settled in the week, both targets together. **CSAT**: as above,
+  over their tickets solved in the week. **Escalations**: escalation levels their tickets
+  reached in the week. An agent without any of these in a week has no row for it. A column
+  chart shows the open load of the newest week.
 """
 
 from __future__ import annotations
@@ -54,12 +67,12 @@ import statistics
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from syncd.facts import Target, TicketFacts
+from syncd.facts import Target, TicketFacts, rule_file
 from syncd.ports import Cell, Chart, Report
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -70,8 +83,12 @@ TITLES = {
     "daily": "Daily summary",
     "weekly": "Weekly report",
     "monthly": "Monthly trends",
+    "agents": "Agents",
 }
 TOP_CATEGORIES = 3
+CSAT_AVERAGE = "CSAT average"
+CSAT_GOOD = "CSAT good"  # share of good ratings, when every rating is good/bad
+UNASSIGNED = "(unassigned)"
 
 # The measures every period row shows, in order (daily, weekly and monthly alike).
 MEASURES = (
@@ -82,7 +99,7 @@ MEASURES = (
     "Resolution attainment",
     "Median first response (h)",
     "Breaches",
-    "CSAT average",
+    CSAT_AVERAGE,
     "CSAT responses",
 )
 CHANGES = (
@@ -99,8 +116,16 @@ _FORMATS = {
     "Median first response (h)": "hours",
     "Breaches": "count",
     "CSAT responses": "count",
+    CSAT_GOOD: "percent",
     "Volume change": "percent",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class LeadingChart(Chart):
+    """A chart of the table's first `rows` rows only (the Agents tab's newest week)."""
+
+    rows: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,7 @@ class ReportSettings:
     recent_breaches: timedelta = timedelta(days=7)
     categories: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
+    good_bad: bool = False  # set by build_reports: every CSAT score is good/bad
 
     def local_day(self, now: datetime) -> date:
         """The day it is at `now` in the reports' timezone."""
@@ -142,15 +168,30 @@ def build_reports(
     zone = ZoneInfo(settings.timezone)
     calendar = _Calendar(now.astimezone(zone).date(), settings)
     live = [f for f in facts if not f.gone]
+    good_bad = good_bad_only(live)
     days = _count_days(live, now, calendar, zone, settings)
     day_start = datetime.combine(calendar.days.starts[0], time(), zone)
+    cut = replace(settings, good_bad=good_bad)
     return [
         breaches_report(live, now, settings),
         escalations_report(live, day_start),
-        daily_report(calendar.days.roll_up(days, calendar.first), calendar.days, settings),
-        weekly_report(calendar.weeks.roll_up(days, calendar.first), calendar.weeks, settings),
-        monthly_report(calendar.months.roll_up(days, calendar.first), calendar.months, settings),
+        daily_report(calendar.days.roll_up(days, calendar.first), calendar.days, cut),
+        weekly_report(calendar.weeks.roll_up(days, calendar.first), calendar.weeks, cut),
+        monthly_report(calendar.months.roll_up(days, calendar.first), calendar.months, cut),
+        agents_report(live, now, calendar.weeks, zone, good_bad),
     ]
+
+
+def good_bad_only(live: Iterable[TicketFacts]) -> bool:
+    """Whether every CSAT score of these tickets came from a good/bad survey (then the tabs
+    show the share of good ratings instead of an average on 1-5); False without scores."""
+    scales = {f.csat_scale for f in live if f.csat is not None}
+    return scales == {2}
+
+
+def is_good(score: float) -> bool:
+    """A good rating: above the middle of the 1-5 scale (a good/bad survey's good is 5)."""
+    return score > 3
 
 
 # -- the measures: one function each, the same for days, weeks and months -------------------
@@ -183,6 +224,16 @@ def median_hours(hours: list[float]) -> float | None:
 def average(total: float, count: int) -> float | None:
     """An average; None when there is nothing to average."""
     return round(total / count, 2) if count else None
+
+
+def csat_figure(total: float, good: int, count: int, good_bad: bool) -> float | None:
+    """The CSAT cell: the average score, or with `good_bad` the share of good ratings."""
+    return attainment(good, count) if good_bad else average(total, count)
+
+
+def measure_titles(good_bad: bool) -> tuple[str, ...]:
+    """MEASURES, with "CSAT good" for the average when every rating is good/bad."""
+    return tuple(CSAT_GOOD if good_bad and m == CSAT_AVERAGE else m for m in MEASURES)
 
 
 def volume_change(current: int, previous: int | None) -> float | None:
@@ -229,6 +280,7 @@ class _Tally:
     reply_hours: list[float] = field(default_factory=list)
     csat_total: float = 0.0
     csat_count: int = 0
+    csat_good: int = 0
     new_by_category: Counter[str] = field(default_factory=Counter)
     new_by_priority: Counter[str] = field(default_factory=Counter)
     breaches_by_priority: Counter[str] = field(default_factory=Counter)
@@ -245,12 +297,13 @@ class _Tally:
         self.reply_hours.extend(other.reply_hours)
         self.csat_total += other.csat_total
         self.csat_count += other.csat_count
+        self.csat_good += other.csat_good
         self.new_by_category.update(other.new_by_category)
         self.new_by_priority.update(other.new_by_priority)
         self.breaches_by_priority.update(other.breaches_by_priority)
 
-    def measures(self) -> list[Cell]:
-        """The cells of MEASURES."""
+    def measures(self, good_bad: bool = False) -> list[Cell]:
+        """The cells of MEASURES (`good_bad`: the share of good ratings for the average)."""
         return [
             self.new,
             self.solved,
@@ -259,7 +312,7 @@ class _Tally:
             attainment(self.res_met, self.res_settled),
             median_hours(self.reply_hours),
             self.breaches,
-            average(self.csat_total, self.csat_count),
+            csat_figure(self.csat_total, self.csat_good, self.csat_count, good_bad),
             self.csat_count,
         ]
 
@@ -344,6 +397,7 @@ def _count_days(
             if f.csat is not None:
                 t.csat_total += f.csat
                 t.csat_count += 1
+                t.csat_good += is_good(f.csat)
         if f.first_response_at is not None:
             t = slots[day(f.first_response_at.timestamp())]
             t.reply_hours.append(hours_between(f.created_at, f.first_response_at))
@@ -401,7 +455,7 @@ def daily_report(tallies: list[_Tally], days: _Periods, settings: ReportSettings
     cats, prios = settings.categories, settings.priorities
     columns = (
         "Date",
-        *MEASURES,
+        *measure_titles(settings.good_bad),
         *_by_category("New", cats),
         *_by_priority("New", prios),
         *_by_priority("Breaches", prios),
@@ -409,18 +463,32 @@ def daily_report(tallies: list[_Tally], days: _Periods, settings: ReportSettings
     rows = [
         [
             day,
-            *t.measures(),
+            *t.measures(settings.good_bad),
             *_counts(t.new_by_category, cats),
             *_counts(t.new_by_priority, prios),
             *_counts(t.breaches_by_priority, prios),
         ]
         for day, t in zip(days.starts, tallies, strict=True)
     ]
-    return Report("daily", TITLES["daily"], columns, rows, _formats(columns, {"Date": "date"}))
+    formats = _formats(columns, {"Date": "date"})
+    return Report("daily", TITLES["daily"], columns, rows, formats, _trend_charts("Date"))
+
+
+def _trend_charts(domain: str) -> tuple[Chart, ...]:
+    """The charts of a period tab: the volumes (new, solved, backlog) and both attainments."""
+    return (
+        Chart("New, solved and backlog", "line", domain, ("New", "Solved", "Backlog")),
+        Chart(
+            "SLA attainment", "line", domain, ("First response attainment", "Resolution attainment")
+        ),
+    )
 
 
 def _with_changes(
-    tallies: list[_Tally], label: Callable[[int], Cell], extra: Callable[[_Tally], list[Cell]]
+    tallies: list[_Tally],
+    label: Callable[[int], Cell],
+    extra: Callable[[_Tally], list[Cell]],
+    good_bad: bool,
 ) -> list[list[Cell]]:
     """Rows of periods 1.. (period 0 is the lead-in they are compared with)."""
     rows: list[list[Cell]] = []
@@ -429,7 +497,7 @@ def _with_changes(
         rows.append(
             [
                 label(i),
-                *t.measures(),
+                *t.measures(good_bad),
                 *extra(t),
                 volume_change(t.new, before.new),
                 points_change(
@@ -447,12 +515,18 @@ def _with_changes(
 def weekly_report(tallies: list[_Tally], weeks: _Periods, settings: ReportSettings) -> Report:
     """One row per week (named by its last day): the measures, the top categories and the
     change from the week before."""
-    columns = ("Week ending", *MEASURES, "Top categories", *CHANGES)
-    ends = [*(s - timedelta(days=1) for s in weeks.starts[1:]), weeks.end]
-    rows = _with_changes(tallies, lambda i: ends[i], lambda t: [_top(t, settings.categories)])
-    return Report(
-        "weekly", TITLES["weekly"], columns, rows, _formats(columns, {"Week ending": "date"})
+    columns = ("Week ending", *measure_titles(settings.good_bad), "Top categories", *CHANGES)
+    ends = _week_ends(weeks)
+    rows = _with_changes(
+        tallies, lambda i: ends[i], lambda t: [_top(t, settings.categories)], settings.good_bad
     )
+    formats = _formats(columns, {"Week ending": "date"})
+    return Report("weekly", TITLES["weekly"], columns, rows, formats, _trend_charts("Week ending"))
+
+
+def _week_ends(weeks: _Periods) -> list[date]:
+    """The last day of each week."""
+    return [*(s - timedelta(days=1) for s in weeks.starts[1:]), weeks.end]
 
 
 def monthly_report(tallies: list[_Tally], months: _Periods, settings: ReportSettings) -> Report:
@@ -460,11 +534,13 @@ def monthly_report(tallies: list[_Tally], months: _Periods, settings: ReportSett
     and new tickets by category, with a chart of each."""
     cats = settings.categories
     by_category = _by_category("New", cats)
-    columns = ("Month", *MEASURES, "Top categories", *CHANGES, *by_category)
+    columns = ("Month", *measure_titles(settings.good_bad), "Top categories", *CHANGES)
+    columns += tuple(by_category)
     rows = _with_changes(
         tallies,
         lambda i: months.starts[i].strftime("%Y-%m"),
         lambda t: [_top(t, cats)],
+        settings.good_bad,
     )
     for row, t in zip(rows, tallies[1:], strict=True):
         row.extend(_counts(t.new_by_category, cats))
@@ -552,7 +628,6 @@ ESCALATION_COLUMNS = (
     "Level name",
     "Reason",
     "Notified",
-    "Ladder",
     "Rule",
     "Status",
     "Link",
@@ -577,8 +652,7 @@ def escalations_report(live: list[TicketFacts], since: datetime) -> Report:
                 e.name,
                 e.reason,
                 ", ".join(e.notified),
-                e.ladder,
-                e.where,
+                f"{e.ladder} ({rule_file(e.where)})",
                 f.status,
                 f.url,
             ]
@@ -588,3 +662,133 @@ def escalations_report(live: list[TicketFacts], since: datetime) -> Report:
     return Report(
         "escalations", TITLES["escalations"], ESCALATION_COLUMNS, [r for _, r in found], formats
     )
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+def agent_columns(good_bad: bool) -> tuple[str, ...]:
+    """The Agents tab's columns."""
+    return (
+        "Week ending",
+        "Agent",
+        "Assigned",
+        "Solved",
+        "Open load",
+        "Median first response (h)",
+        "SLA attainment",
+        CSAT_GOOD if good_bad else CSAT_AVERAGE,
+        "CSAT responses",
+        "Escalations",
+    )
+
+
+@dataclass(slots=True)
+class _AgentWeek:
+    """One agent's week."""
+
+    assigned: int = 0
+    solved: int = 0
+    load: int = 0  # change in open tickets over the week (a running sum makes the load)
+    reply_hours: list[float] = field(default_factory=list)
+    met: int = 0
+    settled: int = 0
+    csat_total: float = 0.0
+    csat_good: int = 0
+    csat_count: int = 0
+    escalations: int = 0
+
+    def active(self, load: int) -> bool:
+        """Whether the agent has any figure this week (`load`: open at its end)."""
+        counts = (self.assigned, self.solved, load, self.settled, self.csat_count)
+        return any(counts) or bool(self.reply_hours or self.escalations)
+
+
+def agents_report(
+    live: list[TicketFacts], now: datetime, weeks: _Periods, zone: ZoneInfo, good_bad: bool
+) -> Report:
+    """One row per agent and week shown (as on the Weekly report), newest week first and the
+    heaviest open load first; a column chart of the newest week's open load."""
+    starts = [datetime.combine(s, time(), zone).timestamp() for s in weeks.starts]
+    starts.append(datetime.combine(weeks.end + timedelta(days=1), time(), zone).timestamp())
+    count = len(weeks.starts)
+
+    def week(moment: datetime) -> int:
+        """The week of a moment: -1 before the first, `count` after the last."""
+        return bisect_right(starts, moment.timestamp()) - 1
+
+    tallies: dict[str, list[_AgentWeek]] = {}
+    names: dict[str, tuple[datetime, str]] = {}  # agent id -> the latest name seen
+
+    def tally(agent: str, index: int) -> _AgentWeek | None:
+        if not 0 <= index < count:
+            return None
+        weeks_of = tallies.get(agent)
+        if weeks_of is None:
+            weeks_of = tallies[agent] = [_AgentWeek() for _ in range(count)]
+        return weeks_of[index]
+
+    for f in live:
+        agent = f.assignee_id or f.assignee_name
+        if f.assignee_name and (agent not in names or names[agent][0] < f.seen_at):
+            names[agent] = (f.seen_at, f.assignee_name)
+        created = week(f.created_at)
+        if (t := tally(agent, max(created, 0))) is not None:
+            t.load += 1  # open from its creation (before the first week: from the start)
+            if created >= 0:
+                t.assigned += 1
+        if f.solved_at is not None:
+            solved = week(max(f.solved_at, f.created_at))
+            if (t := tally(agent, max(solved, 0))) is not None:
+                t.load -= 1
+                if solved >= 0:
+                    t.solved += 1
+                    if f.csat is not None:
+                        t.csat_total += f.csat
+                        t.csat_count += 1
+                        t.csat_good += is_good(f.csat)
+        if f.first_response_at is not None and (t := tally(agent, week(f.first_response_at))):
+            t.reply_hours.append(hours_between(f.created_at, f.first_response_at))
+        judged_at = min(f.solved_at or now, now)
+        for target in (f.first_response, f.resolution):
+            outcome = settled(target, judged_at)
+            if outcome is not None and (t := tally(agent, week(outcome[0]))) is not None:
+                t.settled += 1
+                t.met += outcome[1]
+        for e in f.escalations:
+            if (t := tally(agent, week(e.reached_at))) is not None:
+                t.escalations += 1
+
+    ends = _week_ends(weeks)
+    by_week: list[list[tuple[tuple[int, int, str], list[Cell]]]] = [[] for _ in range(count)]
+    for agent, weeks_of in tallies.items():
+        label = names[agent][1] if agent in names else agent or UNASSIGNED
+        load = 0
+        for i, t in enumerate(weeks_of):
+            load += t.load
+            if i == 0 or not t.active(load):
+                continue  # week 0 is the lead-in of the Weekly report's changes
+            row: list[Cell] = [
+                ends[i],
+                label,
+                t.assigned,
+                t.solved,
+                load,
+                median_hours(t.reply_hours),
+                attainment(t.met, t.settled),
+                csat_figure(t.csat_total, t.csat_good, t.csat_count, good_bad),
+                t.csat_count,
+                t.escalations,
+            ]
+            by_week[i].append(((-load, -t.solved, label.casefold()), row))
+    rows = [row for i in range(count - 1, 0, -1) for _, row in sorted(by_week[i], key=_first)]
+    newest = len(by_week[-1]) if count > 1 else 0
+    columns = agent_columns(good_bad)
+    formats = _formats(columns, {"Week ending": "date", "SLA attainment": "percent"})
+    formats.update({"Assigned": "count", "Open load": "count", "Escalations": "count"})
+    chart = LeadingChart("Open load by agent, this week", "column", "Agent", ("Open load",), newest)
+    return Report("agents", TITLES["agents"], columns, rows, formats, charts=(chart,))
+
+
+def _first(item: tuple[tuple[int, int, str], list[Cell]]) -> tuple[int, int, str]:
+    return item[0]

@@ -390,7 +390,7 @@ def test_escalations_since_the_first_day_shown_newest_first():
         (at(2, 28, 0, 30), "15", 2, "Team lead", "slack:#esc, email:requester"),
     ]
     assert rows[0]["Reason"] == "resolution breached"
-    assert rows[0]["Rule"] == "escalation.yaml:20"
+    assert rows[0]["Rule"] == "Standard (escalation.yaml:20)", "the ladder and its file"
 
 
 def test_report_since_covers_every_period_shown_and_the_one_before():
@@ -535,7 +535,7 @@ def test_reports_count_the_stored_facts_of_earlier_cycles(sandbox: Sandbox, sync
         sandbox.zendesk.add_ticket(subject=subject, created_at=created, updated_at=created)
 
     first = syncd.once(at=yesterday)
-    assert (first.sinks["reports"].written, first.sinks["reports"].reports) == (2, 5)
+    assert (first.sinks["reports"].written, first.sinks["reports"].reports) == (2, 6)
     daily = sink.tabs["report:daily"]
     new_yesterday = {
         title: _column(daily, title)[yesterday.date()]
@@ -573,7 +573,7 @@ def test_dry_run_says_which_report_tabs_would_be_written(sandbox: Sandbox, syncd
     assert plan == (
         "keep 1 record(s); write the report tab(s) 'SLA breaches' (0 rows), "
         "'Escalations' (0 rows), 'Daily summary' (92 rows), 'Weekly report' (26 rows), "
-        "'Monthly trends' (24 rows)"
+        "'Monthly trends' (24 rows), 'Agents' (1 rows)"
     )
     assert syncd.parts.store.report_facts(datetime(2000, 1, 1, tzinfo=UTC)) == []
 
@@ -586,7 +586,7 @@ def test_the_sheet_shows_the_report_tabs(sandbox: Sandbox, syncd: Syncd):
     today = _earlier_that_day(now)
     sandbox.zendesk.add_ticket(subject="Refund please", created_at=today, updated_at=today)
     cycle = syncd.once(at=now)
-    assert (cycle.sinks["sheets"].written, cycle.sinks["sheets"].reports) == (3, 5)
+    assert (cycle.sinks["sheets"].written, cycle.sinks["sheets"].reports) == (3, 6)
 
     daily = sandbox.sheets.values(SPREADSHEET_ID, "Daily summary")
     header, rows = daily[0], {row[0]: dict(zip(daily[0], row, strict=False)) for row in daily[1:]}

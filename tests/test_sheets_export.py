@@ -8,6 +8,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from connectors.sheets_format import header_width
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
 from syncd.sheet_export import export
 from tests.conftest import run_cli
@@ -50,10 +51,24 @@ def test_the_demo_exports_every_tab(tmp_path: Path):
     result = run_cli("--log-level", "warning", "demo", "--output", str(out), timeout=300)
     assert result.returncode == 0, result.stderr
     tabs = ["Tickets", "SLA breaches", "Escalations", "Daily summary", "Weekly report"]
-    tabs.append("Monthly trends")
+    tabs += ["Monthly trends", "Agents"]
     for tab in tabs:
         assert (out / f"{tab.lower().replace(' ', '-')}.csv").stat().st_size > 0
     book = load_workbook(out / "syncd-demo.xlsx")
     assert book.sheetnames == tabs
-    assert len(book["Monthly trends"]._charts) == 2
+    charts = {tab: len(book[tab]._charts) for tab in tabs}
+    assert charts == {
+        "Tickets": 0,
+        "SLA breaches": 0,
+        "Escalations": 0,
+        "Daily summary": 2,
+        "Weekly report": 2,
+        "Monthly trends": 2,
+        "Agents": 1,
+    }
     assert book["Tickets"].conditional_formatting, "the SLA and priority colours came along"
+    for tab in tabs:  # every title fits its column (widths in characters of the XLSX)
+        ws = book[tab]
+        for cell in ws[1]:
+            width = ws.column_dimensions[cell.column_letter].width
+            assert round(width * 7) >= header_width(str(cell.value)), (tab, cell.value)
