@@ -63,6 +63,19 @@ def _status(ticket: Ticket, decision: Decision, gone: bool) -> Value:
     return ticket.status_name if ticket.status_name and not gone else ticket.status.value
 
 
+def csat_shown(ticket: Ticket) -> Value:
+    """The rating on the helpdesk's own scale: "good" or "bad" from a good/bad survey, the
+    points chosen on a 3-point one (1-3), the score (1-5) otherwise."""
+    score, scale = ticket.csat, ticket.csat_scale
+    if score is None:
+        return None
+    if scale == 2:
+        return "good" if score > 3 else "bad"
+    if scale is not None and scale != 5 and scale > 1:
+        return round(1 + (score - 1) * (scale - 1) / 4, 1)
+    return score
+
+
 def _first_response_at(ticket: Ticket, decision: Decision, gone: bool) -> Value:
     met = decision.sla.first_response.met_at if decision.sla else None
     return ticket.first_response_at or met
@@ -115,7 +128,7 @@ _CATALOGUE: dict[str, tuple[str, str, int, Getter]] = {
         120,
         lambda t, d, g: d.escalation_name if d.escalation_level and not g else "",
     ),
-    "csat": ("CSAT", SCORE, 60, lambda t, d, g: t.csat),
+    "csat": ("CSAT", SCORE, 60, lambda t, d, g: csat_shown(t)),
     "updated": ("Updated", MOMENT, 130, lambda t, d, g: t.updated_at),
     # Not shown unless configured:
     "helpdesk_priority": (
@@ -170,11 +183,10 @@ def ticket_columns(spec: Sequence[ColumnSpec] | None, timezone: str) -> list[Col
         else:
             chosen.append((item, None))
     columns = []
-    for key, title in chosen:
-        default, kind, width, getter = _CATALOGUE[key]
-        if title is None:
-            title = f"{default} ({timezone})" if kind == MOMENT else default
-        columns.append(Column(key, title, kind, width, getter))
+    for name, retitled in chosen:
+        default, kind, width, getter = _CATALOGUE[name]
+        shown = retitled or (f"{default} ({timezone})" if kind == MOMENT else default)
+        columns.append(Column(name, shown, kind, width, getter))
     return columns
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from syncd.pipeline import fingerprint
 from syncd.ports import Chart, Report
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
-from tests.sheets_support import rows, sheets_sink
+from tests.sheets_support import records, rows, sheets_sink, ticket
 
 DAILY = Report(
     "daily",
@@ -104,3 +104,25 @@ def test_report_records_are_stable_so_an_unchanged_report_is_not_sent(
     assert [fingerprint(r.payload) for r in first] == [fingerprint(r.payload) for r in again]
     changed = Report(DAILY.name, DAILY.title, DAILY.columns, DAILY.rows[:2], DAILY.formats)
     assert fingerprint(sink.render_reports([changed])[0].payload) != fingerprint(first[0].payload)
+
+
+def test_csat_shows_on_the_helpdesks_own_scale(sandbox: Sandbox, tmp_path: Path):
+    sink = sheets_sink(sandbox, tmp_path, columns=["ticket", "csat"], archive_after_days=None)
+    rated = [
+        ticket(1, csat=5.0, csat_scale=2),  # Zendesk's good/bad survey
+        ticket(2, csat=1.0, csat_scale=2),
+        ticket(3, csat=4.0, csat_scale=5),  # a 5-point survey: as it is
+        ticket(4, csat=3.0, csat_scale=3),  # 2 of 3 points (3.0 on syncd's 1-5 scale)
+        ticket(5, csat=4.0),  # a 1-5 score without a known survey
+        ticket(6),
+    ]
+    sink.write(records(sink, rated))
+    assert rows(sandbox) == [
+        ["Ticket", "CSAT"],
+        ["1", "good"],
+        ["2", "bad"],
+        ["3", "4.0"],
+        ["4", "2.0"],
+        ["5", "4.0"],
+        ["6"],
+    ]
