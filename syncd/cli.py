@@ -76,6 +76,8 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Check and try the SOP rule files.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(dlq_app, name="dlq")
+sla_app = typer.Typer(help="Compare syncd's SLA with the helpdesk's own.", no_args_is_help=True)
+app.add_typer(sla_app, name="sla")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The syncd YAML config file.", show_default=False)
@@ -413,13 +415,20 @@ def rules_test(
     from syncd.rules.cases import load_cases, run_cases
 
     ruleset = _rules_or_exit(directory)
+    folder = cases or directory / "tests"
+    if not folder.is_dir() or not any(folder.glob("*.yaml")):
+        raise UserError(
+            f"no rule test files (*.yaml) in {folder}",
+            where="--cases" if cases else str(folder),
+            hint="Give the folder of your rule test cases (rules/tests/*.yaml shows the format)",
+        )
     try:
-        loaded = load_cases(cases or directory / "tests")
+        loaded = load_cases(folder)
     except RuleError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(1) from None
     outcomes = run_cases(ruleset, loaded)
-    table = Table(title=f"rule tests in {cases or directory / 'tests'}")
+    table = Table(title=f"rule tests in {folder}")
     for column in ("", "case", "where", "what differs"):
         table.add_column(column, overflow="fold")
     for outcome in outcomes:
@@ -561,6 +570,26 @@ def rules_preview(
         typer.echo(f"{name}: {count} ticket(s) change")
 
 
+@sla_app.command("check")
+def sla_check(config: ConfigOption) -> None:
+    """Compare syncd's SLA verdicts with the helpdesk's own for every ticket it measures
+    (Zendesk's SLA policies, Freshdesk's due dates); each disagreement is printed with its
+    reason. Exit 1 if there is any."""
+    from datetime import UTC, datetime
+
+    from syncd.sla_check import check_source
+    from syncd.wiring import build_source
+
+    loaded = _load(config)
+    rules = _rules_or_exit(loaded.rules.dir)
+    found, measured = check_source(rules, build_source(loaded), datetime.now(UTC))
+    for disagreement in found:
+        typer.echo(disagreement.line())
+    typer.echo(f"{measured} ticket(s) measured by the helpdesk, {len(found)} disagreement(s)")
+    if found:
+        raise typer.Exit(1)
+
+
 def _rules_or_exit(directory: Path) -> Any:
     """The compiled rule set; a folder without rule files is a UserError (exit 2), problems
     in the rule files are listed with file:line:column (exit 1, as a linter's findings)."""
@@ -629,7 +658,7 @@ def demo(
     output: Annotated[Path, typer.Option(help="Folder for the demo's files.")] = Path(
         "demo-output"
     ),
-    tickets: Annotated[int, typer.Option(help="Sample tickets to start with.")] = 60,
+    tickets: Annotated[int, typer.Option(min=1, help="Sample tickets to start with.")] = 60,
 ) -> None:
     """Run syncd end to end against the sandbox and show the resulting sheet."""
     from syncd.demo import run_demo

@@ -18,6 +18,7 @@ from rich.table import Table
 from ruamel.yaml import YAML
 
 from syncd.config import load_config
+from syncd.errors import UserError
 from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
 from syncd.sandbox.cli import default_rules
@@ -32,7 +33,14 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path | None = None) -> 
     """Run the demo, writing its config, state and CSV under `output`; `rules_dir` defaults
     to ./rules, else the default rule set next to the package."""
     rules_dir = rules_dir or default_rules()
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot make the folder {output}: {exc.strerror or exc}",
+            where="--output",
+            hint="Give a folder (new or existing) where you can write",
+        ) from None
     state = output / "state.db"
     state.unlink(missing_ok=True)
     with Sandbox() as sandbox:

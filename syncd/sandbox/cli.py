@@ -13,6 +13,7 @@ import shlex
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,29 +47,48 @@ def serve(
         )
     loaded = _read_tickets(tickets) if tickets else []
     sandbox = _bind(port, host, fault_rate)
+    temp = Path(tempfile.gettempdir())
+    key = credentials_out or temp / "syncd-sandbox-service-account.json"
+    config_path = config_out or temp / "syncd-sandbox.yaml"
     try:
         _load_tickets(sandbox, helpdesk, loaded, tickets)
         if generate:
             getattr(sandbox, helpdesk).generate(generate)
+        config = sandbox.config(
+            "sqlite:///syncd-sandbox-state.db", str(default_rules()), key, helpdesk
+        )
+        _write(key, "--credentials-out", sandbox.write_service_account)
+        _write(config_path, "--config-out", lambda path: YAML().dump(config, path))
         sandbox.start()
     except BaseException:
-        sandbox.server.server_close()
+        sandbox.server.server_close()  # nothing listens yet: release the port
         raise
-    temp = Path(tempfile.gettempdir())
-    key = sandbox.write_service_account(
-        credentials_out or temp / "syncd-sandbox-service-account.json"
-    )
-    config = sandbox.config("sqlite:///syncd-sandbox-state.db", str(default_rules()), key, helpdesk)
-    config_path = config_out or temp / "syncd-sandbox.yaml"
-    with config_path.open("w", encoding="utf-8") as handle:
-        YAML().dump(config, handle)
     for line in _instructions(sandbox, helpdesk, key, config, config_path):
         typer.echo(line)
+    try:
+        wait_for_stop()
+    finally:
+        sandbox.stop()
+
+
+def wait_for_stop() -> None:
+    """Block until SIGINT or SIGTERM (tests put a stand-in here)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    sandbox.stop()
+
+
+def _write(path: Path, option: str, write: Callable[[Path], Any]) -> None:
+    """Write a file the sandbox hands out; a path that cannot be written is a UserError."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            where=option,
+            hint="Give a file in a folder that exists and you can write to",
+        ) from None
 
 
 def default_rules() -> Path:
