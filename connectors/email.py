@@ -2,8 +2,19 @@
 sent through an SMTP relay (`notifications.email`) with the standard library's smtplib.
 
 `email:requester` goes to the ticket's requester (a ticket without a requester email is
-skipped, with the reason, not failed); any other `email:<address>` to that address. The
-subject is "[syncd] <origin>: #<id> <subject>", the body the rule's text and the ticket link.
+skipped, with the reason, not failed); any other `email:<address>` to that address.
+
+Two kinds of mail, told apart by who reads them (`Action.to_requester`):
+- to the team: subject "[syncd] <origin>: #<id> <subject>", the body the rule's text and the
+  agents' link to the ticket;
+- to the requester: the rule's customer template only (the rules loader refuses any other
+  text), subject "[#<id>] <subject>" (the ticket reference Freshdesk threads replies by, and
+  what a Zendesk agent searches for), From and Reply-To the support address, and the
+  helpdesk's customer link ({ticket.customer_url}) when it has one: never the origin, the
+  level, a rule name or the agents' link. With helpdesk.write_back on, the helpdesk's own
+  write-back claims these actions first and posts them as public replies on the ticket, so
+  this notifier only sees them when write-back is off (or the ticket can no longer take a
+  reply).
 Every message carries a Message-ID derived from the helpdesk, the ticket and the action key,
 so a repeat (a retry after an answer that was lost) can be recognised by the receiver.
 
@@ -22,7 +33,7 @@ from email.utils import formatdate
 
 from syncd.config import EmailConfig
 from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
-from syncd.model import Action, Decision, Ticket
+from syncd.model import Action, Decision, Ticket, paragraphs
 from syncd.retry import with_retry
 
 
@@ -46,10 +57,12 @@ class EmailNotifier:
         if action.kind != "notify" or not action.target.startswith("email:"):
             return None
         target = action.target.removeprefix("email:").strip()
-        if target == "requester":
+        if action.to_requester:
             address = ticket.requester.email.strip() if ticket.requester else ""
             if not address:
                 return "skipped: the ticket has no requester email"
+            if not text.strip():  # the loader demands a customer template; never send blank
+                return f"skipped: no customer text for the requester (rule at {action.where})"
         else:
             address = target
         if "@" not in address:
@@ -112,18 +125,34 @@ def message_id(ticket: Ticket, action: Action, sender: str) -> str:
     return f"<{action.delivery_id(ticket)}@{domain}>"
 
 
+def reference(ticket: Ticket) -> str:
+    """The ticket reference a customer's subject carries, so a reply finds the ticket."""
+    return f"[#{ticket.id}]"
+
+
 def compose(ticket: Ticket, action: Action, text: str, sender: str, to: str) -> EmailMessage:
-    """The message: the rule's text (or a one-line summary) and the ticket link."""
+    """The message: for the team the rule's text (or a one-line summary) and the agents'
+    link; for the requester the customer text under the ticket reference, and the
+    helpdesk's customer link."""
     message = EmailMessage()
-    subject = f"[syncd] {action.origin}: #{ticket.id} {ticket.subject}"
+    customer = action.to_requester
+    if customer:
+        subject = f"{reference(ticket)} {ticket.subject}"
+        body = "\n\n".join(paragraphs(text))
+        link = ticket.customer_url
+    else:
+        subject = f"[syncd] {action.origin}: #{ticket.id} {ticket.subject}"
+        body = text.strip() or f"{action.origin}: #{ticket.id} {ticket.subject}"
+        link = ticket.url
     message["Subject"] = " ".join(subject.split())  # no newlines in a header
     message["From"] = sender
     message["To"] = to
+    if customer:
+        message["Reply-To"] = sender  # the support address: the answer goes to the ticket
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id(ticket, action, sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    body = text.strip() or f"{action.origin}: #{ticket.id} {ticket.subject}"
-    if ticket.url:
-        body += f"\n\n{ticket.url}"
+    if link and link not in body:
+        body += f"\n\n{link}"
     message.set_content(body + "\n")
     return message

@@ -75,6 +75,13 @@ class StatusChange:
     status: Status
 
 
+# The helpdesk's agent link path -> its link for the requester (Ticket.customer_url).
+_CUSTOMER_PATHS = {
+    "zendesk": ("/agent/tickets/", "/hc/requests/"),
+    "freshdesk": ("/a/tickets/", "/support/tickets/"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """A helpdesk ticket, normalised. `id` is the helpdesk's id, as a string."""
@@ -93,6 +100,10 @@ class Ticket:
     requester: Person | None = None
     organization: Organization | None = None
     assignee_id: str | None = None
+    # The assignee's and the group's names as the helpdesk shows them ("" when unknown).
+    assignee_name: str = ""
+    group_id: str | None = None
+    group_name: str = ""
     url: str = ""  # link for an agent to open the ticket in the helpdesk
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
     first_response_at: datetime | None = None  # first public reply by an agent
@@ -119,6 +130,18 @@ class Ticket:
     # The helpdesk's own name for a status `status` cannot tell apart (a custom status such as
     # Freshdesk's "Waiting on Customer"); "" when the normalised status says it all.
     status_name: str = ""
+
+    @property
+    def customer_url(self) -> str:
+        """The ticket's page for its requester in the helpdesk's portal, from the agents'
+        link (same host): https://{subdomain}.zendesk.com/hc/requests/{id} (Help Center) or
+        https://{domain}.freshdesk.com/support/tickets/{id} (customer portal); "" when the
+        helpdesk has none. Customers never get `url`, which only agents can open."""
+        agent, customer = _CUSTOMER_PATHS.get(self.source, ("", ""))
+        suffix = f"{agent}{self.id}"
+        if not agent or not self.url.endswith(suffix):
+            return ""
+        return self.url.removesuffix(suffix) + customer + self.id
 
     def pauses(self, paused: frozenset[Status]) -> list[tuple[datetime, datetime | None]]:
         """Intervals spent in a paused status (end None: still paused). Without a history, the
@@ -188,6 +211,24 @@ class SlaStatus:
 
 Escape = Callable[[str], str]  # turns a ticket value into literal text of a message format
 
+# Action targets that reach the ticket's requester: their text must be a customer template
+# (the rules loader checks it), and they go out in the ticket's thread (a public reply with
+# helpdesk.write_back, else an email whose subject carries the ticket reference). A new way
+# of reaching the requester is added here, and every check follows.
+REQUESTER_TARGETS = frozenset({"email:requester"})
+
+
+def reaches_requester(kind: str, target: str) -> bool:
+    """Whether an action of this kind and target is read by the ticket's requester."""
+    return kind == "notify" and "".join(target.split()).lower() in REQUESTER_TARGETS
+
+
+def paragraphs(text: str) -> list[str]:
+    """A message's paragraphs (blocks between blank lines), each one line: rule files wrap
+    their text to fit the editor, a customer's mail client or the helpdesk reflows it."""
+    parts = (" ".join(part.split()) for part in text.strip().split("\n\n"))
+    return [part for part in parts if part]
+
 
 @dataclass(slots=True)
 class Action:
@@ -210,6 +251,11 @@ class Action:
     render: Callable[[Ticket, Decision, Escape | None], str] | None = field(
         default=None, compare=False, repr=False
     )
+
+    @property
+    def to_requester(self) -> bool:
+        """Whether the ticket's requester reads this action's message (a customer one)."""
+        return reaches_requester(self.kind, self.target)
 
     def text(self, ticket: Ticket, decision: Decision, escape: Escape | None = None) -> str:
         """The message or task subject for this ticket ("" when the rule gives none).

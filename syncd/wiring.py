@@ -131,6 +131,11 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
     notifications = config.notifications
     off = OffChannels()
     chain: list[Notifier] = [off]
+    if config.helpdesk.write_back:
+        # First: it claims messages to the requester (public replies in the ticket's thread)
+        # before email, and email is off or on regardless; it leaves them to email on a
+        # ticket that takes no reply.
+        chain.insert(0, _helpdesk_writer(config))
     if notifications.slack.channels:
         from connectors.slack import SlackNotifier
 
@@ -153,8 +158,6 @@ def build_notifiers(config: Config, store: StateStore | None = None) -> list[Not
         if email is not None:
             chain.append(email)
     off.warn()
-    if config.helpdesk.write_back:
-        chain.append(_helpdesk_writer(config))
     crm = notifications.crm
     if not (config.hubspot.enabled and (crm.tasks or crm.notes)):
         return chain
@@ -203,7 +206,8 @@ def _email(config: Config, off: OffChannels) -> Notifier | None:
 
 
 def _helpdesk_writer(config: Config) -> Notifier:
-    """`tag:` actions as tags on the helpdesk ticket (helpdesk.write_back)."""
+    """`tag:`, `set_priority:`, `set_group:` actions on the helpdesk ticket, and messages to
+    the requester as public replies on it (helpdesk.write_back)."""
     helpdesk = config.helpdesk
     if helpdesk.kind == "zendesk":
         from connectors.zendesk_writeback import ZendeskWriteBack

@@ -104,10 +104,12 @@ def test_email_requester_goes_to_the_requester_with_the_text_and_the_link(
     syncd.once()
     (notice,) = [m for m in sandbox.smtp.messages() if m["recipients"] == [requester]]
     assert notice["headers"]["To"] == requester
-    assert notice["subject"].startswith("[syncd] escalation level 2")
-    assert f"#{ticket_id} Production outage number 0" in notice["subject"]
+    # A customer message (issue 14): the ticket reference, no "[syncd]", origin or level.
+    assert notice["subject"] == f"[#{ticket_id}] Production outage number 0"
     assert "Hi Olga, your request" in notice["body"]  # the escalation_notice template
-    assert notice["body"].strip().splitlines()[-1].endswith(f"/tickets/{ticket_id}")  # link
+    # The helpdesk's customer link (Help Center), never the agents' one.
+    assert notice["body"].strip().splitlines()[-1].endswith(f"/hc/requests/{ticket_id}")
+    assert "/agent/" not in notice["body"]
     assert notice["message_id"].startswith("<syncd-") and notice["message_id"].endswith(
         "@acme.test>"
     )
@@ -206,7 +208,8 @@ def test_targets_outcomes_and_errors(sandbox: Sandbox):
     assert outcome == "skipped: the ticket has no requester email"
     (sent,) = sandbox.smtp.messages()
     assert sent["message_id"] == message_id(TICKET, action("requester"), EMAIL_SENDER)
-    assert sent["body"].strip() == "Hello\n\nhttps://acme.zendesk.com/agent/tickets/42"
+    # To the requester: the customer link, not the agents' one (issue 14).
+    assert sent["body"].strip() == "Hello\n\nhttps://acme.zendesk.com/hc/requests/42"
 
     sandbox.smtp.reject(CTO)
     with pytest.raises(TerminalError, match=CTO):

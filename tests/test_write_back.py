@@ -23,6 +23,7 @@ from tests.conftest import RULES, Syncd, write_config
 
 TICKETS = 3
 CYCLES = 100
+WRITES = ("PUT", "POST")  # Freshdesk's public reply is a POST (issue 14)
 
 
 def _syncd(
@@ -73,7 +74,7 @@ def _requests(sandbox: Sandbox) -> Counter[str]:
     """Requests served so far, per API, with helpdesk writes counted apart ("<api> PUT")."""
     with sandbox.server.lock:
         log = list(sandbox.server.log)
-    return Counter(f"{api} PUT" if method == "PUT" else api for api, method, _p, _s in log)
+    return Counter(f"{api} {method}" if method in WRITES else api for api, method, _p, _s in log)
 
 
 def _tag_actions(syncd: Syncd) -> list[dict[str, Any]]:
@@ -110,13 +111,14 @@ def test_write_back_tags_each_ticket_once_and_makes_no_loop(
     for ticket_id in ids:
         tags = _tags(kind, sandbox, ticket_id)
         assert "escalated" in tags and "syncd" in tags, tags
-    writes = sum(c[f"{kind} PUT"] for c in per_cycle)
-    assert writes == len(actions), "exactly one helpdesk write per ticket and action"
-    assert per_cycle[0][f"{kind} PUT"] == len(actions), "all of them in the first cycle"
+    # Level 2 also tells the requester: a public reply on the ticket (issue 14), one write.
+    written = [c[f"{kind} PUT"] + c[f"{kind} POST"] for c in per_cycle]
+    assert sum(written) == 2 * len(actions), "exactly one helpdesk write per ticket and action"
+    assert written[0] == 2 * len(actions), "all of them in the first cycle"
     # The second cycle pulls the tickets syncd updated once more and sends the sinks the new
     # tags; from then on a cycle costs the source's polling and nothing else.
     assert (reports[1].pulled, reports[1].actions_fired) == (TICKETS, 0)
-    assert per_cycle[1][f"{kind} PUT"] == 0 and per_cycle[1]["sheets"] > 0  # the Tags column
+    assert written[1] == 0 and per_cycle[1]["sheets"] > 0  # the Tags column
     settled = per_cycle[2:]
     assert all(c == settled[0] for c in settled), "request counters flat after settling"
     assert set(settled[0]) == {kind}, settled[0]  # only the source's own polling (GETs)
@@ -189,9 +191,11 @@ def test_write_back_sets_priority_and_group_once_and_makes_no_loop(
         for o in outcomes[3:]
     ), outcomes
     # One update per ticket and action that changes something (tag, priority, group), all in
-    # the first cycle; the groups are listed once for the whole run.
-    assert sum(c[f"{kind} PUT"] for c in per_cycle) == 3 * TICKETS
-    assert per_cycle[0][f"{kind} PUT"] == 3 * TICKETS
+    # the first cycle, and the public reply to the requester (issue 14); the groups are
+    # listed once for the whole run.
+    written = [c[f"{kind} PUT"] + c[f"{kind} POST"] for c in per_cycle]
+    assert sum(written) == 4 * TICKETS
+    assert written[0] == 4 * TICKETS
     settled = per_cycle[2:]
     assert all(c == settled[0] for c in settled), "request counters flat after settling"
     assert set(settled[0]) == {kind}, settled[0]  # only the source's own polling

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.durations import parse_duration
-from syncd.model import Action, Decision, Escape, Reason, Ticket
+from syncd.model import Action, Decision, Escape, Reason, Ticket, reaches_requester
 from syncd.rules import templates
 from syncd.rules.conditions import Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
@@ -130,13 +130,18 @@ def _renderer(template: templates.Parsed, level: tuple[int, str] | None) -> Rend
     if not template:
         return None
     if level is None:
-        return lambda ticket, decision, escape=None: templates.render(
-            template, ticket, decision, escape
-        )
+
+        def render(ticket: Ticket, decision: Decision, escape: Escape | None = None) -> str:
+            return templates.render(template, ticket, decision, escape)
+
+        return render
     number, name = level
-    return lambda ticket, decision, escape=None: templates.render(
-        template, ticket, replace(decision, escalation_level=number, escalation_name=name), escape
-    )
+
+    def render_level(ticket: Ticket, decision: Decision, escape: Escape | None = None) -> str:
+        at_level = replace(decision, escalation_level=number, escalation_name=name)
+        return templates.render(template, ticket, at_level, escape)
+
+    return render_level
 
 
 def escalate(ladders: list[Ladder], facts: Facts) -> list[Level]:
@@ -151,7 +156,7 @@ def compile_escalation(
     path: Path,
     data: dict[str, Any],
     problems: Problems,
-    known_templates: dict[str, str],
+    known_templates: dict[str, templates.Template],
     compiler: Compiler,
 ) -> list[Ladder]:
     """The `escalation:` section of one file."""
@@ -195,7 +200,7 @@ def _level(
     index: int,
     ladder: str,
     problems: Problems,
-    known_templates: dict[str, str],
+    known_templates: dict[str, templates.Template],
     compiler: Compiler,
 ) -> Level | None:
     item = levels[index]
@@ -228,7 +233,7 @@ def compile_follow_ups(
     path: Path,
     data: dict[str, Any],
     problems: Problems,
-    known_templates: dict[str, str],
+    known_templates: dict[str, templates.Template],
     compiler: Compiler,
 ) -> list[FollowUp]:
     """The `follow_ups:` section of one file."""
@@ -269,7 +274,10 @@ def compile_follow_ups(
 
 
 def _actions(
-    path: Path, item: dict[str, Any], problems: Problems, known_templates: dict[str, str]
+    path: Path,
+    item: dict[str, Any],
+    problems: Problems,
+    known_templates: dict[str, templates.Template],
 ) -> tuple[ActionSpec, ...] | None:
     section = item.get("actions")
     if not isinstance(section, list) or not section:
@@ -294,7 +302,7 @@ def _action(
     index: int,
     spec: Any,
     problems: Problems,
-    known_templates: dict[str, str],
+    known_templates: dict[str, templates.Template],
 ) -> ActionSpec | None:
     loc = where(path, parent, index)
     kinds = [k for k in ACTION_KINDS if isinstance(spec, dict) and k in spec]
@@ -330,13 +338,17 @@ def _action(
                 f"{', '.join(known_templates) or 'none defined'}",
             )
             return None
-        text = known_templates[name]
+        text = known_templates[name].text
     elif "message" in spec or kind == "task":
         text = str(spec.get("message", spec[kind] if kind == "task" else ""))
         problem = templates.check(text)
         if problem:
             problems.add(where(path, spec, "message" if "message" in spec else kind), problem)
             return None
+    if reaches_requester(kind, str(spec[kind])) and not _customer_text(
+        path, spec, kind, known_templates, problems
+    ):
+        return None
     due_in = None
     if "due_in" in spec:
         try:
@@ -380,3 +392,42 @@ def _action(
     else:
         target = str(spec.get("owner", ""))
     return ActionSpec(kind, target, templates.parse(text) if text else (), tags, due_in, loc)
+
+
+def _customer_text(
+    path: Path,
+    spec: dict[str, Any],
+    kind: str,
+    known_templates: dict[str, templates.Template],
+    problems: Problems,
+) -> bool:
+    """An action that reaches the requester names a customer template; else the problem is
+    recorded at the action (its template:, message: or target line) and False returned."""
+    target = spec[kind]
+    name = str(spec.get("template", ""))
+    template = known_templates.get(name)
+    if template is not None and template.audience == templates.CUSTOMER:
+        return True
+    hint = (
+        "Write the text under templates: with `audience: customer` and only what a customer "
+        "may read (no levels, rule names, internal links or [syncd]), and name it here with "
+        "template:"
+    )
+    if template is not None:
+        problems.add(
+            where(path, spec, "template"),
+            f"{target} reaches the customer, but template {name!r} is internal "
+            f"(defined at {template.where or 'its templates: section'})",
+            hint,
+        )
+    elif "message" in spec:
+        problems.add(
+            where(path, spec, "message"),
+            f"{target} reaches the customer: inline message text is internal",
+            hint,
+        )
+    else:
+        problems.add(
+            where(path, spec, kind), f"{target} reaches the customer and needs a template", hint
+        )
+    return False

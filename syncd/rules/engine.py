@@ -8,7 +8,7 @@ in each ordered section. No I/O and no clock reads here: `now` is an argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from syncd.rules.conditions import (
 )
 from syncd.rules.loader import Problems, read_rule_file, where
 from syncd.rules.sla import ALWAYS, SlaRules, compile_calendars, compile_sla
+from syncd.rules.templates import Template
 
 SECTIONS = (
     "name",
@@ -80,7 +81,7 @@ class RuleSet:
     calendars: dict[str, BusinessCalendar] = field(
         default_factory=lambda: {ALWAYS: BusinessCalendar.always(ALWAYS)}
     )
-    templates: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
     levels: tuple[str, ...] = DEFAULT_LEVELS
     aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
     categories: list[Rule] = field(default_factory=list)
@@ -246,18 +247,15 @@ def _compile_templates(
     if not isinstance(section, dict):
         problems.add(where(path, data, "templates"), "templates must be a mapping of names")
         return
-    for name, text in section.items():
-        loc = where(path, section, name)
-        if not isinstance(text, str) or not text.strip():
-            problems.add(loc, f"template {name!r} must be text")
-            continue
-        problem = templates.check(text)
-        if problem:
-            problems.add(loc, f"template {name!r}: {problem}")
+    for name, value in section.items():
+        template, problem, key = templates.compile_template(str(name), value)
+        loc = where(path, value, key) if key is not None else where(path, section, name)
+        if template is None:
+            problems.add(loc, problem or f"template {name!r} must be text")
             continue
         if name in ruleset.templates:
             problems.add(loc, f"template {name!r} is defined twice")
-        ruleset.templates[str(name)] = text
+        ruleset.templates[str(name)] = replace(template, where=loc)
 
 
 def _compile_levels(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:

@@ -7,6 +7,8 @@ Vendor endpoints (Basic auth: API key as user name, "X" or any dummy password [A
     PUT    /api/v2/tickets/{id}              -> the ticket        DELETE -> 204 (soft delete)
     PUT    /api/v2/tickets/{id}/restore      -> 204               PUT /api/v2/tickets/merge -> 204
     GET    /api/v2/tickets/{id}/conversations
+    POST   /api/v2/tickets/{id}/reply        {"body": html} -> 201, the conversation
+    GET    /api/v2/agents                    plain array, page/per_page
     GET    /api/v2/contacts/{id}   GET /api/v2/companies   GET /api/v2/companies/{id}
     GET    /api/v2/surveys/satisfaction_ratings?created_since=   GET /api/v2/ticket_fields
     GET    /api/v2/admin/ticket_fields/{id}  one field, choices as objects (admins only)
@@ -20,7 +22,9 @@ Sections of https://developers.freshdesk.com/api/ followed here:
 [Del] #delete_a_ticket and #restore_a_ticket; [Conv] #list_all_ticket_notes;
 [Contacts] #view_contact; [Companies] #view_company, #list_all_companies;
 [CSAT] #view_all_satisfaction_ratings; [Fields] #list_all_ticket_fields;
-[AdminFields] #view_a_ticket_field (GET /api/v2/admin/ticket_fields/{id}).
+[AdminFields] #view_a_ticket_field (GET /api/v2/admin/ticket_fields/{id});
+[Reply] #reply_ticket (POST /api/v2/tickets/{id}/reply, body HTML, 201 Created);
+[Agents] #list_all_agents (GET /api/v2/agents, the agent's name and email under `contact`).
 [Statuses] https://support.freshdesk.com/support/solutions/articles/37600 (understanding
 ticket statuses) and .../229718 (the SLA timer is switched off per status, under Admin >
 Workflows > Ticket fields > Status).
@@ -114,6 +118,8 @@ LIST_PARAMS = {
     "filter", "requester_id", "email", "unique_external_id", "company_id", "updated_since",
     "order_by", "order_type", "include", "per_page", "page",
 }  # fmt: skip
+# [Reply] the fields a reply takes (body mandatory, HTML).
+REPLY_FIELDS = {"body", "attachments", "from_email", "user_id", "cc_emails", "bcc_emails"}
 # Sort keys for order_by values the index does not hold in order.
 ORDER_VALUE: dict[str, Callable[[dict[str, Any]], int]] = {
     "created_at": lambda t: t["_c"],
@@ -163,6 +169,8 @@ class FreshdeskApp(FreshdeskStore):
             ("DELETE", rf"{t}/(?P<id>\d+)", s(self._delete)),
             ("PUT", rf"{t}/(?P<id>\d+)/restore", s(self._restore)),
             ("GET", rf"{t}/(?P<id>\d+)/conversations", s(self._list_conversations)),
+            ("POST", rf"{t}/(?P<id>\d+)/reply", s(self._reply_ticket)),
+            ("GET", r"/api/v2/agents", s(self._list_agents)),
             ("GET", r"/api/v2/contacts/(?P<id>\d+)", s(self._view_contact)),
             ("GET", r"/api/v2/companies", s(self._list_companies)),
             ("GET", r"/api/v2/companies/(?P<id>\d+)", s(self._view_company)),
@@ -489,6 +497,61 @@ class FreshdeskApp(FreshdeskStore):
         convs = self._conversations.get(int(req.params["id"]), [])
         items = clone(convs[(page - 1) * per_page : page * per_page])
         return self._paged(req, items, len(convs), page, per_page)
+
+    def _reply_ticket(self, req: Request, now: int) -> Response:
+        """[Reply]: a public reply, `body` in HTML (mandatory); 201 with the conversation.
+        It is an agent's reply: the response stats change as for any reply."""
+        t = self._tickets.get(int(req.params["id"]))
+        if t is None or t["_deleted"]:
+            return self.error(404, "")
+        body = _json_body(req)
+        if not isinstance(body, dict):
+            return self._invalid(
+                [field_error("", "Request body has invalid json format", "invalid_json")]
+            )
+        stray = sorted(set(body) - REPLY_FIELDS)
+        if stray:
+            return self._invalid(
+                [field_error(stray[0], "Unexpected/invalid field in request", "invalid_field")]
+            )
+        markup = body.get("body")
+        if not isinstance(markup, str) or not markup.strip():
+            return self._invalid([field_error("body", "It should be a/an String", "missing_field")])
+        self.reply(t["id"], markup=markup)
+        conv = clone(self._conversations[t["id"]][-1])
+        return Response(201, conv)
+
+    def _list_agents(self, req: Request, _now: int) -> Response:
+        """[Agents] List All Agents: a plain array, `page`/`per_page` (30, at most 100)."""
+        errors = self._check_query(req, {"per_page", "page", "email", "state"})
+        per_page, page = self._paging(req, errors)
+        if errors:
+            return self._invalid(errors)
+        agents = [
+            {
+                "id": agent["id"],
+                "available": True,
+                "occasional": False,
+                "ticket_scope": 1,
+                "type": "support_agent",
+                "signature": None,
+                "group_ids": [],
+                "role_ids": [],
+                "created_at": self._created,
+                "updated_at": self._created,
+                "contact": {
+                    "name": agent["name"],
+                    "email": agent["email"],
+                    "active": True,
+                    "job_title": None,
+                    "language": "en",
+                    "time_zone": "Eastern Time (US & Canada)",
+                },
+            }
+            for agent in self._agents.values()
+        ]
+        chunk = agents[(page - 1) * per_page : page * per_page]
+        return self._paged(req, chunk, len(agents), page, per_page)
 
     # ----------------------------------------------------- contacts, companies, surveys
 

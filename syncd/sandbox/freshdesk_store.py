@@ -249,9 +249,15 @@ class FreshdeskStore:
             return self._full(t)
 
     def reply(
-        self, ticket_id: int, body: str = "Thanks, we are on it.", *, at: Any = None
+        self,
+        ticket_id: int,
+        body: str = "Thanks, we are on it.",
+        *,
+        at: Any = None,
+        markup: str | None = None,
     ) -> dict[str, Any]:
-        """A public agent reply: sets agent_responded_at and, the first time, first_responded_at."""
+        """A public agent reply: sets agent_responded_at and, the first time, first_responded_at.
+        `markup` is the reply's HTML as the API takes it (then `body` is ignored)."""
         with self._lock:
             t, when = self._live(ticket_id), self._when(at)
             stats = t["_stats"]
@@ -260,7 +266,7 @@ class FreshdeskStore:
                 stats["first_responded_at"] = iso(when)
                 t["fr_escalated"] = t["fr_escalated"] or when > to_epoch(t["fr_due_by"])
             user = t["responder_id"] or data.API_AGENT_ID
-            self._add_conversation(t, body, when, user, note=False)
+            self._add_conversation(t, body, when, user, note=False, markup=markup)
             self._save(t, when)
             return self._full(t)
 
@@ -605,11 +611,12 @@ class FreshdeskStore:
 
     def _add_conversation(
         self, t: dict[str, Any], body: str, when: int, user_id: int, *, note: bool,
-        private: bool = False, incoming: bool = False,
+        private: bool = False, incoming: bool = False, markup: str | None = None,
     ) -> None:  # fmt: skip
         # [Conv] shape; source 0 is an (email) reply, 2 a note.
+        html_body, text = (markup, _text(markup)) if markup is not None else (to_html(body), body)
         conv = {
-            "body": to_html(body), "body_text": body, "id": self._take_id("conversation"),
+            "body": html_body, "body_text": text, "id": self._take_id("conversation"),
             "incoming": incoming, "private": private, "user_id": user_id,
             "support_email": None, "source": 2 if note else 0,
             "ticket_id": t["id"], "to_emails": [], "from_email": None, "cc_emails": [],

@@ -6,7 +6,9 @@ Vendor endpoints (".json" suffix optional, as on Zendesk):
                                              (include=users,organizations,metric_sets)
     GET /api/v2/incremental/ticket_metric_events?start_time=   time-based, or page[size]
     GET /api/v2/tickets/{id}                 GET /api/v2/tickets/show_many?ids=1,2
-    PUT /api/v2/tickets/{id}                 -> {"ticket": ..., "audit": ...}
+    PUT /api/v2/tickets/{id}                 -> {"ticket": ..., "audit": ...}; a `comment`
+                                             {body, public} adds a comment ([T] Update Ticket)
+    GET /api/v2/tickets/{id}/comments        List Comments ([LC]), oldest first, one page
     GET /api/v2/tickets/{id}/metrics         GET /api/v2/ticket_metrics[/{id}]
     GET /api/v2/tickets/{id}/related         POST /api/v2/tickets/{id}/merge -> job_status
     PUT /api/v2/tickets/{id}/mark_as_spam    PUT /api/v2/tickets/mark_many_as_spam?ids=
@@ -31,6 +33,7 @@ Behaviour follows Zendesk's public docs, cited where it matters:
   https://developer.zendesk.com/documentation/api-basics/best-practices/best-practices-for-avoiding-rate-limiting
 - [T] Tickets, https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
 - [G] Groups, https://developer.zendesk.com/api-reference/ticketing/groups/groups/
+- [LC] Ticket Comments, https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_comments/
 - [NSR] About native system ticket rules,
   https://support.zendesk.com/hc/en-us/articles/4408894213018
 
@@ -179,6 +182,8 @@ class ZendeskApp(Lifecycle, Surveys):
             "ticket": 1, "user": 361_000_001, "org": 362_000_001, "audit": 1,
             "rating": 364_000_001, "job": 1,
         }  # fmt: skip
+        # Every comment per ticket, oldest first, as List Comments shows them ([LC]).
+        self._comments: dict[int, list[dict[str, Any]]] = {}
         self._init_lifecycle(ticket_metric_as_list)
         self._init_surveys()
         self.me = self.add_user("Sandbox Admin", email, role="admin")
@@ -193,6 +198,7 @@ class ZendeskApp(Lifecycle, Surveys):
             ("GET", rf"/api/v2/tickets/show_many{j}", self._serve(self._show_many_tickets)),
             ("GET", rf"/api/v2/tickets/(?P<id>\d+){j}", self._serve(self._show_ticket)),
             ("PUT", rf"/api/v2/tickets/(?P<id>\d+){j}", self._serve(self._put_ticket)),
+            ("GET", rf"/api/v2/tickets/(?P<id>\d+)/comments{j}", self._serve(self._comments_of)),
             ("GET", rf"/api/v2/users/me{j}", self._serve(self._show_me)),
             ("GET", rf"/api/v2/users/show_many{j}", self._serve(self._show_many_users)),
             ("GET", rf"/api/v2/users/(?P<id>\d+){j}", self._serve(self._show_user)),
@@ -632,6 +638,21 @@ class ZendeskApp(Lifecycle, Surveys):
             200, {"ticket": self._render_ticket(self._tickets[ticket["id"]]), "audit": audit}
         )
 
+    def _comments_of(self, req: Request, _now: float) -> Response:
+        """List Comments ([LC]): the ticket's comments, oldest first (one page here)."""
+        ticket_id = int(req.params["id"])
+        if self._live_ticket(ticket_id) is None:
+            return self.error(404, "")
+        found = [dict(c) for c in self._comments.get(ticket_id, [])]
+        return Response(
+            200, {"comments": found, "next_page": None, "previous_page": None, "count": len(found)}
+        )
+
+    def comments(self, ticket_id: int) -> list[dict[str, Any]]:
+        """The ticket's comments, oldest first (body, public, author_id, created_at)."""
+        with self._lock:
+            return [dict(c) for c in self._comments.get(ticket_id, [])]
+
     def _show_me(self, _req: Request, _now: float) -> Response:
         return Response(200, {"user": self._render_user(self._users[self.me["id"]])})
 
@@ -985,6 +1006,18 @@ class ZendeskApp(Lifecycle, Surveys):
                 ticket["status"] = native
         if comment is not None:
             events.append(comment)
+            self._comments.setdefault(ticket["id"], []).append(
+                {
+                    "id": comment["id"],
+                    "type": "Comment",
+                    "author_id": comment["author_id"],
+                    "body": comment["body"],
+                    "plain_body": comment["body"],
+                    "public": comment["public"],
+                    "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+                    "created_at": iso(now),
+                }
+            )
         if events:  # a no-op update leaves the ticket (and its place in the stream) alone
             self._record(current, ticket, comment, by_agent, now)
             self._store(ticket, now)
