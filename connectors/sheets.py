@@ -50,6 +50,7 @@ from connectors.sheets_layout import DATA_FIELDS, META_FIELDS, Book, parse_book
 from connectors.sheets_plan import REMOVE, Plan, Sweep, cell_requests, plan, value_ranges
 from syncd.config import SheetsConfig
 from syncd.errors import ConfigError, CredentialsError, Refusal, TransientError, error_for
+from syncd.keys import is_report_key, report_key
 from syncd.logs import register_secret
 from syncd.model import Decision, Ticket
 from syncd.ports import Report, SinkRecord, SinkResult
@@ -69,7 +70,6 @@ MAX_INLINE = 2_000_000
 HEADROOM = 500  # rows added beyond need when the Tickets grid grows, so growth is rare
 CELL_LIMIT = 10_000_000  # cells a spreadsheet holds (every tab's grid counts)
 CELL_WARNING = 0.8  # share of the limit past which the log warns
-REPORT_PREFIX = "report:"  # keys of report records, apart from ticket ids
 
 
 def quote_sheet(title: str) -> str:
@@ -150,7 +150,7 @@ class SheetsSink:
                     for c in report.charts
                 ],
             }
-            records.append(SinkRecord(key=REPORT_PREFIX + report.name, payload=payload))
+            records.append(SinkRecord(key=report_key(report.name), payload=payload))
         return records
 
     def describe(self, records: Sequence[SinkRecord]) -> str:
@@ -352,7 +352,7 @@ def _split(records: Sequence[SinkRecord]) -> tuple[dict[str, dict[str, Any]], li
     tickets: dict[str, dict[str, Any]] = {}
     reports: dict[str, dict[str, Any]] = {}
     for record in records:
-        target = reports if record.key.startswith(REPORT_PREFIX) else tickets
+        target = reports if is_report_key(record.key) else tickets
         target[record.key] = dict(record.payload)
     return tickets, list(reports.values())
 

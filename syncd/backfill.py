@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from syncd.errors import TransientError
+from syncd.keys import backfill_key, backfill_progress_key
 from syncd.pipeline import run_cycle
 from syncd.wiring import Parts, with_columns
 
@@ -30,11 +31,6 @@ class Progress:
     requests: int  # requests this run sent to the helpdesk
     share: float  # 0..1: how far the change times have come from the first ticket's to now
     finished: bool
-
-
-def backfill_key(source: str, since: datetime) -> str:
-    """The state-store cursor of the backfill of `source` from `since`."""
-    return f"backfill:{source}:{since.astimezone(UTC).isoformat()}"
 
 
 def run_backfill(
@@ -50,9 +46,9 @@ def run_backfill(
     key = backfill_key(source.name, since)
     if store.get_cursor(key) is None:
         store.set_cursor(key, source.start_cursor(since))
-    done = int(store.get_meta(f"{key}:tickets") or 0)
+    done = int(store.get_meta(backfill_progress_key(key, "tickets")) or 0)
     first_request = source.requests_sent
-    share = 1.0 if store.get_meta(f"{key}:finished") else 0.0
+    share = 1.0 if store.get_meta(backfill_progress_key(key, "finished")) else 0.0
     while True:
         report = run_cycle(
             source,
@@ -69,7 +65,7 @@ def run_backfill(
         )
         # The cursor moved past these tickets: each sink has them, or has them queued.
         done += report.pulled
-        store.set_meta(f"{key}:tickets", str(done))
+        store.set_meta(backfill_progress_key(key, "tickets"), str(done))
         if report.failed_sinks:
             # What the failed sink did not take is in its backlog, sent once it is back.
             raise TransientError(
@@ -80,9 +76,12 @@ def run_backfill(
         now = clock()
         # Progress in time: from the oldest change the backfill met (not `since`, which
         # may be years before the first ticket) to now, the export runs in change order.
-        if report.first_change is not None and store.get_meta(f"{key}:first") is None:
-            store.set_meta(f"{key}:first", report.first_change.isoformat())
-        first = store.get_meta(f"{key}:first")
+        if (
+            report.first_change is not None
+            and store.get_meta(backfill_progress_key(key, "first")) is None
+        ):
+            store.set_meta(backfill_progress_key(key, "first"), report.first_change.isoformat())
+        first = store.get_meta(backfill_progress_key(key, "first"))
         if report.last_change is not None and first is not None:
             origin = datetime.fromisoformat(first)
             if now > origin:
@@ -91,7 +90,7 @@ def run_backfill(
         finished = not report.more and not report.catching_up
         if finished:
             share = 1.0
-            store.set_meta(f"{key}:finished", now.isoformat())
+            store.set_meta(backfill_progress_key(key, "finished"), now.isoformat())
         progress = Progress(done, source.requests_sent - first_request, share, finished)
         on_progress(progress)
         if finished:

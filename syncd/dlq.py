@@ -23,6 +23,7 @@ import typer
 
 from syncd.config import load_config
 from syncd.errors import UserError
+from syncd.keys import letter_source
 from syncd.logs import scrub
 
 dlq_app = typer.Typer(
@@ -39,8 +40,9 @@ REASON_WIDTH = 70
 
 def how_retried(sink: str) -> str:
     """How a dead letter of this sink is tried again, in a few words."""
-    if sink.startswith("source:"):
-        return f"read again from {sink.removeprefix('source:')}"
+    source = letter_source(sink)
+    if source is not None:
+        return f"read again from {source}"
     return f"sent again to {sink}"
 
 
@@ -160,12 +162,12 @@ def _outcome(
 ) -> str:
     sink = before["sink"]
     if after is None:
-        if sink.startswith("source:"):
+        if letter_source(sink) is not None:
             return "recovered: read fine and sent through the rules to every sink"
         return f"recovered: {sink} accepted it"
     if after["attempts"] > before["attempts"]:
         return f"failed again ({next_retry(after, datetime.now(UTC))}): {scrub(after['reason'])}"
-    if not sink.startswith("source:") and sink not in sinks:
+    if letter_source(sink) is None and sink not in sinks:
         return f"not tried: no sink {sink} is enabled in the config"
     failed = report.sinks.get(sink)
     if failed is not None and failed.error:

@@ -26,6 +26,7 @@ from typing import Protocol
 import structlog
 
 from syncd.errors import SyncdError
+from syncd.keys import share_key
 from syncd.model import Action, Decision, Ticket
 from syncd.ports import Notifier
 
@@ -85,7 +86,7 @@ class Notifiers:
         failure: SyncdError | None = None
         pending = len(shares)
         for name, run in shares:
-            mark = f"part:{ticket.id}:{action.key}:{name}"
+            mark = share_key(ticket.id, action.key, name)
             done = ledger.get_meta(mark)
             if done is not None:
                 outcomes.append(done)

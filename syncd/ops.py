@@ -24,18 +24,16 @@ from typing import Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
 
 from syncd.config import Config
+from syncd.keys import LAST_CYCLE, LAST_SUCCESS
 from syncd.logs import scrub
 from syncd.metrics import Metrics, span
 from syncd.pipeline import CycleReport
-from syncd.state import SqlStateStore, schema
+from syncd.state import SqlStateStore
 
 log = structlog.get_logger("syncd.ops")
 
-LAST_CYCLE = "last_cycle"  # state meta: JSON summary of the daemon's last cycle
-LAST_SUCCESS = "last_success"  # state meta: ISO time the last successful cycle ended
 MIN_READY_WITHIN = 300.0
 
 
@@ -202,20 +200,10 @@ class CycleRecorder:
                 "actions_failed": report.actions_failed,
                 "more": report.more,
             }
-        self.metrics.set_dead_letters(dead_letter_count(self.store))
+        self.metrics.set_dead_letters(self.store.dead_letter_count())
         self.store.set_meta(LAST_CYCLE, json.dumps(summary))
         if summary["ok"]:
             self.store.set_meta(LAST_SUCCESS, now.isoformat())
-
-
-def dead_letter_count(store: SqlStateStore) -> int:
-    """Records parked in the state store."""
-    with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(schema.dead_letters)).scalar())
-
-
-# `syncd status` reads the store's tables directly: read-only summaries (counts, the next
-# timer) that the pipeline never needs, so they stay out of the StateStore port.
 
 
 def status_rows(store: SqlStateStore, now: datetime) -> list[tuple[str, str]]:
@@ -231,29 +219,18 @@ def status_rows(store: SqlStateStore, now: datetime) -> list[tuple[str, str]]:
         ("last success", _when(datetime.fromisoformat(success), now) if success else "never")
     )
     rows.append(("lease", _describe_lease(store, now)))
-    with store.engine.connect() as conn:
-        cursors = conn.execute(
-            select(
-                schema.cursors.c.source, schema.cursors.c.cursor, schema.cursors.c.updated_at
-            ).order_by(schema.cursors.c.source)
-        ).all()
-        tickets = conn.execute(select(func.count()).select_from(schema.tickets)).scalar() or 0
-        next_check = conn.execute(select(func.min(schema.tickets.c.next_check))).scalar()
-        letters = conn.execute(
-            select(schema.dead_letters.c.sink, func.count())
-            .group_by(schema.dead_letters.c.sink)
-            .order_by(schema.dead_letters.c.sink)
-        ).all()
-        fired = conn.execute(select(schema.fired_actions.c.outcome)).scalars().all()
-    for source, cursor, updated in cursors:
-        text = cursor if len(cursor) <= 48 else cursor[:45] + "..."
-        rows.append((f"cursor {source}", f"{text}, moved {_when(updated, now)}"))
-    if not cursors:
+    summary = store.summary()
+    for saved in summary.cursors:
+        text = saved.cursor if len(saved.cursor) <= 48 else saved.cursor[:45] + "..."
+        rows.append((f"cursor {saved.source}", f"{text}, moved {_when(saved.moved_at, now)}"))
+    if not summary.cursors:
         rows.append(("cursor", "none yet: the first cycle starts from helpdesk.start_time"))
-    rows.append(("tickets known", f"{tickets:,}"))
+    rows.append(("tickets known", f"{summary.tickets:,}"))
+    next_check = summary.next_check
     rows.append(("next timer", _when(next_check, now) if next_check else "none"))
-    total = sum(count for _, count in letters)
-    detail = ", ".join(f"{sink} {count:,}" for sink, count in letters)
+    letters = summary.dead_letters
+    total = sum(letters.values())
+    detail = ", ".join(f"{sink} {count:,}" for sink, count in letters.items())
     rows.append(("dead letters", f"{total:,} ({detail}); syncd dlq list" if total else "0"))
     owed = store.backlog_sizes()
     rows.append(
@@ -263,6 +240,7 @@ def status_rows(store: SqlStateStore, now: datetime) -> list[tuple[str, str]]:
             or "none: every sink is caught up",
         )
     )
+    fired = summary.action_outcomes
     baseline = sum(o.startswith("baseline") for o in fired)
     skipped = sum(o.startswith("skipped") for o in fired)
     rows.append(

@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from syncd import keys
 from syncd.errors import SyncdError, UserError
 from syncd.model import Decision, Ticket
 from syncd.ports import Notifier, Sink, SinkRecord, SinkResult, Source, StateStore
@@ -159,7 +160,7 @@ def run_cycle(
     `reporter` cuts the report tabs (syncd.reports) for the sinks that show them.
     """
     report = CycleReport()
-    cursor_key = cursor_key or source.name
+    cursor_key = cursor_key or keys.cursor_key(source.name)
     start_cursor = store.get_cursor(cursor_key) if pull else None
     schedule = _Schedule(dead_letters, clock())
     tickets: list[Ticket] = []
@@ -205,7 +206,7 @@ def run_cycle(
     report.changed = len(changed_keys)
     # Until the source has caught up once, the cycles meet the old backlog: record their
     # actions as a baseline rather than notify about tickets late long before syncd came.
-    caught_up_key = f"caught_up:{source.name}"
+    caught_up_key = keys.caught_up_key(source.name)
     baseline = baseline_actions or (
         not notify_on_first_sync and store.get_meta(caught_up_key) is None
     )
@@ -337,7 +338,7 @@ def _pull(
             report.malformed += 1
             log.error("malformed ticket", source=source.name, ticket=key, reason=reason)
             if not dry_run:
-                store.add_dead_letter(f"source:{source.name}", key, reason, raw, schedule)
+                store.add_dead_letter(keys.source_letter(source.name), key, reason, raw, schedule)
         next_cursor = page.cursor
         if not page.end_of_stream and (report.pulled >= max_tickets or stop_requested()):
             report.more = True
@@ -357,7 +358,7 @@ def _read_malformed_again(
     """The pulled tickets plus the malformed ones due for another try, read again from the
     helpdesk (its current version, normalised with today's config); and the source's dead
     letters to drop once the cycle is saved: tickets that now read fine."""
-    letter = f"source:{source.name}"
+    letter = keys.source_letter(source.name)
     pulled = {ticket.id for ticket in tickets}
     due = [key for key in store.due_dead_letters(letter, now, limit) if key not in pulled]
     fetched: list[Ticket] = []
@@ -451,7 +452,7 @@ def _write(
     payloads = {r.key: r.payload for r in batch}
     for key, reason in result.rejected.items():
         log.error("record rejected", sink=sink.name, ticket=key, reason=reason)
-        if key.startswith("report:"):
+        if keys.is_report_key(key):
             continue  # a report tab is rebuilt from the state, not parked: no snapshot to retry
         store.add_dead_letter(sink.name, key, reason, payloads.get(key), shared.schedule)
     report.written = len(result.accepted)

@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from syncd.facts import TicketFacts, project
+from syncd.keys import REPORTS_DAY, report_key
 from syncd.model import Decision, Ticket
 from syncd.ports import Report, Sink, SinkRecord, StateStore
 from syncd.reports import ReportSettings, build_reports, report_since
 
 if TYPE_CHECKING:
     from syncd.pipeline import SinkReport
-
-REPORTS_DAY = "reports:day"  # meta: the local day the report tabs were last delivered
 
 
 @dataclass
@@ -72,7 +71,7 @@ class ReportTabs:
         """--dry-run: what the sink would write, ticket rows and report tabs."""
         parts = [sink.describe(changed)] if changed else []
         if tabs:
-            titles = {f"report:{r.name}": f"'{r.title}' ({len(r.rows)} rows)" for r in self.reports}
+            titles = {report_key(r.name): f"'{r.title}' ({len(r.rows)} rows)" for r in self.reports}
             names = ", ".join(titles.get(r.key, r.key) for r in tabs)
             parts.append(f"write the report tab(s) {names}")
         return "; ".join(parts) or "nothing to write"

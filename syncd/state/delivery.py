@@ -196,6 +196,12 @@ class DeliveryLedger:
                 conn.execute(select(table.c.ticket_key).where(table.c.sink == sink)).scalars()
             )
 
+    def dead_letter_count(self) -> int:
+        """How many records are parked, every sink and the source together."""
+        with self.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(schema.dead_letters)).scalar()
+        return int(count or 0)
+
     def dead_letter_rows(self, ids: Collection[int] = ()) -> list[dict[str, Any]]:
         """Dead letters (all, or those with these ids), oldest first, times in UTC."""
         table = schema.dead_letters

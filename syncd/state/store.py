@@ -24,6 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from syncd.errors import ConfigError, LeaseLost
 from syncd.facts import TicketFacts
+from syncd.keys import PIPELINE
 from syncd.logs import register_secret
 from syncd.model import Action, Ticket
 from syncd.state import schema
@@ -31,10 +32,10 @@ from syncd.state.codec import dump_ticket, load_ticket
 from syncd.state.delivery import DeliveryLedger
 from syncd.state.lease import Claimant, Lease, may_claim
 from syncd.state.migrate import add_missing_columns
+from syncd.state.summary import StateSummary, read_summary
 
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
 _SCHEMA_LOCK = 0x73796E6364  # PostgreSQL advisory lock key ("syncd") held while creating tables
-_PIPELINE = "pipeline"  # meta key: the pipeline a SQLite file belongs to
 
 
 class SqlStateStore(DeliveryLedger):
@@ -66,9 +67,9 @@ class SqlStateStore(DeliveryLedger):
 
     def _claim_file(self, pipeline: str) -> None:
         """A SQLite file holds one pipeline: another's cursors would be taken for its own."""
-        owner = self.get_meta(_PIPELINE)
+        owner = self.get_meta(PIPELINE)
         if owner is None:
-            self.set_meta(_PIPELINE, pipeline)
+            self.set_meta(PIPELINE, pipeline)
         elif owner != pipeline:
             raise ConfigError(
                 f"the state database holds pipeline {owner!r}, not {pipeline!r}",
@@ -339,6 +340,11 @@ class SqlStateStore(DeliveryLedger):
                     }
                 ],
             )
+
+    def summary(self) -> StateSummary:
+        """Counts and times for `syncd status` (see syncd.state.summary)."""
+        with self.engine.connect() as conn:
+            return read_summary(conn)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Every parked record, oldest first."""
