@@ -48,9 +48,11 @@ Paging: Freshdesk lists no page past 300, so instead of walking pages `updated_s
 to the newest `updated_at` of each page (ordered ascending). The boundary is inclusive and
 times are whole seconds, so the versions already emitted at the boundary second (id and a
 hash of the JSON) are kept and skipped when they come back; a page number is used only while
-whole pages share one second, and such a second is read twice (see `step`). Once the
-listing is exhausted and the boundary second is over five minutes old by the response's
-Date, `since` moves past it and its ids are dropped.
+whole pages share one second, and such a second is read twice. Once the listing is
+exhausted and the boundary second is over five minutes old by the response's Date (the
+signpost), `since` moves past it and its ids are dropped. That logic is syncd.incremental's
+(`step`), shared with any time-cursor source; this module supplies Freshdesk's page cap and
+settling time.
 
 The cursor is JSON, opaque to the pipeline::
 
@@ -99,8 +101,23 @@ import requests
 import structlog
 
 from syncd.config import FreshdeskConfig
-from syncd.errors import ConfigError, CredentialsError, TerminalError, TransientError
-from syncd.model import Organization, Person, Status, StatusChange, Ticket, parse_timestamp
+from syncd.errors import (
+    ConfigError,
+    Refusal,
+    TerminalError,
+    TransientError,
+    error_for,
+)
+from syncd.incremental import CrowdedSecond, Item, Mark, Step, epoch, handled, iso, step
+from syncd.keys import rating_key
+from syncd.model import (
+    Organization,
+    Person,
+    Status,
+    StatusChange,
+    Ticket,
+    parse_timestamp,
+)
 from syncd.ports import Page
 from syncd.retry import MAX_WAIT, pause, retry_after_seconds, with_retry
 
@@ -120,8 +137,9 @@ COMPANY_CACHE, COMPANY_TTL = 4_096, 3_600.0
 COMPANY_BULK = 10
 MERGE_CACHE = 4_096
 CONVERSATION_PAGES = 3  # a merged ticket's conversations moved to the primary: few are left
-# A second this old is closed: no version listed later can carry it. Date is stamped after
-# the query ran, and listings may lag writes, so not the current second but minutes back.
+# A second this old is closed (the signpost, syncd.incremental): no version listed later can
+# carry it. Date is stamped after the query ran, and listings may lag writes, so not the
+# current second but minutes back.
 SETTLE = 300
 LOW_BUDGET = 0.05  # share of X-RateLimit-Total under which requests are spaced out
 STREAMS = (("tickets", None), ("deleted", "deleted"), ("spam", "spam"))
@@ -401,90 +419,27 @@ def _organization(company: Mapping[str, Any] | None, company_id: Any) -> Organiz
 # ------------------------------------------------------------------------------ cursor
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """Where one listing stands: everything before `since` (epoch seconds) was emitted, and
-    at `since` the `seen` versions (id -> tag); `page` > 1 only inside a crowded second."""
-
-    since: int
-    seen: Mapping[str, str] = field(default_factory=dict)
-    page: int = 1
-    recheck: bool = False  # re-reading a crowded second from page 1
-    found: bool = False  # this re-read met versions not emitted before
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A listed record as the cursor sees it: id, time (None: unreadable) and version tag."""
-
-    key: str
-    at: int | None
-    tag: str = ""
-
-
-def step(
-    mark: Mark,
-    items: Sequence[Item],
-    more: bool,
-    *,
-    settled: bool = False,
-    server_now: int | None = None,
-) -> tuple[Mark, list[int], bool]:
-    """The next mark after one page listed from `mark`, which items on it to emit, and
-    whether the listing is exhausted. Pure; items come oldest first.
-
-    A page entirely at the boundary second, with more behind it, pages on (page + 1) rather
-    than moving `since`. Pages past the first can shift while being read (a ticket updated
-    again leaves the second and the rest move up one place), which would hide a ticket, so
-    unless the records never move (`settled`, e.g. ratings by created_at) such a second is
-    read again from page 1 until a pass meets nothing new; only then does `since` move on.
-
-    `server_now` (the response's Date) closes the seconds more than SETTLE before it: once
-    the listing is exhausted, `since` moves past a closed boundary second, so its ids need
-    not be kept and a crowded one is not paged through again by every later cycle.
-    """
-    since = mark.since
-
-    def at(item: Item) -> int:
-        return since if item.at is None else item.at
-
-    fresh = [
-        i
-        for i, item in enumerate(items)
-        if at(item) > since or (at(item) == since and mark.seen.get(item.key) != item.tag)
-    ]
-    here = {item.key: item.tag for item in items if at(item) == since}
-    latest = max([since, *(at(item) for item in items)])
-    found = mark.found or any(at(items[i]) == since for i in fresh)
-    if items and latest == since and more:
-        if mark.page >= MAX_PAGE:
-            raise ConfigError(
-                f"more than {MAX_PAGE} pages of Freshdesk records changed in the second "
-                f"{_iso(since)}, and Freshdesk lists no page past {MAX_PAGE}",
-                where="helpdesk.page_size",
-                hint="Raise helpdesk.page_size (up to 100) so that second fits",
-            )
-        return (
-            replace(mark, seen={**mark.seen, **here}, page=mark.page + 1, found=found),
-            fresh,
-            False,
+def _step(
+    mark: Mark, items: Sequence[Item], more: bool, server_now: int | None, settled: bool = False
+) -> Step:
+    """`syncd.incremental.step` within Freshdesk's page cap and with its SETTLE."""
+    try:
+        return step(
+            mark,
+            items,
+            more,
+            settled=settled,
+            server_now=server_now,
+            settle=SETTLE,
+            max_page=MAX_PAGE,
         )
-    if not settled and (mark.page > 1 or mark.recheck) and (not mark.recheck or found):
-        # Later tickets on this page come again at the end of the re-read: hold them back.
-        now = [i for i in fresh if at(items[i]) == since]
-        return Mark(since, {**mark.seen, **here}, 1, recheck=True), now, False
-    if more and latest > since:
-        return (
-            Mark(latest, {item.key: item.tag for item in items if at(item) == latest}),
-            fresh,
-            False,
-        )
-    # The listing is exhausted: nothing is left after `latest`.
-    if server_now is not None and latest < server_now - SETTLE:
-        return Mark(latest + 1), fresh, True  # no new version can carry a past second
-    if latest == since:
-        return Mark(since, {**mark.seen, **here}), fresh, True
-    return Mark(latest, {item.key: item.tag for item in items if at(item) == latest}), fresh, True
+    except CrowdedSecond as exc:
+        raise ConfigError(
+            f"more than {MAX_PAGE} pages of Freshdesk records changed in the second "
+            f"{iso(exc.since)}, and Freshdesk lists no page past {MAX_PAGE}",
+            where="helpdesk.page_size",
+            hint="Raise helpdesk.page_size (up to 100) so that second fits",
+        ) from None
 
 
 @dataclass
@@ -504,7 +459,7 @@ class CursorState:
             data = json.loads(cursor)
             if data.get("v") != 1:
                 raise ValueError(f"version {data.get('v')!r}")
-            marks = {name: _mark(data.get(name), start) for name in names}
+            marks = {name: Mark.from_json(data.get(name), start) for name in names}
             return cls(marks, {int(r) for r in data.get("delivered") or ()})
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             raise TerminalError(
@@ -526,37 +481,10 @@ class CursorState:
         """The cursor text."""
         data: dict[str, Any] = {"v": 1}
         for name, mark in self.marks.items():
-            data[name] = {"since": _iso(mark.since)}
-            if mark.seen:
-                data[name]["seen"] = dict(mark.seen)
-            if mark.page != 1:
-                data[name]["page"] = mark.page
-            if mark.recheck:
-                data[name]["recheck"] = 1
-            if mark.found:
-                data[name]["found"] = 1
+            data[name] = mark.to_json()
         if self.delivered:
             data["delivered"] = sorted(self.delivered)
         return json.dumps(data, separators=(",", ":"))
-
-
-def _mark(data: Any, start: int) -> Mark:
-    if data is None:
-        return Mark(start)
-    page = int(data.get("page", 1))
-    if page < 1:
-        raise ValueError(f"page {page}")
-    seen = {str(k): str(v) for k, v in (data.get("seen") or {}).items()}
-    since = _epoch(data["since"])
-    return Mark(since, seen, page, bool(data.get("recheck")), bool(data.get("found")))
-
-
-def _epoch(value: str) -> int:
-    return int(parse_timestamp(value, "time").timestamp())
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _tag(raw: Any) -> str:
@@ -569,7 +497,7 @@ def _item(raw: Any, time_key: str) -> Item:
     if not isinstance(raw, dict):
         return Item("?", None, _tag(raw))
     try:
-        at: int | None = _epoch(raw[time_key])
+        at: int | None = epoch(raw[time_key])
     except (KeyError, ValueError, TypeError):
         at = None  # rejected when normalised; the boundary does not move for it
     return Item(str(raw.get("id", "?")), at, _tag(raw))
@@ -798,7 +726,7 @@ class FreshdeskSource:
     ) -> tuple[list[Ticket], list[tuple[str, str, Any]], bool]:
         mark = state.marks[stream]
         params: dict[str, Any] = {
-            "updated_since": _iso(mark.since),
+            "updated_since": iso(mark.since),
             "order_by": "updated_at",
             "order_type": "asc",
             "per_page": self.config.page_size,
@@ -809,7 +737,7 @@ class FreshdeskSource:
             params["filter"] = filt
         raws, more, server_now = self._list(f"{API}/tickets", params)
         listed = [_item(raw, "updated_at") for raw in raws]
-        mark, fresh, done = step(mark, listed, more, server_now=server_now)
+        mark, fresh, done = _step(mark, listed, more, server_now)
         tickets, rejected = self._tickets([raws[i] for i in fresh], state, window, stream)
         state.marks[stream] = mark
         return tickets, rejected, done
@@ -884,7 +812,7 @@ class FreshdeskSource:
                 return _Window(ratings, mark, True, [])
         while True:
             params = {
-                "created_since": _iso(mark.since),
+                "created_since": iso(mark.since),
                 "per_page": RATINGS_PER_PAGE,
                 "page": mark.page,
             }
@@ -892,18 +820,18 @@ class FreshdeskSource:
             items = [_item(raw, "created_at") for raw in raws]
             times = [item.at for item in items if item.at is not None]
             ordered = ordered and times == sorted(times)
-            mark, fresh, done = step(mark, items, more, settled=True, server_now=server_now)
+            mark, fresh, done = _step(mark, items, more, server_now, settled=True)
             for i in fresh:
                 try:
                     rating = parse_rating(raws[i])
                 except (ValueError, TypeError, AttributeError) as exc:
-                    key = f"rating:{items[i].key}"
+                    key = rating_key(items[i].key)
                     rejected.append((key, f"malformed satisfaction rating: {exc}", raws[i]))
                     continue
                 known = self._ratings.get(rating.ticket_id)
                 if known is None or (known.at, known.id) <= (rating.at, rating.id):
                     self._ratings.put(rating.ticket_id, rating)
-                if not _handled(done_mark, items[i]):
+                if not handled(done_mark, items[i]):
                     ratings.append(rating)
             # Out of order, a window would not be a prefix of the listing: read it all.
             if done or (ordered and len(ratings) >= RATINGS_WINDOW):
@@ -1087,31 +1015,20 @@ class FreshdeskSource:
         self._not_before = self.clock() + pause
 
     def _error(self, response: requests.Response, path: str) -> Exception:
-        """An error response -> syncd's error tree."""
-        status = response.status_code
-        if status in (401, 403):
-            env = self.config.api_key_env
-            return CredentialsError(
-                f"Freshdesk refused the API key ({status})",
-                where="helpdesk.api_key_env",
-                hint=f"Check the API key in the environment variable {env} "
-                "(Freshdesk: Profile settings > Your API Key) and helpdesk.domain",
-            )
-        if status == 429:
-            retry = retry_after_seconds(response.headers.get("Retry-After"))
-            return TransientError("Freshdesk answered 429 (rate limited)", retry_after=retry)
-        if status >= 500 or status == 408:
-            retry = retry_after_seconds(response.headers.get("Retry-After"))
-            return TransientError(f"Freshdesk answered {status} for {path}", retry_after=retry)
-        return TerminalError(
-            f"Freshdesk rejected GET {path} ({status}): {_describe(response)[:300]}"
+        """An error response -> syncd's error tree (syncd.errors' table, no overrides)."""
+        refusal = Refusal(
+            "the API key",
+            where="helpdesk.api_key_env",
+            hint=f"Check the API key in the environment variable {self.config.api_key_env} "
+            "(Freshdesk: Profile settings > Your API Key) and helpdesk.domain",
         )
-
-
-def _handled(done: Mark, item: Item) -> bool:
-    """A rating the ratings mark has already moved past (read again by the lookback)."""
-    at = done.since if item.at is None else item.at
-    return at < done.since or (at == done.since and item.key in done.seen)
+        return error_for(
+            "Freshdesk",
+            response.status_code,
+            f"GET {path}: {_describe(response)[:300]}",
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            refusal=refusal,
+        )
 
 
 def _server_time(value: str | None) -> int | None:

@@ -1,6 +1,5 @@
 """Freshdesk write-back: the rules' `tag:`, `set_priority:` and `set_group:` actions change the
-Freshdesk ticket, and messages to the requester (`notify: email:requester`) become public
-replies on it.
+Freshdesk ticket.
 
 Off unless `helpdesk.write_back: true`. Freshdesk's Update Ticket replaces the whole `tags`
 list ([UT]: there is no additive tag update), so a write that adds tags reads the ticket's
@@ -19,16 +18,6 @@ every GROUPS_TTL seconds); a name that matches no group is recorded as skipped w
 rule's file and line. The read is made just before the update,
 so the window in which an agent's tag change could be overwritten is the time between the
 two requests (milliseconds); Freshdesk documents no conditional update to close it.
-
-A message to the requester goes out in the ticket's thread ([R] Reply to a ticket):
-
-    POST /api/v2/tickets/{id}/reply  {"body": "<p>...</p>"}   1 credit, 201 Created
-
-Freshdesk emails the reply to the requester from the support address, so their answer lands
-on the ticket. The body is the rule's customer template (the rules loader allows no other) as
-HTML: values escaped, one paragraph per blank-line-separated block. Freshdesk counts it as an
-agent's reply (first_responded_at may be set by it). A reply carries no tags, so no marker.
-Deleted and spam tickets are skipped.
 
 The marker: every write also adds the tag `syncd` (MARKER_TAG), so an agent sees on the
 ticket that syncd touched it (and can filter tickets by it).
@@ -49,12 +38,10 @@ tries again next cycle.
 [UT] https://developers.freshdesk.com/api/#update_ticket
 [G]  https://developers.freshdesk.com/api/#list_all_groups
 [RL] https://developers.freshdesk.com/api/#ratelimit
-[R]  https://developers.freshdesk.com/api/#reply_ticket
 """
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,9 +50,9 @@ import requests
 
 from connectors.freshdesk import connect
 from syncd.config import FreshdeskConfig
-from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.errors import Refusal, TerminalError, TransientError, error_for
 from syncd.groups import GroupDirectory
-from syncd.model import Action, Decision, Ticket, paragraphs
+from syncd.model import Action, Decision, Ticket
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -109,11 +96,7 @@ class FreshdeskWriteBack:
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Change the ticket as the action asks (with the marker tag); None for actions
         this notifier does not carry out."""
-        if ticket.source != "freshdesk":
-            return None
-        if action.to_requester:
-            return self._reply(ticket, text)
-        if action.kind not in KINDS:
+        if action.kind not in KINDS or ticket.source != "freshdesk":
             return None
         if ticket.status.is_gone:
             return f"skipped: Freshdesk ticket is {ticket.status.value}, not changed"
@@ -157,24 +140,6 @@ class FreshdeskWriteBack:
             return f"tagged in Freshdesk: {', '.join(missing)}"
         return f"{done} in Freshdesk"
 
-    def _reply(self, ticket: Ticket, text: str) -> str:
-        """A public reply with the customer text, as HTML."""
-        if ticket.status.is_gone:
-            return f"skipped: Freshdesk ticket is {ticket.status.value}, no reply sent"
-        body = to_html(text)
-        if not body:
-            return "skipped: no customer text for the requester"
-        path = f"{API}/tickets/{ticket.id}/reply"
-        try:
-            with_retry(
-                lambda: self._call("POST", path, {"body": body}),
-                api="freshdesk",
-                attempts=self.attempts,
-            )
-        except _Gone:
-            return f"skipped: Freshdesk ticket {ticket.id} is deleted or spam"
-        return f"public reply on Freshdesk ticket {ticket.id}"
-
     def _list_groups(self) -> dict[str, int]:
         groups: dict[str, int] = {}
         page = 1
@@ -216,25 +181,21 @@ class FreshdeskWriteBack:
                 raise TransientError(f"Freshdesk sent a body that is not JSON for {path}") from None
         if status == 404:
             raise _Gone(path)
-        if status in (401, 403):
-            raise CredentialsError(
-                f"Freshdesk refused the API key for a ticket update ({status})",
-                where="helpdesk.api_key_env",
-                hint="helpdesk.write_back needs an agent's API key that may edit tickets; "
-                f"check the environment variable {self.config.api_key_env}",
-            )
-        if status == 429 or status == 408 or status >= 500:
-            retry = retry_after_seconds(response.headers.get("Retry-After"))
-            raise TransientError(f"Freshdesk answered {status} for {path}", retry_after=retry)
-        raise TerminalError(f"Freshdesk rejected {method} {path} ({status}): {response.text[:300]}")
+        refusal = Refusal(
+            "the API key for a ticket update",
+            where="helpdesk.api_key_env",
+            hint="helpdesk.write_back needs an agent's API key that may edit tickets; "
+            f"check the environment variable {self.config.api_key_env}",
+        )
+        raise error_for(
+            "Freshdesk",
+            status,
+            f"{method} {path}: {response.text[:300]}",
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            refusal=refusal,
+        )
 
 
 def _label(priority: str) -> str:
     """The Freshdesk priority's name as the source reports it (normal is Medium)."""
     return "medium" if priority == "normal" else priority
-
-
-def to_html(text: str) -> str:
-    """A template's text as reply HTML: each blank-line-separated block one paragraph, its
-    wrapped lines joined, every character escaped."""
-    return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs(text))

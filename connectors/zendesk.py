@@ -31,7 +31,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +40,8 @@ from zenpy import Zenpy
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyException
 
 from syncd.config import ZendeskConfig
-from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.errors import Refusal, TerminalError, TransientError, error_for
+from syncd.incremental import resume_point
 from syncd.model import Organization, Person, Status, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
@@ -458,17 +458,10 @@ def _slices(page: Page, stamps: Mapping[str, int], size: int) -> Iterator[Page]:
 
 def _cut(tickets: list[Ticket], stamps: Mapping[str, int], earliest: int) -> tuple[int, int] | None:
     """The first index from `earliest` on where the page splits cleanly by time, with the
-    start_time that resumes there; None when there is none."""
+    start_time that resumes there; None when there is none (syncd.incremental)."""
     if any(t.id not in stamps for t in tickets):
         return None
-    times = [stamps[t.id] for t in tickets]
-    oldest_from = list(accumulate(reversed(times), min))[::-1]  # oldest of times[i:]
-    newest = max(times[:earliest])
-    for i in range(earliest, len(times)):
-        if newest < oldest_from[i]:
-            return i, oldest_from[i]
-        newest = max(newest, times[i])
-    return None
+    return resume_point([stamps[t.id] for t in tickets], earliest)
 
 
 def _page_json(generator: Any) -> dict[str, Any]:
@@ -537,24 +530,30 @@ def _organization(org: Any, org_id: Any) -> Organization | None:
     return Organization(id=str(org.id), name=org.name or "", domain=domains[0] if domains else "")
 
 
+REFUSAL = Refusal(
+    "the API token",
+    where="helpdesk",
+    hint="Check helpdesk.email and the token in the variable named by helpdesk.token_env",
+)
+
+
 def _translate(exc: Exception, base: str, retry_after: float | None = None) -> Exception:
     """A zenpy/requests failure -> syncd's error tree (`retry_after`: what the last 429 said,
     for the 429 zenpy hands back without its response)."""
     if isinstance(exc, RatelimitBudgetExceeded):
-        return TransientError("Zendesk answered 429 (rate limited)", retry_after=retry_after)
+        return error_for("Zendesk", 429, "rate limited", retry_after=retry_after)
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
-    if status in (401, 403):
-        return CredentialsError(
-            f"Zendesk refused the API token ({status})",
-            where="helpdesk",
-            hint="Check helpdesk.email and the token in the variable named by helpdesk.token_env",
+    if isinstance(status, int):
+        return error_for(
+            "Zendesk",
+            status,
+            str(exc)[:300],
+            retry_after=retry_after_seconds(getattr(response, "headers", {}).get("Retry-After")),
+            refusal=REFUSAL,
         )
-    if status == 429 or (status is not None and status >= 500) or status == 408:
-        retry = retry_after_seconds(response.headers.get("Retry-After")) if response else None
-        return TransientError(f"Zendesk answered {status}", retry_after=retry)
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
         return TransientError(f"cannot reach Zendesk at {base}: {type(exc).__name__}")
     if isinstance(exc, APIException | ZenpyException | requests.HTTPError):
-        return TerminalError(f"Zendesk rejected the request ({status}): {str(exc)[:300]}")
+        return TerminalError(f"Zendesk rejected the request: {str(exc)[:300]}")
     return exc

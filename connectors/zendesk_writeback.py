@@ -1,25 +1,11 @@
 """Zendesk write-back: the rules' `tag:`, `set_priority:` and `set_group:` actions change the
-Zendesk ticket, and messages to the requester (`notify: email:requester`) become public
-replies on it.
+Zendesk ticket.
 
 Off unless `helpdesk.write_back: true`. One request per action, plus retries:
 
     PUT /api/v2/tickets/{id}.json  {"ticket": {"additional_tags": ["escalated", "syncd"]}}
     PUT /api/v2/tickets/{id}.json  {"ticket": {"priority": "urgent", "additional_tags": ["syncd"]}}
     PUT /api/v2/tickets/{id}.json  {"ticket": {"group_id": 360..., "additional_tags": ["syncd"]}}
-
-    PUT /api/v2/tickets/{id}.json  {"ticket": {"comment": {"body": "...", "public": true},
-                                               "additional_tags": ["syncd"]}}
-
-A message to the requester goes out in the ticket's thread: a public comment ([T] "Adding
-ticket comments": `comment` with `public: true`), which Zendesk emails to the requester with
-its own threading, so their answer lands on the ticket. Its text is the rule's customer
-template (the rules loader allows no other), its lines joined into paragraphs. A closed
-ticket takes no comment: the action is left to the next notifier (email, with the ticket
-reference in the subject). Zendesk counts a public comment by an agent, the API user
-included, as a reply: the ticket's first reply time (and first-response SLA) may be met by
-the notice, as when an agent sends it from a macro. Deleted, merged and spam tickets are
-skipped.
 
 A group is named by its name in the rules: the account's groups are listed once
 (`GET /api/v2/groups.json`, [G]) and remembered, and listed again when a name is not found
@@ -65,9 +51,9 @@ import requests
 from zenpy import Zenpy
 
 from syncd.config import ZendeskConfig
-from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.errors import Refusal, TransientError, error_for
 from syncd.groups import GroupDirectory
-from syncd.model import Action, Decision, Status, Ticket, paragraphs
+from syncd.model import Action, Decision, Status, Ticket
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -111,11 +97,7 @@ class ZendeskWriteBack:
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Change the ticket as the action asks (with the marker tag); None for actions
         this notifier does not carry out."""
-        if ticket.source != "zendesk":
-            return None
-        if action.to_requester:
-            return self._reply(ticket, text)
-        if action.kind not in KINDS:
+        if action.kind not in KINDS or ticket.source != "zendesk":
             return None
         if ticket.status in UNWRITABLE:
             return f"skipped: Zendesk ticket is {ticket.status.value}, not changed"
@@ -144,26 +126,6 @@ class ZendeskWriteBack:
             lambda: self._put(ticket.id, body), api="zendesk", attempts=self.attempts
         )
         return outcome or done
-
-    def _reply(self, ticket: Ticket, text: str) -> str | None:
-        """A public comment with the customer text; None (another notifier's turn) on a
-        closed ticket, which Zendesk no longer updates."""
-        if ticket.status is Status.CLOSED:
-            return None
-        if ticket.status in UNWRITABLE:
-            return f"skipped: Zendesk ticket is {ticket.status.value}, no reply sent"
-        body = "\n\n".join(paragraphs(text))
-        if not body:
-            return "skipped: no customer text for the requester"
-        change: dict[str, Any] = {"comment": {"body": body, "public": True}}
-        if MARKER_TAG not in ticket.tags:
-            change["additional_tags"] = [MARKER_TAG]
-        outcome = with_retry(
-            lambda: self._put(ticket.id, {"ticket": change}), api="zendesk", attempts=self.attempts
-        )
-        if outcome and "is closed" in outcome:
-            return None  # closed since it was pulled: email it instead
-        return outcome or f"public reply on Zendesk ticket {ticket.id}"
 
     def _list_groups(self) -> dict[str, int]:
         groups: dict[str, int] = {}
@@ -209,14 +171,18 @@ class ZendeskWriteBack:
         status = response.status_code
         if 200 <= status < 300:
             return
-        if status in (401, 403):
-            raise CredentialsError(
-                f"Zendesk refused the API token for a ticket update ({status})",
-                where="helpdesk",
-                hint="helpdesk.write_back needs an agent token that may edit tickets; check "
-                "helpdesk.email and the variable named by helpdesk.token_env",
-            )
-        if status == 429 or status == 408 or status >= 500:
-            retry = retry_after_seconds(response.headers.get("Retry-After"))
-            raise TransientError(f"Zendesk answered {status} to {what}", retry_after=retry)
-        raise TerminalError(f"Zendesk rejected {what} ({status}): {response.text[:300]}")
+        raise error_for(
+            "Zendesk",
+            status,
+            f"{what}: {response.text[:300]}",
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            refusal=REFUSAL,
+        )
+
+
+REFUSAL = Refusal(
+    "the API token for a ticket update",
+    where="helpdesk",
+    hint="helpdesk.write_back needs an agent token that may edit tickets; check "
+    "helpdesk.email and the variable named by helpdesk.token_env",
+)

@@ -22,17 +22,14 @@ import structlog
 from connectors.freshdesk import (
     CursorState,
     FreshdeskSource,
-    Item,
-    Mark,
-    _iso,
     may_be_merged,
     merged_into,
     normalize,
     parse_rating,
-    step,
 )
 from syncd.config import FreshdeskConfig
 from syncd.errors import CredentialsError, TerminalError, TransientError
+from syncd.incremental import Mark, iso
 from syncd.model import Status, Ticket
 from syncd.ports import Page
 from syncd.sandbox import FRESHDESK_API_KEY, Sandbox
@@ -216,63 +213,6 @@ def test_merge_signs():
 # ------------------------------------------------------------------------------ cursor
 
 
-def items(*pairs: tuple[str, int]) -> list[Item]:
-    return [Item(key, at, "v") for key, at in pairs]
-
-
-def test_step_moves_since_and_skips_versions_seen_at_the_boundary():
-    mark, fresh, done = step(Mark(100), items(("1", 100), ("2", 101), ("3", 101)), more=True)
-    assert (mark.since, dict(mark.seen), fresh, done) == (
-        101,
-        {"2": "v", "3": "v"},
-        [0, 1, 2],
-        False,
-    )
-    # The next request starts at 101 again: 2 and 3 come back and are skipped...
-    mark2, fresh, done = step(mark, items(("2", 101), ("3", 101), ("4", 105)), more=False)
-    assert (fresh, done, mark2.since) == ([2], True, 105)
-    # ...unless that is a new version in the same second.
-    _, fresh, _ = step(mark, [Item("2", 101, "changed"), Item("3", 101, "v")], more=False)
-    assert fresh == [0]
-
-
-def test_a_crowded_second_pages_on_then_is_read_again_before_moving_on():
-    mark = Mark(100)
-    mark, fresh, done = step(mark, items(("1", 100), ("2", 100)), more=True)
-    assert (mark.page, fresh, done) == (2, [0, 1], False)
-    # The second ends on page 2; the later ticket waits for the re-read.
-    mark, fresh, done = step(mark, items(("3", 100), ("9", 107)), more=False)
-    assert (mark.page, mark.recheck, fresh, done) == (1, True, [0], False)
-    # The re-read meets nothing new: only now does `since` move, and 9 goes out.
-    mark, fresh, _ = step(mark, items(("1", 100), ("2", 100)), more=True)
-    assert (mark.page, fresh) == (2, [])
-    mark, fresh, done = step(mark, items(("3", 100), ("9", 107)), more=False)
-    assert (mark.since, mark.page, mark.recheck, fresh, done) == (107, 1, False, [1], True)
-
-
-def test_a_re_read_that_finds_a_hidden_ticket_reads_again():
-    mark = Mark(100, {"1": "v", "2": "v", "3": "v"}, page=1, recheck=True)
-    mark, fresh, _ = step(mark, items(("1", 100), ("4", 100)), more=True)  # 4 was hidden
-    assert fresh == [1] and mark.found
-    mark, fresh, done = step(mark, items(("3", 100)), more=False)
-    assert (mark.recheck, mark.found, done) == (True, False, False)
-    mark, fresh, done = step(mark, items(("1", 100), ("4", 100)), more=True)
-    mark, fresh, done = step(mark, items(("3", 100)), more=False)
-    assert (mark.recheck, done, fresh) == (False, True, [])
-
-
-def test_a_second_long_past_is_closed_once_the_listing_is_exhausted():
-    mark = Mark(100, {"1": "v"})
-    now = 100 + 301
-    closed, fresh, done = step(mark, items(("1", 100), ("2", 100)), False, server_now=now)
-    assert (closed, fresh, done) == (Mark(101), [1], True)
-    recent, _, _ = step(mark, items(("1", 100), ("2", 100)), False, server_now=now - 2)
-    assert recent == Mark(100, {"1": "v", "2": "v"})
-    # More pages behind: the second cannot be closed yet, whatever the time.
-    paged, _, done = step(mark, items(("1", 100), ("2", 100)), True, server_now=now)
-    assert paged.page == 2 and not done
-
-
 def test_cursor_round_trip_and_unreadable_cursor():
     state = CursorState.load(None, 0)
     state.marks["tickets"] = Mark(1_800_000_000, {"5": "abc"}, page=3, recheck=True)
@@ -415,7 +355,7 @@ def test_same_second_across_a_page_boundary_loses_and_repeats_nothing(sandbox):
     # Page 1 moves `since` to the crowded second; three pages of it, read again from page 1
     # (see `step`); deleted and spam. The hour-old second is closed: no ids kept of it.
     assert vendor_paths(sandbox).count("/api/v2/tickets") == 1 + 3 + 3 + 2
-    assert json.loads(cursor)["tickets"] == {"since": _iso(at + 21)}
+    assert json.loads(cursor)["tickets"] == {"since": iso(at + 21)}
     sandbox.reset_counts()
     assert emitted(pull_all(source, cursor)[0]) == []
     assert sandbox.counts()["freshdesk"] == 4
