@@ -178,7 +178,7 @@ class SheetsConfig(_Section):
     # {key: Title} to retitle one; None: the default set.
     columns: list[str | dict[str, str]] | None = None
     # Tab titles by what they show: tickets, breaches, escalations, daily, weekly, monthly.
-    tabs: dict[str, str] = {}
+    tabs: dict[str, str] = Field({}, validate_default=True)  # checked against `worksheet`
     # Finished tickets (solved, closed, merged, spam, deleted) whose last change is older move
     # from the Tickets tab to a yearly "Archive <year>" tab; None: they stay.
     archive_after_days: int | None = Field(365, ge=1)
