@@ -1,5 +1,6 @@
 """Freshdesk write-back: the rules' `tag:`, `set_priority:` and `set_group:` actions change the
-Freshdesk ticket.
+Freshdesk ticket, and messages to the requester (`notify: email:requester`) become public
+replies on it.
 
 Off unless `helpdesk.write_back: true`. Freshdesk's Update Ticket replaces the whole `tags`
 list ([UT]: there is no additive tag update), so a write that adds tags reads the ticket's
@@ -18,6 +19,16 @@ every GROUPS_TTL seconds); a name that matches no group is recorded as skipped w
 rule's file and line. The read is made just before the update,
 so the window in which an agent's tag change could be overwritten is the time between the
 two requests (milliseconds); Freshdesk documents no conditional update to close it.
+
+A message to the requester goes out in the ticket's thread ([R] Reply to a ticket):
+
+    POST /api/v2/tickets/{id}/reply  {"body": "<p>...</p>"}   1 credit, 201 Created
+
+Freshdesk emails the reply to the requester from the support address, so their answer lands
+on the ticket. The body is the rule's customer template (the rules loader allows no other) as
+HTML: values escaped, one paragraph per blank-line-separated block. Freshdesk counts it as an
+agent's reply (first_responded_at may be set by it). A reply carries no tags, so no marker.
+Deleted and spam tickets are skipped.
 
 The marker: every write also adds the tag `syncd` (MARKER_TAG), so an agent sees on the
 ticket that syncd touched it (and can filter tickets by it).
@@ -38,10 +49,12 @@ tries again next cycle.
 [UT] https://developers.freshdesk.com/api/#update_ticket
 [G]  https://developers.freshdesk.com/api/#list_all_groups
 [RL] https://developers.freshdesk.com/api/#ratelimit
+[R]  https://developers.freshdesk.com/api/#reply_ticket
 """
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,7 +65,7 @@ from connectors.freshdesk import connect
 from syncd.config import FreshdeskConfig
 from syncd.errors import Refusal, TerminalError, TransientError, error_for
 from syncd.groups import GroupDirectory
-from syncd.model import Action, Decision, Ticket
+from syncd.model import Action, Decision, Ticket, paragraphs
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -96,7 +109,11 @@ class FreshdeskWriteBack:
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Change the ticket as the action asks (with the marker tag); None for actions
         this notifier does not carry out."""
-        if action.kind not in KINDS or ticket.source != "freshdesk":
+        if ticket.source != "freshdesk":
+            return None
+        if action.to_requester:
+            return self._reply(ticket, text)
+        if action.kind not in KINDS:
             return None
         if ticket.status.is_gone:
             return f"skipped: Freshdesk ticket is {ticket.status.value}, not changed"
@@ -139,6 +156,24 @@ class FreshdeskWriteBack:
         if action.kind == "tag":
             return f"tagged in Freshdesk: {', '.join(missing)}"
         return f"{done} in Freshdesk"
+
+    def _reply(self, ticket: Ticket, text: str) -> str:
+        """A public reply with the customer text, as HTML."""
+        if ticket.status.is_gone:
+            return f"skipped: Freshdesk ticket is {ticket.status.value}, no reply sent"
+        body = to_html(text)
+        if not body:
+            return "skipped: no customer text for the requester"
+        path = f"{API}/tickets/{ticket.id}/reply"
+        try:
+            with_retry(
+                lambda: self._call("POST", path, {"body": body}),
+                api="freshdesk",
+                attempts=self.attempts,
+            )
+        except _Gone:
+            return f"skipped: Freshdesk ticket {ticket.id} is deleted or spam"
+        return f"public reply on Freshdesk ticket {ticket.id}"
 
     def _list_groups(self) -> dict[str, int]:
         groups: dict[str, int] = {}
@@ -199,3 +234,9 @@ class FreshdeskWriteBack:
 def _label(priority: str) -> str:
     """The Freshdesk priority's name as the source reports it (normal is Medium)."""
     return "medium" if priority == "normal" else priority
+
+
+def to_html(text: str) -> str:
+    """A template's text as reply HTML: each blank-line-separated block one paragraph, its
+    wrapped lines joined, every character escaped."""
+    return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs(text))

@@ -1,11 +1,25 @@
 """Zendesk write-back: the rules' `tag:`, `set_priority:` and `set_group:` actions change the
-Zendesk ticket.
+Zendesk ticket, and messages to the requester (`notify: email:requester`) become public
+replies on it.
 
 Off unless `helpdesk.write_back: true`. One request per action, plus retries:
 
     PUT /api/v2/tickets/{id}.json  {"ticket": {"additional_tags": ["escalated", "syncd"]}}
     PUT /api/v2/tickets/{id}.json  {"ticket": {"priority": "urgent", "additional_tags": ["syncd"]}}
     PUT /api/v2/tickets/{id}.json  {"ticket": {"group_id": 360..., "additional_tags": ["syncd"]}}
+
+    PUT /api/v2/tickets/{id}.json  {"ticket": {"comment": {"body": "...", "public": true},
+                                               "additional_tags": ["syncd"]}}
+
+A message to the requester goes out in the ticket's thread: a public comment ([T] "Adding
+ticket comments": `comment` with `public: true`), which Zendesk emails to the requester with
+its own threading, so their answer lands on the ticket. Its text is the rule's customer
+template (the rules loader allows no other), its lines joined into paragraphs. A closed
+ticket takes no comment: the action is left to the next notifier (email, with the ticket
+reference in the subject). Zendesk counts a public comment by an agent, the API user
+included, as a reply: the ticket's first reply time (and first-response SLA) may be met by
+the notice, as when an agent sends it from a macro. Deleted, merged and spam tickets are
+skipped.
 
 A group is named by its name in the rules: the account's groups are listed once
 (`GET /api/v2/groups.json`, [G]) and remembered, and listed again when a name is not found
@@ -53,7 +67,7 @@ from zenpy import Zenpy
 from syncd.config import ZendeskConfig
 from syncd.errors import Refusal, TransientError, error_for
 from syncd.groups import GroupDirectory
-from syncd.model import Action, Decision, Status, Ticket
+from syncd.model import Action, Decision, Status, Ticket, paragraphs
 from syncd.ratelimit import RateLimiter
 from syncd.retry import retry_after_seconds, with_retry
 
@@ -97,7 +111,11 @@ class ZendeskWriteBack:
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """Change the ticket as the action asks (with the marker tag); None for actions
         this notifier does not carry out."""
-        if action.kind not in KINDS or ticket.source != "zendesk":
+        if ticket.source != "zendesk":
+            return None
+        if action.to_requester:
+            return self._reply(ticket, text)
+        if action.kind not in KINDS:
             return None
         if ticket.status in UNWRITABLE:
             return f"skipped: Zendesk ticket is {ticket.status.value}, not changed"
@@ -126,6 +144,26 @@ class ZendeskWriteBack:
             lambda: self._put(ticket.id, body), api="zendesk", attempts=self.attempts
         )
         return outcome or done
+
+    def _reply(self, ticket: Ticket, text: str) -> str | None:
+        """A public comment with the customer text; None (another notifier's turn) on a
+        closed ticket, which Zendesk no longer updates."""
+        if ticket.status is Status.CLOSED:
+            return None
+        if ticket.status in UNWRITABLE:
+            return f"skipped: Zendesk ticket is {ticket.status.value}, no reply sent"
+        body = "\n\n".join(paragraphs(text))
+        if not body:
+            return "skipped: no customer text for the requester"
+        change: dict[str, Any] = {"comment": {"body": body, "public": True}}
+        if MARKER_TAG not in ticket.tags:
+            change["additional_tags"] = [MARKER_TAG]
+        outcome = with_retry(
+            lambda: self._put(ticket.id, {"ticket": change}), api="zendesk", attempts=self.attempts
+        )
+        if outcome and "is closed" in outcome:
+            return None  # closed since it was pulled: email it instead
+        return outcome or f"public reply on Zendesk ticket {ticket.id}"
 
     def _list_groups(self) -> dict[str, int]:
         groups: dict[str, int] = {}
