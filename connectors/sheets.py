@@ -53,7 +53,7 @@ from syncd.errors import ConfigError, CredentialsError, Refusal, TransientError,
 from syncd.keys import is_report_key, report_key
 from syncd.logs import register_secret
 from syncd.model import Decision, Ticket
-from syncd.ports import Report, SinkRecord, SinkResult
+from syncd.ports import Chart, Report, SinkRecord, SinkResult
 from syncd.retry import retry_after_seconds, with_retry
 from syncd.sheet_columns import cell_value, ticket_columns, to_serial
 
@@ -145,10 +145,7 @@ class SheetsSink:
                 "columns": list(report.columns),
                 "rows": [[_fit(cell_value(v, self.zone)) for v in row] for row in report.rows],
                 "formats": formats,
-                "charts": [
-                    {"title": c.title, "kind": c.kind, "domain": c.domain, "series": list(c.series)}
-                    for c in report.charts
-                ],
+                "charts": [_chart(c) for c in report.charts],
             }
             records.append(SinkRecord(key=report_key(report.name), payload=payload))
         return records
@@ -375,6 +372,15 @@ def _chunks(ranges: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _size(body: Any) -> int:
     """Bytes of a request body as sent."""
     return len(json.dumps(body).encode())  # escaped as requests sends it
+
+
+def _chart(chart: Chart) -> dict[str, Any]:
+    """A chart as the payload carries it; "rows" when it plots only the table's first rows
+    (the Agents tab's newest week: syncd.reports.LeadingChart)."""
+    shown: dict[str, Any] = {"title": chart.title, "kind": chart.kind, "domain": chart.domain}
+    shown["series"] = list(chart.series)
+    leading = getattr(chart, "rows", None)
+    return shown if leading is None else shown | {"rows": int(leading)}
 
 
 def _inferred(report: Report, index: int) -> str:
