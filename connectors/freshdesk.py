@@ -108,6 +108,7 @@ from syncd.errors import (
     TransientError,
     error_for,
 )
+from syncd.groups import NameDirectory
 from syncd.incremental import CrowdedSecond, Item, Mark, Step, epoch, handled, iso, step
 from syncd.keys import rating_key
 from syncd.model import (
@@ -148,6 +149,8 @@ BUCKETS = {Status.DELETED: "deleted", Status.SPAM: "spam"}  # the listing a tick
 STATUSES = {2: Status.OPEN, 3: Status.PENDING, 4: Status.SOLVED, 5: Status.CLOSED}
 STATUS_NAMES = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
 STATUS_TTL = 3_600.0  # seconds before an unknown status code may read the statuses again
+NAMES_TTL = 300.0  # seconds before an unknown agent or group id may list them again
+NAMES_PAGES = 10  # at most 1000 agents (or groups) listed, 100 a page
 # Words in a timer-stopping status's name that mean the customer owes the next move.
 CUSTOMER_WORDS = ("customer", "requester", "your reply", "client")
 # Words that mean someone else does, when the admin view cannot say whether the timer stops.
@@ -632,6 +635,10 @@ class FreshdeskSource:
         self._last_window: tuple[Mark, tuple[Rating, ...], Mark, bool] | None = None
         self._statuses: dict[int, CustomStatus] = status_table(None, None, config.statuses)
         self._statuses_read_at: float | None = None  # clock() of the last read of them
+        # Agents and groups by name for the sheet: listed once per process, again when an
+        # unknown id appears (at most every NAMES_TTL seconds).
+        self.agents = NameDirectory(lambda: self._names("agents"), NAMES_TTL, clock)
+        self.groups = NameDirectory(lambda: self._names("groups"), NAMES_TTL, clock)
         self.requests_sent = 0
 
     def start_cursor(self, since: datetime) -> str:
@@ -782,7 +789,7 @@ class FreshdeskSource:
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(tid or "?"), f"malformed ticket: {exc}", raw))
                 continue
-            tickets.append(ticket)
+            tickets.append(self._named(ticket, raw))
             window.deliver(int(ticket.id), state.delivered)  # normalize checked the id
             state.forget(ticket.id, BUCKETS.get(ticket.status, "tickets"))
         return tickets, rejected
@@ -839,6 +846,34 @@ class FreshdeskSource:
         self._warm = True
         self._last_window = (done_mark, tuple(ratings), mark, not done)
         return _Window(ratings, mark, not done, rejected)
+
+    def _named(self, ticket: Ticket, raw: Mapping[str, Any]) -> Ticket:
+        """The ticket with its agent's and group's names (List All Agents, List All Groups)."""
+        group_id = raw.get("group_id")
+        if ticket.assignee_id is None and not group_id:
+            return ticket
+        return replace(
+            ticket,
+            assignee_name=self.agents.name(ticket.assignee_id),
+            group_id=str(group_id) if group_id else None,
+            group_name=self.groups.name(str(group_id)) if group_id else "",
+        )
+
+    def _names(self, what: str) -> dict[str, str]:
+        """id -> name of every agent (their contact's name) or group of the account."""
+        names: dict[str, str] = {}
+        for page in range(1, NAMES_PAGES + 1):
+            found, more, _ = self._list(f"{API}/{what}", {"per_page": 100, "page": page})
+            for item in found:
+                if not isinstance(item, dict) or item.get("id") is None:
+                    continue
+                contact = item.get("contact") if what == "agents" else item
+                name = contact.get("name") if isinstance(contact, dict) else None
+                if name:
+                    names[str(item["id"])] = str(name)
+            if not more:
+                break
+        return names
 
     def _load_statuses(self, raws: list[Any]) -> None:
         """Read the account's statuses when a ticket has a code not known yet: once per

@@ -46,7 +46,8 @@ from syncd.model import Organization, Person, Status, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
-SIDELOADS = ["users", "organizations", "metric_sets"]
+# users: requesters and assignees (agents by name); groups: the tickets' groups by name.
+SIDELOADS = ["users", "organizations", "groups", "metric_sets"]
 SURVEY_RESPONSES = "/api/v2/guide/survey_responses"
 SURVEY_TICKETS = 100  # tickets per survey-responses request (one page of 100 responses)
 SHOW_MANY = 100  # ids per show_many request (Zendesk's limit)
@@ -274,7 +275,7 @@ class ZendeskSource:
     def _purge_cache(self) -> None:
         # zenpy keeps every object it saw (up to 10,000 each); a page is normalised, so
         # drop them and keep memory flat however long the export.
-        for kind in ("ticket", "user", "organization"):
+        for kind in ("ticket", "user", "organization", "group"):
             self.client.cache.purge_cache(kind)
 
     def _normalize(self, raw: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> Ticket:
@@ -282,7 +283,7 @@ class ZendeskSource:
         requester = _user(user, raw.get("requester_id"))
         org_id = raw.get("organization_id")
         organization = _organization(self.client.cache.get("organization", org_id), org_id)
-        return normalize(
+        ticket = normalize(
             raw,
             requester,
             organization,
@@ -291,6 +292,7 @@ class ZendeskSource:
             requester_suspended=bool(getattr(user, "suspended", False)),
             custom_names=self.config.custom_fields,
         )
+        return _named(ticket, raw, self.client.cache)
 
 
 def normalize(
@@ -511,6 +513,22 @@ def _count(metrics: Mapping[str, Any] | None, key: str) -> int:
 def _optional_timestamp(metrics: Mapping[str, Any] | None, key: str) -> datetime | None:
     value = (metrics or {}).get(key)
     return parse_timestamp(value, key) if value else None
+
+
+def _named(ticket: Ticket, raw: Mapping[str, Any], cache: Any) -> Ticket:
+    """The ticket with its assignee's and group's names, from the page's `users` (which hold
+    the assignees) and `groups` sideloads; without them the ids stay, names empty."""
+    assignee = cache.get("user", raw.get("assignee_id")) if raw.get("assignee_id") else None
+    group_id = raw.get("group_id")
+    group = cache.get("group", group_id) if group_id else None
+    if assignee is None and not group_id:
+        return ticket
+    return replace(
+        ticket,
+        assignee_name=str(getattr(assignee, "name", "") or ""),
+        group_id=str(group_id) if group_id else None,
+        group_name=str(getattr(group, "name", "") or ""),
+    )
 
 
 def _text(value: Any) -> str:

@@ -37,3 +37,36 @@ class GroupDirectory:
             self.listed_at = self.clock()
             found = self.groups.get(name.lower())
         return found
+
+
+class NameDirectory:
+    """Id -> name for the sheet (agents, groups), listed through `list_names` when needed.
+
+    Listed once per process, the first time an id is asked for; an id not in the list lists
+    again, at most every `ttl` seconds, so an agent added later is named without a request
+    per ticket. An id still unknown shows as "" (the sheet falls back to the id).
+    """
+
+    def __init__(
+        self,
+        list_names: Callable[[], dict[str, str]],
+        ttl: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.list_names = list_names  # id (as text) -> name, every one of the account
+        self.ttl = ttl
+        self.clock = clock
+        self.names: dict[str, str] = {}
+        self.listed_at: float | None = None
+
+    def name(self, key: str | None) -> str:
+        """The name for this id; "" when there is none (or no id)."""
+        if not key:
+            return ""
+        found = self.names.get(key)
+        stale = self.listed_at is None or self.clock() - self.listed_at > self.ttl
+        if found is None and stale:
+            self.names = self.list_names()
+            self.listed_at = self.clock()
+            found = self.names.get(key)
+        return found or ""

@@ -109,7 +109,8 @@ _CATALOGUE: dict[str, tuple[str, str, int, Getter]] = {
     "status": ("Status", TEXT, 110, _status),
     "category": ("Category", TEXT, 110, lambda t, d, g: d.category),
     "priority": ("Priority", TEXT, 80, lambda t, d, g: d.priority),
-    "assignee": ("Assignee", TEXT, 100, lambda t, d, g: t.assignee_id or ""),
+    # The agent's name as the helpdesk shows it; the id only when the name is unknown.
+    "assignee": ("Assignee", TEXT, 130, lambda t, d, g: t.assignee_name or t.assignee_id or ""),
     "created": ("Created", MOMENT, 130, lambda t, d, g: t.created_at),
     "first_response_due": ("First response due", MOMENT, 130, _due("first_response")),
     "first_response_at": ("First response at", MOMENT, 130, _first_response_at),
@@ -142,6 +143,7 @@ _CATALOGUE: dict[str, tuple[str, str, int, Getter]] = {
     "sla_policy": ("SLA policy", TEXT, 110, lambda t, d, g: d.sla.policy if d.sla else ""),
     "reopens": ("Reopens", NUMBER, 70, lambda t, d, g: t.reopens),
     "source": ("Helpdesk", TEXT, 80, lambda t, d, g: t.source),
+    "group": ("Group", TEXT, 110, lambda t, d, g: t.group_name or t.group_id or ""),
 }
 COLUMN_KEYS = tuple(_CATALOGUE)
 DEFAULT_COLUMNS = COLUMN_KEYS[: COLUMN_KEYS.index("updated") + 1]

@@ -567,9 +567,10 @@ class ZendeskApp(Lifecycle, Surveys):
         return f"{self._base_url}{req.path}?{urlencode(params, safe=',')}"
 
     def _sideloads(self, req: Request, tickets: list[dict[str, Any]]) -> dict[str, Any]:
-        # include=users,organizations side-loads the people and organizations the tickets
-        # reference, metric_sets their Ticket Metrics; other sideloads (groups, ...) are not
-        # emulated and ignored.
+        # include=users,organizations side-loads the people (requesters, submitters,
+        # assignees, collaborators) and organizations the tickets reference, groups their
+        # groups, metric_sets their Ticket Metrics; other sideloads are not emulated and
+        # ignored.
         wanted = {
             part.strip() for value in req.query.get("include", []) for part in value.split(",")
         }
@@ -592,6 +593,10 @@ class ZendeskApp(Lifecycle, Surveys):
                 t["organization_id"] for t in tickets if t["organization_id"] in self._orgs
             )
             out["organizations"] = [self._render_org(self._orgs[oid]) for oid in org_ids]
+        if "groups" in wanted:
+            names = {gid: name for name, gid in data.GROUPS.items()}
+            group_ids = dict.fromkeys(t["group_id"] for t in tickets if t.get("group_id") in names)
+            out["groups"] = [self._render_group(gid, names[gid]) for gid in group_ids]
         if "metric_sets" in wanted:
             # Deleted tickets have no metrics record any more (their metrics endpoint is 404).
             out["metric_sets"] = [
@@ -677,22 +682,23 @@ class ZendeskApp(Lifecycle, Surveys):
             return self.error(404, "")
         return Response(200, {"organization": self._render_org(org)})
 
+    def _render_group(self, gid: int, name: str) -> dict[str, Any]:
+        """A group as Zendesk shows it ([G])."""
+        return {
+            "id": gid,
+            "name": name.title(),
+            "description": "",
+            "default": name == "support",
+            "deleted": False,
+            "is_public": True,
+            "url": f"{self._base_url}/api/v2/groups/{gid}.json",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+        }
+
     def _list_groups(self, req: Request, _now: float) -> Response:
         """List Groups: offset pagination, 100 per page by default ([G])."""
-        groups = [
-            {
-                "id": gid,
-                "name": name.title(),
-                "description": "",
-                "default": name == "support",
-                "deleted": False,
-                "is_public": True,
-                "url": f"{self._base_url}/api/v2/groups/{gid}.json",
-                "created_at": "2024-01-01T00:00:00Z",
-                "updated_at": "2024-01-01T00:00:00Z",
-            }
-            for name, gid in data.GROUPS.items()
-        ]
+        groups = [self._render_group(gid, name) for name, gid in data.GROUPS.items()]
         per_page = max(1, min(int(req.arg("per_page", "100") or 100), 100))
         page = max(1, int(req.arg("page", "1") or 1))
         chunk = groups[(page - 1) * per_page : page * per_page]
