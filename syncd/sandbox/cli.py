@@ -38,7 +38,8 @@ def serve(
     config_out: Path | None = None,
 ) -> None:
     """Start the sandbox in the foreground; SIGINT/SIGTERM stop it. Every mistake in the
-    options is a UserError before anything listens."""
+    options, and a key or config file that cannot be written, is a UserError, with the
+    servers stopped."""
     if not 0 <= fault_rate <= 1:
         raise UserError(f"{fault_rate} is not a share", where="--fault-rate", hint="Give 0 to 1")
     if helpdesk not in HELPDESKS:
@@ -54,14 +55,17 @@ def serve(
         _load_tickets(sandbox, helpdesk, loaded, tickets)
         if generate:
             getattr(sandbox, helpdesk).generate(generate)
-        config = sandbox.config(
-            "sqlite:///syncd-sandbox-state.db", str(default_rules()), key, helpdesk
-        )
-        _write(key, "--credentials-out", sandbox.write_service_account)
-        _write(config_path, "--config-out", lambda path: YAML().dump(config, path))
-        sandbox.start()
     except BaseException:
         sandbox.server.server_close()  # nothing listens yet: release the port
+        raise
+    sandbox.start()  # before the config: the SMTP server has its port once it listens
+    try:
+        rules = str(default_rules())
+        config = sandbox.config("sqlite:///syncd-sandbox-state.db", rules, key, helpdesk)
+        _write(key, "--credentials-out", sandbox.write_service_account)
+        _write(config_path, "--config-out", lambda path: YAML().dump(config, path))
+    except BaseException:
+        sandbox.stop()
         raise
     for line in _instructions(sandbox, helpdesk, key, config, config_path):
         typer.echo(line)
