@@ -112,6 +112,7 @@ from syncd.groups import NameDirectory
 from syncd.incremental import CrowdedSecond, Item, Mark, Step, epoch, handled, iso, step
 from syncd.keys import rating_key
 from syncd.model import (
+    HelpdeskSla,
     Organization,
     Person,
     Status,
@@ -281,7 +282,72 @@ def normalize(
         # Stats carry the first agent reply; without them it is unknown, not missing.
         replies_known=stats is not None,
         status_name=status_name,
+        # Stats date the latest agent and requester responses: a requester response after the
+        # agent's is waiting for a reply (since the latest one: with two unanswered messages,
+        # Freshdesk's stats cannot tell when the older was sent). A reopen clears resolved_at,
+        # so the first solve of a reopened ticket is unknown.
+        awaiting_reply_since=_awaiting_reply(stat),
+        last_agent_reply_at=_optional_time(stat, "agent_responded_at"),
+        first_solved_at=(
+            parse_timestamp(solved, "stats.resolved_at")
+            if solved and not stat.get("reopened_at")
+            else None
+        ),
+        unseen=(
+            frozenset({"next_reply", "periodic_update", "first_resolution"})
+            if stats is None
+            else frozenset({"first_resolution"})
+            if stat.get("reopened_at")
+            else frozenset()
+        ),
+        helpdesk_sla=_helpdesk_slas(raw, stat, solved),
     )
+
+
+# Freshdesk's SLA fields -> (syncd's measure, the due field, the escalation flag).
+SLA_FIELDS = (
+    ("first_response", "fr_due_by", "fr_escalated"),
+    ("next_reply", "nr_due_by", "nr_escalated"),
+    ("resolution", "due_by", "is_escalated"),
+)
+
+
+def _awaiting_reply(stats: Mapping[str, Any]) -> datetime | None:
+    """When the requester's unanswered response was sent, after a first agent reply."""
+    asked = _optional_time(stats, "requester_responded_at")
+    answered = _optional_time(stats, "agent_responded_at")
+    if asked is None or answered is None or asked <= answered:
+        return None
+    return asked
+
+
+def _helpdesk_slas(
+    raw: Mapping[str, Any], stats: Mapping[str, Any], solved: Any
+) -> tuple[HelpdeskSla, ...]:
+    """Freshdesk's own SLA state: fr_due_by/fr_escalated (first response), due_by/
+    is_escalated (resolution) and, where the account has next-response SLAs,
+    nr_due_by/nr_escalated."""
+    met = {
+        "first_response": bool(stats.get("first_responded_at")),
+        "next_reply": _awaiting_reply(stats) is None,
+        "resolution": bool(solved),
+    }
+    out = []
+    for measure, due_key, flag in SLA_FIELDS:
+        due = raw.get(due_key)
+        if not isinstance(due, str) or not due:
+            continue
+        escalated = raw.get(flag)
+        out.append(
+            HelpdeskSla(
+                measure,
+                due_key,
+                "achieved" if met[measure] else "active",
+                parse_timestamp(due, due_key),
+                escalated if isinstance(escalated, bool) else None,
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

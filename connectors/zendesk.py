@@ -42,12 +42,14 @@ from zenpy.lib.exception import APIException, RatelimitBudgetExceeded, ZenpyExce
 from syncd.config import ZendeskConfig
 from syncd.errors import Refusal, TerminalError, TransientError, error_for
 from syncd.incremental import resume_point
-from syncd.model import Organization, Person, Status, Ticket, parse_timestamp
+from syncd.model import HelpdeskSla, Organization, Person, Status, Ticket, parse_timestamp
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
 # users: requesters and assignees (agents by name); groups: the tickets' groups by name.
-SIDELOADS = ["users", "organizations", "groups", "metric_sets"]
+# `slas`: Zendesk's own SLA state inside each ticket (for `syncd sla check`); an include
+# costs no request, only a few hundred bytes per measured ticket.
+SIDELOADS = ["users", "organizations", "groups", "metric_sets", "slas"]
 SURVEY_RESPONSES = "/api/v2/guide/survey_responses"
 SURVEY_TICKETS = 100  # tickets per survey-responses request (one page of 100 responses)
 SHOW_MANY = 100  # ids per show_many request (Zendesk's limit)
@@ -361,6 +363,11 @@ def normalize(
         # Without its metrics (a deleted ticket has none) syncd cannot tell whether an agent
         # replied: first-response SLAs are then shown, not judged, rather than falsely breached.
         replies_known=metrics is not None,
+        first_solved_at=_first_solve(created_at, metrics),
+        # Ticket metrics count replies but date only the first: who waits for the next reply,
+        # and since when the last public agent reply, are not in them.
+        unseen=UNSEEN if metrics is not None else UNSEEN | {"first_resolution"},
+        helpdesk_sla=_helpdesk_slas(raw.get("slas")),
     )
 
 
@@ -503,6 +510,48 @@ def _paused_minutes(metrics: Mapping[str, Any] | None) -> dict[str, dict[str, fl
         if minutes:
             out[status] = minutes
     return out
+
+
+UNSEEN = frozenset({"next_reply", "periodic_update"})
+# Zendesk's SLA metric names -> syncd's measures ("": one syncd does not track).
+SLA_METRICS = {
+    "first_reply_time": "first_response",
+    "next_reply_time": "next_reply",
+    "periodic_update_time": "periodic_update",
+    "requester_wait_time": "requester_wait",
+    "agent_work_time": "agent_work",
+    "pausable_update_time": "",
+    "total_resolution_time": "",
+}
+
+
+def _first_solve(created_at: datetime, metrics: Mapping[str, Any] | None) -> datetime | None:
+    """The first solve, from first_resolution_time_in_minutes (calendar minutes from the
+    ticket's creation, kept through reopens)."""
+    value = ((metrics or {}).get("first_resolution_time_in_minutes") or {}).get("calendar")
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        return None
+    return created_at + timedelta(minutes=value)
+
+
+def _helpdesk_slas(slas: Any) -> tuple[HelpdeskSla, ...]:
+    """The ticket's `slas.policy_metrics` (include=slas): metric, stage, breach_at."""
+    metrics = slas.get("policy_metrics") if isinstance(slas, dict) else None
+    out = []
+    for item in metrics if isinstance(metrics, list) else ():
+        if not isinstance(item, dict) or not isinstance(item.get("metric"), str):
+            continue
+        metric = item["metric"]
+        breach_at = item.get("breach_at")
+        out.append(
+            HelpdeskSla(
+                SLA_METRICS.get(metric, ""),
+                metric,
+                str(item.get("stage") or ""),
+                parse_timestamp(breach_at, "slas.breach_at") if breach_at else None,
+            )
+        )
+    return tuple(out)
 
 
 def _count(metrics: Mapping[str, Any] | None, key: str) -> int:

@@ -83,6 +83,25 @@ _CUSTOMER_PATHS = {
 
 
 @dataclass(frozen=True, slots=True)
+class HelpdeskSla:
+    """One SLA target as the helpdesk itself measures it (Zendesk's `slas` sideload,
+    Freshdesk's due_by/fr_due_by and escalation flags), normalised.
+
+    `measure` is syncd's name for it (first_response, next_reply, periodic_update,
+    resolution, requester_wait, agent_work), or "" for one syncd does not track; `metric` is
+    the helpdesk's own name. `stage`: active, paused or achieved; `breached`: the helpdesk's
+    verdict when it gives one (None: judge by `due`)."""
+
+    measure: str
+    metric: str
+    stage: str
+    due: datetime | None
+    breached: bool | None = None
+    policy: str = ""
+    business_hours: bool | None = None  # None: the helpdesk does not say
+
+
+@dataclass(frozen=True, slots=True)
 class Ticket:
     """A helpdesk ticket, normalised. `id` is the helpdesk's id, as a string."""
 
@@ -130,6 +149,17 @@ class Ticket:
     # The helpdesk's own name for a status `status` cannot tell apart (a custom status such as
     # Freshdesk's "Waiting on Customer"); "" when the normalised status says it all.
     status_name: str = ""
+    # The conversation as the SLA clocks need it: when the requester's oldest message still
+    # without a public agent reply was sent (None: nobody waits for a reply), and the latest
+    # public agent reply. Internal notes and automated replies count as neither.
+    awaiting_reply_since: datetime | None = None
+    last_agent_reply_at: datetime | None = None
+    first_solved_at: datetime | None = None  # the first solve, kept through reopens
+    # SLA measures the source cannot see for this ticket ("next_reply", "periodic_update",
+    # "first_resolution"): shown as unknown and never judged.
+    unseen: frozenset[str] = frozenset()
+    # The helpdesk's own SLA verdicts, for `syncd sla check` (empty: it measures none).
+    helpdesk_sla: tuple[HelpdeskSla, ...] = ()
 
     @property
     def customer_url(self) -> str:
@@ -175,6 +205,24 @@ class SlaTarget:
     used: float = 0.0  # share of the target used: 0.5 = half, 1.0 = due now
     breached: bool = False
     at_risk: bool = False  # past the policy's at-risk share, not yet breached
+    known: bool = True  # False: the source cannot see this measure; never judged
+
+
+# Every SLA measure a policy can set a target for, in the order the sheet shows them.
+SLA_MEASURES = (
+    "first_response",
+    "next_reply",
+    "periodic_update",
+    "first_resolution",
+    "resolution",
+    "requester_wait",
+    "agent_work",
+)
+
+
+def no_target() -> SlaTarget:
+    """A measure the policy sets no target for."""
+    return SlaTarget(None)
 
 
 @dataclass(slots=True)
@@ -184,17 +232,43 @@ class SlaStatus:
     policy: str
     calendar: str
     first_response: SlaTarget
-    resolution: SlaTarget
+    resolution: SlaTarget  # full resolution: a reopen restarts it
+    # The other measures (a target with no due and nothing used when the policy sets none).
+    next_reply: SlaTarget = field(default_factory=no_target)
+    periodic_update: SlaTarget = field(default_factory=no_target)
+    first_resolution: SlaTarget = field(default_factory=no_target)  # never restarted
+    requester_wait: SlaTarget = field(default_factory=no_target)
+    agent_work: SlaTarget = field(default_factory=no_target)
+
+    def targets(self) -> tuple[tuple[str, SlaTarget], ...]:
+        """Every measure by name (SLA_MEASURES order)."""
+        return (
+            ("first_response", self.first_response),
+            ("next_reply", self.next_reply),
+            ("periodic_update", self.periodic_update),
+            ("first_resolution", self.first_resolution),
+            ("resolution", self.resolution),
+            ("requester_wait", self.requester_wait),
+            ("agent_work", self.agent_work),
+        )
 
     @property
     def breached(self) -> bool:
-        """Either target breached."""
-        return self.first_response.breached or self.resolution.breached
+        """Any target breached."""
+        return (
+            self.first_response.breached
+            or self.resolution.breached
+            or self.next_reply.breached
+            or self.periodic_update.breached
+            or self.first_resolution.breached
+            or self.requester_wait.breached
+            or self.agent_work.breached
+        )
 
     @property
     def at_risk(self) -> bool:
-        """Either target at risk (and none breached)."""
-        return not self.breached and (self.first_response.at_risk or self.resolution.at_risk)
+        """Any target at risk (and none breached)."""
+        return not self.breached and any(t.at_risk for _name, t in self.targets())
 
     @property
     def state(self) -> str:
@@ -203,7 +277,7 @@ class SlaStatus:
             return "breached"
         if self.at_risk:
             return "at_risk"
-        targets = (self.first_response, self.resolution)
+        targets = [t for _name, t in self.targets()]
         if all(t.met_at or t.due is None for t in targets):
             return "met" if any(t.met_at for t in targets) else "paused"
         return "ok"

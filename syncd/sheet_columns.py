@@ -45,13 +45,14 @@ class Column:
 
 
 def _due(target: str) -> Getter:
-    """The due moment of an SLA target ("first_response" or "resolution")."""
+    """The due moment of an SLA target (a measure of SLA_MEASURES); "unknown" where the
+    source cannot see the measure."""
 
     def due(ticket: Ticket, decision: Decision, gone: bool) -> Value:
         if gone or decision.sla is None:
             return None
         chosen: SlaTarget = getattr(decision.sla, target)
-        return chosen.due
+        return chosen.due if chosen.known else "unknown"
 
     return due
 
@@ -144,6 +145,12 @@ _CATALOGUE: dict[str, tuple[str, str, int, Getter]] = {
     "reopens": ("Reopens", NUMBER, 70, lambda t, d, g: t.reopens),
     "source": ("Helpdesk", TEXT, 80, lambda t, d, g: t.source),
     "group": ("Group", TEXT, 110, lambda t, d, g: t.group_name or t.group_id or ""),
+    # The other SLA measures' due moments (issue 13), when a policy sets them:
+    "next_reply_due": ("Next reply due", MOMENT, 130, _due("next_reply")),
+    "periodic_update_due": ("Update due", MOMENT, 130, _due("periodic_update")),
+    "first_resolution_due": ("First resolution due", MOMENT, 130, _due("first_resolution")),
+    "requester_wait_due": ("Requester wait due", MOMENT, 130, _due("requester_wait")),
+    "agent_work_due": ("Agent work due", MOMENT, 130, _due("agent_work")),
 }
 COLUMN_KEYS = tuple(_CATALOGUE)
 DEFAULT_COLUMNS = COLUMN_KEYS[: COLUMN_KEYS.index("updated") + 1]

@@ -30,19 +30,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from syncd.durations import duration_parts, parse_duration
-from syncd.model import Reason, SlaStatus, SlaTarget, Status, Ticket
+from syncd.model import SLA_MEASURES, Reason, SlaStatus, SlaTarget, Status, Ticket
 from syncd.rules.calendar import BusinessCalendar, merge_pauses
-from syncd.rules.conditions import Compiler, Facts, Predicate
+from syncd.rules.conditions import FIELDS, SLA, Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
 
 ALWAYS = "24/7"
 _ZERO = timedelta(0)
 _SECOND = timedelta(seconds=1)
 DEFAULT_PAUSE = frozenset({Status.PENDING, Status.ON_HOLD})
+# Zendesk's requester wait time stops while pending; agent work time also on hold.
+REQUESTER_WAIT_PAUSE = frozenset({Status.PENDING})
+AGENT_WORK_PAUSE = DEFAULT_PAUSE
 Pause = tuple[datetime, datetime | None]
 
 
@@ -59,10 +63,17 @@ Span = timedelta | BusinessDays
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    """First-response and resolution targets for one priority (None: no target)."""
+    """The targets for one priority (None: no target). `more`: any besides first response
+    and resolution is set (most policies set none, and measuring skips them)."""
 
     first_response: Span | None
     resolution: Span | None
+    next_reply: Span | None = None
+    periodic_update: Span | None = None
+    first_resolution: Span | None = None
+    requester_wait: Span | None = None
+    agent_work: Span | None = None
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,28 +110,124 @@ class SlaRules:
         changes by the clock alone (a target turning at risk or breached)."""
         targets = policy.targets.get(priority, NO_TARGETS)
         status = ticket.status
-        paused = self.pause_on
+        resolved = None
+        if status is Status.SOLVED or status is Status.CLOSED:
+            # Without the helpdesk's solve time, the last update is when it was solved.
+            resolved = ticket.solved_at or ticket.updated_at
+        clock = self._clock(policy.calendar, ticket, now, self.pause_on)
+        first, next_first = clock.standing(targets.first_response, ticket.first_response_at)
+        if not ticket.replies_known and ticket.first_response_at is None:
+            first, next_first = SlaTarget(due=first.due), None  # cannot judge: show due only
+        past = _ZERO
+        if ticket.paused_minutes and (targets.resolution is not None or targets.more):
+            past = self.past_pauses(ticket, policy.calendar, clock, resolved, self.pause_on)
+        resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
+        sla = SlaStatus(policy.name, policy.calendar.name, first, resolution)
+        if not targets.more:
+            if not status.is_open:
+                return sla, None
+            return sla, _earliest(next_first, next_resolution)
+        changes = [next_first, next_resolution]
+        self._more(sla, targets, policy.calendar, ticket, now, (clock, past, resolved), changes)
+        if not status.is_open:
+            return sla, None
+        return sla, min((c for c in changes if c is not None), default=None)
+
+    def _clock(
+        self, calendar: BusinessCalendar, ticket: Ticket, now: datetime, paused: frozenset[Status]
+    ) -> _Clock:
+        """The clock from the ticket's creation, stopped in the `paused` statuses."""
+        status = ticket.status
         pauses = ticket.pauses(paused) if ticket.status_history or status in paused else ()
         if ticket.paused_minutes:
             # The helpdesk's totals hold every stretch before the current one: keep only the
             # current (open-ended) pause from the history, so nothing counts twice.
             pauses = [p for p in pauses if p[1] is None]
-        resolved = None
-        if status is Status.SOLVED or status is Status.CLOSED:
-            # Without the helpdesk's solve time, the last update is when it was solved.
-            resolved = ticket.solved_at or ticket.updated_at
-        clock = _Clock(policy.calendar, ticket.created_at, pauses, now, self.at_risk)
-        first, next_first = clock.standing(targets.first_response, ticket.first_response_at)
-        if not ticket.replies_known and ticket.first_response_at is None:
-            first, next_first = SlaTarget(due=first.due), None  # cannot judge: show due only
-        past = _ZERO
-        if ticket.paused_minutes and targets.resolution is not None:
-            past = self.past_pauses(ticket, policy.calendar, clock, resolved)
-        resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
-        sla = SlaStatus(policy.name, policy.calendar.name, first, resolution)
-        if not status.is_open:
-            return sla, None
-        return sla, _earliest(next_first, next_resolution)
+        return _Clock(calendar, ticket.created_at, pauses, now, self.at_risk)
+
+    def _more(
+        self,
+        sla: SlaStatus,
+        targets: Targets,
+        calendar: BusinessCalendar,
+        ticket: Ticket,
+        now: datetime,
+        resolution: tuple[_Clock, timedelta, datetime | None],
+        changes: list[datetime | None],
+    ) -> None:
+        """The measures besides first response and (full) resolution, into `sla`.
+
+        Next reply runs from the requester's oldest unanswered message to the next public
+        agent reply, periodic update from the latest public agent reply while the ticket is
+        open; neither pauses (as Zendesk measures reply and update times). First resolution
+        runs from creation to the first solve and is never restarted by a reopen; full
+        resolution (`resolution`) is met only while the ticket is solved. Requester wait
+        stops while pending, agent work while pending or on hold (Zendesk's definitions)."""
+        unseen = ticket.unseen
+        is_open = ticket.status.is_open
+        if targets.next_reply is not None:
+            if "next_reply" in unseen:
+                sla.next_reply = SlaTarget(None, known=False)
+            elif is_open and ticket.first_response_at and ticket.awaiting_reply_since:
+                clock = _Clock(calendar, ticket.awaiting_reply_since, (), now, self.at_risk)
+                sla.next_reply, change = clock.standing(targets.next_reply, None)
+                changes.append(change)
+            else:
+                sla.next_reply = SlaTarget(None, met_at=ticket.last_agent_reply_at)
+        if targets.periodic_update is not None:
+            if "periodic_update" in unseen:
+                sla.periodic_update = SlaTarget(None, known=False)
+            elif is_open and ticket.last_agent_reply_at is not None:
+                clock = _Clock(calendar, ticket.last_agent_reply_at, (), now, self.at_risk)
+                sla.periodic_update, change = clock.standing(targets.periodic_update, None)
+                changes.append(change)
+        full, past, resolved = resolution
+        if targets.first_resolution is not None:
+            sla.first_resolution = self._first_resolution(
+                targets.first_resolution, ticket, full, past, resolved, changes
+            )
+        for name, span, paused in (
+            ("requester_wait", targets.requester_wait, REQUESTER_WAIT_PAUSE),
+            ("agent_work", targets.agent_work, AGENT_WORK_PAUSE),
+        ):
+            if span is None:
+                continue
+            clock = full if paused == self.pause_on else self._clock(calendar, ticket, now, paused)
+            waited = past if paused == self.pause_on else _ZERO
+            if ticket.paused_minutes and paused != self.pause_on:
+                waited = self.past_pauses(ticket, calendar, clock, resolved, paused)
+            target, change = clock.standing(span, resolved, waited)
+            setattr(sla, name, target)
+            changes.append(change)
+
+    def _first_resolution(
+        self,
+        span: Span,
+        ticket: Ticket,
+        clock: _Clock,
+        past: timedelta,
+        resolved: datetime | None,
+        changes: list[datetime | None],
+    ) -> SlaTarget:
+        """From creation to the first solve, on the resolution clock; a reopen never restarts
+        it. Unknown when the source cannot tell the first solve of a reopened ticket, or
+        when a first solve came late by the clock but pauses known only as totals (which
+        may have come after it) could have made it on time."""
+        if "first_resolution" in ticket.unseen:
+            return SlaTarget(None, known=False)
+        reopened = ticket.reopens > 0 or (
+            ticket.first_solved_at is not None and ticket.first_solved_at != resolved
+        )
+        if not reopened:
+            target, change = clock.standing(span, resolved, past)
+            changes.append(change)
+            return target
+        if ticket.first_solved_at is None:
+            return SlaTarget(None, known=False)
+        target, _change = clock.standing(span, ticket.first_solved_at)
+        if target.breached and ticket.paused_minutes:
+            return SlaTarget(target.due, ticket.first_solved_at, known=False)
+        return target
 
     def past_pauses(
         self,
@@ -128,6 +235,7 @@ class SlaRules:
         calendar: BusinessCalendar,
         clock: _Clock,
         resolved: datetime | None,
+        paused: frozenset[Status] | None = None,
     ) -> timedelta:
         """Working time the ticket spent paused before its current stretch, from the
         helpdesk's totals: calendar minutes on a round-the-clock calendar, else business
@@ -135,7 +243,7 @@ class SlaRules:
         before the current stretch began: a pause cannot hide time actually worked."""
         kind = "calendar" if calendar.round_the_clock else "business"
         minutes = 0.0
-        for status in self.pause_on:
+        for status in self.pause_on if paused is None else paused:
             value = (ticket.paused_minutes.get(status.value) or {}).get(kind)
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
                 minutes += value
@@ -228,6 +336,24 @@ def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
 
 
 NO_TARGETS = Targets(None, None)
+
+
+def _sla_field(path: str) -> Callable[[Facts], Any]:
+    read = attrgetter(path)
+    return lambda f: None if f.sla is None else read(f.sla)
+
+
+# Every measure as rule fields: sla.next_reply.breached, sla.periodic_update.used, ...;
+# `known` is false where the source cannot see the measure. First response and resolution
+# keep their entries in the conditions module (which adds `known` here too).
+FIELDS.update(
+    {
+        f"sla.{measure}.{attr}": (_sla_field(f"{measure}.{attr}"), SLA)
+        for measure in SLA_MEASURES
+        for attr in ("breached", "at_risk", "used", "known")
+        if f"sla.{measure}.{attr}" not in FIELDS
+    }
+)
 
 
 def compile_calendars(
@@ -394,15 +520,19 @@ def _targets(
         if level not in levels:
             problems.add(loc, f"unknown priority {key!r}", f"Use one of: {', '.join(levels)}")
             return None
-        if not isinstance(spec, dict) or not set(spec) <= {"first_response", "resolution"}:
-            problems.add(loc, "targets take first_response and resolution durations")
+        if not isinstance(spec, dict) or not set(spec) <= set(SLA_MEASURES):
+            problems.add(
+                loc,
+                "targets take durations for " + ", ".join(SLA_MEASURES),
+                "e.g. {first_response: 2h, next_reply: 4h, resolution: 3d}",
+            )
             return None
         try:
+            spans = {str(k): _span(v, calendar) for k, v in spec.items()}
+            more = bool(set(spans) - {"first_response", "resolution"})
             out[str(level)] = Targets(
-                *(
-                    _span(spec[k], calendar) if k in spec else None
-                    for k in ("first_response", "resolution")
-                )
+                **{k: spans.get(k) for k in SLA_MEASURES},
+                more=more,
             )
         except ValueError as exc:
             problems.add(loc, str(exc))

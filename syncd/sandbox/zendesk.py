@@ -3,7 +3,8 @@
 Vendor endpoints (".json" suffix optional, as on Zendesk):
 
     GET /api/v2/incremental/tickets/cursor   cursor-based incremental ticket export
-                                             (include=users,organizations,metric_sets)
+                                             (include=users,organizations,metric_sets,slas;
+                                             slas: zendesk_sla)
     GET /api/v2/incremental/ticket_metric_events?start_time=   time-based, or page[size]
     GET /api/v2/tickets/{id}                 GET /api/v2/tickets/show_many?ids=1,2
     PUT /api/v2/tickets/{id}                 -> {"ticket": ..., "audit": ...}; a `comment`
@@ -84,6 +85,7 @@ from syncd.sandbox.zendesk_common import (
 )
 from syncd.sandbox.zendesk_lifecycle import RATING_SCORES, Lifecycle
 from syncd.sandbox.zendesk_metrics import History
+from syncd.sandbox.zendesk_sla import add_slas
 from syncd.sandbox.zendesk_surveys import Surveys
 
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -512,6 +514,7 @@ class ZendeskApp(Lifecycle, Surveys):
             "end_of_stream": end,
         }
         body.update(self._sideloads(req, tickets))
+        add_slas(req.query.get("include", []), body["tickets"], self._history)
         return Response(200, body)
 
     def _eligible(self, ticket_id: int, floor: int, exclude_deleted: bool) -> bool:
@@ -622,6 +625,7 @@ class ZendeskApp(Lifecycle, Surveys):
         body: dict[str, Any] = {"tickets": [self._render_ticket(t) for t in tickets]}
         body.update({"next_page": None, "previous_page": None, "count": len(tickets)})
         body.update(self._sideloads(req, tickets))
+        add_slas(req.query.get("include", []), body["tickets"], self._history)
         return Response(200, body)
 
     def _put_ticket(self, req: Request, _now: float) -> Response:

@@ -352,12 +352,17 @@ class _Tracker:
 
 def metric_events(history: History) -> list[Event]:
     """Every metric event of a ticket with this history, oldest first [TME][TMET]."""
+    return replay(history).finish()
+
+
+def replay(history: History) -> _Tracker:
+    """The ticket's metric clocks after its whole history (zendesk_sla reads their state)."""
     tracker = _Tracker(history)
     created = int(history.created)  # whole seconds, as in ticket_metric
     for metric in METRICS:
         tracker.emit(created, metric, "measure")
     if history.status in DONE:  # created already solved: nothing is left to measure
-        return tracker.finish()
+        return tracker
     for metric in (*FROM_CREATION, "reply_time"):
         tracker.arm(created, metric)
     for moment, kind, value, actor in history.events:
@@ -368,4 +373,4 @@ def metric_events(history: History) -> list[Event]:
             tracker.on_public_comment(at, actor)
         elif kind == "priority":
             tracker.on_priority(at, value)
-    return tracker.finish()
+    return tracker
