@@ -455,9 +455,12 @@ def rules_explain(
             "ticket id syncd has seen (needs --config)."
         ),
     ],
-    directory: Annotated[Path, typer.Option("--rules", help="Folder of rule files.")] = Path(
-        "rules"
-    ),
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules", help="Folder of rule files (default: the config's rules.dir, or rules)."
+        ),
+    ] = None,
     at: Annotated[
         str | None, typer.Option(help="Evaluate as of this time (ISO 8601); default now.")
     ] = None,
@@ -466,11 +469,13 @@ def rules_explain(
         typer.Option("--config", "-c", help="syncd config, to read a ticket from the state store."),
     ] = None,
 ) -> None:
-    """Show each decision for a ticket and the rule (file:line) that made it."""
+    """Show each decision for a ticket, the rule (file:line) that made it, and why its
+    condition held: the phrase found and where, the tag, the value, the SLA figure."""
     from datetime import UTC, datetime
 
     from syncd.model import Ticket
     from syncd.rules.cases import TicketDataError, parse_time, read_ticket_file
+    from syncd.rules.preview import why
     from syncd.state import open_store
 
     try:
@@ -493,8 +498,8 @@ def rules_explain(
         if found is None:
             raise UserError(f"syncd has not seen ticket {ticket}", where="--ticket")
         subjects.append((found, now))
-        directory = cfg.rules.dir
-    ruleset = _rules_or_exit(directory)
+        directory = directory or cfg.rules.dir  # --rules wins: try edited rules on it
+    ruleset = _rules_or_exit(directory or Path("rules"))
     for subject, now in subjects:
         decision = ruleset.evaluate(subject, now)
         typer.echo(f"ticket #{subject.id} {subject.subject!r} as of {now.isoformat()}")
@@ -502,6 +507,8 @@ def rules_explain(
             typer.echo(
                 f"  {reason.decision:<10} {reason.value:<28} by {reason.rule!r} at {reason.where}"
             )
+            for line in why(ruleset, subject, now, decision, reason):
+                typer.echo(f"      {line}")
         if decision.sla:
             for label, target in (
                 ("first response", decision.sla.first_response),

@@ -256,7 +256,8 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 NOTICE = (
-    '          - notify: "email:requester"    # tell the client, with an expected resolution time\n'
+    '          - notify: "email:requester"    # tell the client, in the ticket\'s thread (a\n'
+    "            # public reply with write-back, else email): a customer template only\n"
     "            template: escalation_notice"
 )
 
@@ -292,7 +293,7 @@ def test_rules_check_refuses_a_customer_action_without_a_customer_template(
     assert result.returncode != 0, (how, result.stdout)
     out = result.stdout + result.stderr
     notify = _line_of(rules / "escalation.yaml", 'notify: "email:requester"')
-    line = notify if at.startswith("notify") else notify + 1
+    line = notify if at.startswith("notify") else notify + 2
     assert re.search(rf"escalation\.yaml:{line}:\d+", out), (how, out)
     assert says in out and "email:requester reaches the customer" in out, out
     assert "audience: customer" in out  # the fix
