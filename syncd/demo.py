@@ -26,7 +26,7 @@ from syncd.sheet_export import export
 from syncd.wiring import build
 
 console = Console(width=None if sys.stdout.isatty() else 150)
-DEMO_DAYS = 120  # the sample tickets' history
+DEMO_DAYS = 28  # the sample tickets' history: four weeks of a team's work
 
 
 def run_demo(output: Path, ticket_count: int, rules_dir: Path | None = None) -> None:
@@ -44,13 +44,16 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path | None = None) -> 
     state = output / "state.db"
     state.unlink(missing_ok=True)
     with Sandbox() as sandbox:
-        # Four months of tickets, so the monthly trends and their charts have a shape.
+        # Four weeks of a working team's tickets (most solved in hours, a few stuck; see
+        # syncd.sandbox.zendesk_data), so the weekly report and its charts have a shape.
         sandbox.zendesk.generate(ticket_count, seed=7, days=DEMO_DAYS)
+        # And the last two days' inbox, which the team is still working through.
+        sandbox.zendesk.generate(max(5, ticket_count // 6), seed=8, days=2)
         key = sandbox.write_service_account(output.resolve() / "sandbox-service-account.json")
         config_path = output / "syncd.yaml"
         config = sandbox.config(f"sqlite:///{state.resolve()}", str(rules_dir.resolve()), key)
-        # Report windows that fit the sample's four months.
-        config["sheets"].update(report_days=31, report_weeks=17, report_months=5)
+        # Report windows that fit the sample's four weeks.
+        config["sheets"].update(report_days=28, report_weeks=4, report_months=2)
         # The sandbox's own secrets, under names of the demo's own: ZENDESK_TOKEN or
         # HUBSPOT_TOKEN in the shell may hold production secrets, which the sandbox refuses
         # (and which have no business being sent to it).
@@ -82,7 +85,11 @@ def run_demo(output: Path, ticket_count: int, rules_dir: Path | None = None) -> 
 
         cycle("cycle 1 (first sync)")
         cycle("cycle 2 (nothing changed)")
-        tickets = sandbox.zendesk.tickets()
+        # The team works on: three tickets change, open ones first (closed ones cannot).
+        tickets = sorted(
+            (t for t in sandbox.zendesk.tickets() if t["status"] not in ("closed", "deleted")),
+            key=lambda t: t["status"] in ("solved",),
+        )
         sandbox.zendesk.update_ticket(tickets[0]["id"], status="solved")
         sandbox.zendesk.update_ticket(
             tickets[1]["id"], subject="URGENT: the site is down for all users"

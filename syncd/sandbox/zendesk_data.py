@@ -9,6 +9,14 @@ The mix is meant to exercise routing rules: billing, technical, outage, how-to, 
 and complaint tickets, a few heavy requesters, enterprise organizations tagged `vip`, every
 channel a sync tool commonly sees (web, email, chat, api).
 
+The tickets look like a working support team's: a ticket is solved some hours after it came
+in (sooner for outages and complaints, later for feature requests; a few get stuck for days),
+so old tickets are mostly solved or closed and the open ones are recent; agents answer first
+within minutes for outages and within an hour or two otherwise; most surveys come back good.
+An SLA report over them shows most targets met, a few at risk and a few breached, not a
+backlog of months. This shape comes from its own RNG (`_work_like_a_team`), drawn after the
+tickets' subjects, requesters and creation times.
+
 Each ticket also gets `steps`, the history that led to its status (assignment, agent replies,
 pending and on-hold spells, solves and reopens, the CSAT survey offered and answered), and a
 `fate`: a few unsolved tickets are merged into the requester's earlier ticket, a few are
@@ -18,6 +26,7 @@ deleted or marked as spam. These come from a second RNG, so a seed yields the sa
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from bisect import insort
@@ -164,7 +173,7 @@ PLANS = ("free", "pro", "enterprise")
 # Subjects and descriptions may use {order}, {code} and {feature}.
 CATEGORIES: dict[str, dict[str, Any]] = {
     "billing": {
-        "weight": 20,
+        "weight": 22,
         "subjects": (
             "Invoice #{order} is wrong",
             "I was charged twice this month",
@@ -209,7 +218,7 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "group": "engineering",
     },
     "outage": {
-        "weight": 8,
+        "weight": 3,
         "subjects": (
             "URGENT: site is down",
             "Dashboard not loading for the whole team",
@@ -228,7 +237,7 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "group": "engineering",
     },
     "how_to": {
-        "weight": 20,
+        "weight": 24,
         "subjects": (
             "How do I add a new user to my account?",
             "How can I export my data?",
@@ -248,7 +257,7 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "group": "support",
     },
     "feature_request": {
-        "weight": 12,
+        "weight": 15,
         "subjects": (
             "Feature request: dark mode",
             "Would love a bulk edit option",
@@ -266,7 +275,7 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "group": "support",
     },
     "complaint": {
-        "weight": 10,
+        "weight": 6,
         "subjects": (
             "Very disappointed with the support",
             "Third time reporting the same problem",
@@ -372,8 +381,68 @@ def plan_batch(
     weights = [CATEGORIES[c]["weight"] for c in names]
     for _ in range(count):
         batch.tickets.append(_plan_ticket(rng, names, weights, batch, now, days))
+    _work_like_a_team(batch, seed, now)
     _plan_lifecycles(batch, seed)
     return batch
+
+
+# How fast a working team is, by category: (mean minutes to the first reply after assignment,
+# median hours to solve). Outages are worked at once; feature requests wait their turn;
+# enterprise customers (24/7 targets) are served three times as fast.
+PACE = {
+    "outage": (8, 2.0),
+    "complaint": (40, 12.0),
+    "billing": (60, 20.0),
+    "technical": (75, 30.0),
+    "how_to": (90, 16.0),
+    "feature_request": (180, 72.0),
+}
+URGENT_PACE = (30, 8.0)  # tickets the requester marked urgent or high
+ENTERPRISE_SPEED = 3.0
+SOLVE_SPREAD = 0.8  # sigma of the log-normal time to solve
+STUCK_SHARE = 0.06  # tickets that wait days for a fix, another team or a reply
+UNSOLVED_MIX = (("open", 58), ("pending", 28), ("hold", 7), ("new", 7))
+RATED_SHARE = 0.55  # solved tickets whose requester answers the survey
+GOOD_SHARE = 0.88
+
+
+def _work_like_a_team(batch: Batch, seed: int, now: float) -> None:
+    """Give each ticket the status, last update and rating a working team leaves behind: it is
+    solved (or closed, days after) once its time to solve has passed, else it is still open,
+    pending, on hold or new; its first reply comes at the team's pace."""
+    rng = random.Random(f"zendesk-team-{seed}")
+    for spec in batch.tickets:
+        reply_minutes, solve_hours = PACE[spec["category"]]
+        if spec["priority"] in ("urgent", "high") and spec["category"] != "outage":
+            reply_minutes, solve_hours = URGENT_PACE
+        plan = next(f["value"] for f in spec["custom_fields"] if f["id"] == FIELD_PLAN)
+        speed = ENTERPRISE_SPEED if plan == "enterprise" else 1.0
+        spec["reply_seconds"] = reply_minutes * 60 / speed
+        to_solve = rng.lognormvariate(math.log(solve_hours * 3_600 / speed), SOLVE_SPREAD)
+        if rng.random() < STUCK_SHARE:
+            to_solve *= rng.uniform(4, 10)
+        created = spec["created_at"]
+        age = now - created
+        if to_solve < age:
+            spec["updated_at"] = created + to_solve
+            if spec["assignee"] is None:
+                spec["assignee"] = rng.randrange(len(batch.agents))
+            closed = age - to_solve > 4 * DAY and rng.random() < 0.8  # Zendesk closes later
+            spec["status"] = "closed" if closed else "solved"
+            spec["satisfaction"] = None
+            if rng.random() < RATED_SHARE:
+                good = rng.random() < GOOD_SHARE
+                comment = "Thanks, quick and clear!" if good else "Took too long."
+                spec["satisfaction"] = {"score": "good" if good else "bad", "comment": comment}
+        else:
+            status = "new" if age < 1_800 else _weighted(rng, UNSOLVED_MIX)
+            spec["status"] = status
+            spec["updated_at"] = created + rng.uniform(0, age)
+            spec["satisfaction"] = None
+            if status == "new":
+                spec["assignee"] = None  # new tickets are unassigned in Zendesk
+            elif spec["assignee"] is None:
+                spec["assignee"] = rng.randrange(len(batch.agents))
 
 
 def _plan_ticket(
@@ -384,7 +453,8 @@ def _plan_ticket(
     now: float,
     days: float,
 ) -> dict[str, Any]:
-    category = CATEGORIES[rng.choices(names, weights)[0]]
+    kind = rng.choices(names, weights)[0]
+    category = CATEGORIES[kind]
     fill = {
         "order": rng.randrange(10_000, 99_999),
         "code": rng.choice(ERROR_CODES),
@@ -431,6 +501,7 @@ def _plan_ticket(
         "satisfaction": satisfaction,
         "created_at": created,
         "updated_at": updated,
+        "category": kind,
     }
 
 
@@ -506,19 +577,22 @@ def _plan_steps(rng: random.Random, spec: dict[str, Any]) -> list[Step]:
                 moves.append([("rating", spec["satisfaction"]["score"], "end-user")])
             if status == "closed":
                 moves.append(CLOSE)
-    times = _times(rng, created, updated, len(moves))
+    times = _times(rng, created, updated, len(moves), spec.get("reply_seconds"))
     return [(at, *step) for at, move in zip(times, moves, strict=True) for step in move]
 
 
-def _times(rng: random.Random, created: float, updated: float, count: int) -> list[float]:
+def _times(
+    rng: random.Random, created: float, updated: float, count: int, reply: float | None = None
+) -> list[float]:
     """`count` increasing times in (created, updated], the last one at updated: assignment
-    comes soon after creation and the first reply soon after that, as teams aim for."""
+    comes soon after creation and the first reply soon after that (`reply`: its mean wait in
+    seconds), as teams aim for."""
     if count == 1:
         return [updated]
     first = created + min((updated - created) * 0.05, rng.expovariate(1 / FIRST_TOUCH_SECONDS))
     times = [first, *sorted(rng.uniform(first, updated) for _ in range(count - 2)), updated]
     if count > 2:
-        times[1] = min(times[1], first + rng.expovariate(1 / FIRST_REPLY_SECONDS))
+        times[1] = min(times[1], first + rng.expovariate(1 / (reply or FIRST_REPLY_SECONDS)))
     return times
 
 
