@@ -487,6 +487,7 @@ def test_sort_rules_and_dimensions(emulator: Emulator, book: gspread.Spreadsheet
     assert stored["properties"]["gridProperties"]["rowCount"] == 1001
 
 
+@pytest.mark.slow
 def test_large_write_is_fast(emulator: Emulator, book: gspread.Spreadsheet) -> None:
     ws = book.sheet1
     ws.resize(rows=10_001, cols=20)

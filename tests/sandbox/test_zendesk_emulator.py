@@ -315,6 +315,7 @@ def test_admin_routes(served: Served) -> None:
     assert served.export_requests() == 0  # admin calls are not vendor traffic
 
 
+@pytest.mark.slow
 def test_generate_is_deterministic_realistic_and_fast() -> None:
     def subjects(seed: int) -> list[tuple[str, str]]:
         app = ZendeskApp(email=EMAIL, token=TOKEN)
