@@ -20,8 +20,6 @@ from typing import Any
 import typer
 from ruamel.yaml import YAML
 
-import syncd
-from syncd.errors import UserError
 from syncd.sandbox import FRESHDESK_API_KEY, HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
 
 HELPDESKS = ("zendesk", "freshdesk")
@@ -38,14 +36,12 @@ def serve(
     config_out: Path | None = None,
 ) -> None:
     """Start the sandbox in the foreground; SIGINT/SIGTERM stop it. Every mistake in the
-    options, and a key or config file that cannot be written, is a UserError, with the
-    servers stopped."""
+    options, and a key or config file that cannot be written, is one line naming the
+    option (exit 2), with the servers stopped."""
     if not 0 <= fault_rate <= 1:
-        raise UserError(f"{fault_rate} is not a share", where="--fault-rate", hint="Give 0 to 1")
+        raise _bad("--fault-rate", f"{fault_rate} is not a share", "Give 0 to 1")
     if helpdesk not in HELPDESKS:
-        raise UserError(
-            f"unknown helpdesk {helpdesk!r}", where="--helpdesk", hint="zendesk or freshdesk"
-        )
+        raise _bad("--helpdesk", f"unknown helpdesk {helpdesk!r}", "Give zendesk or freshdesk")
     loaded = _read_tickets(tickets) if tickets else []
     sandbox = _bind(port, host, fault_rate)
     temp = Path(tempfile.gettempdir())
@@ -83,15 +79,21 @@ def wait_for_stop() -> None:
     stop.wait()
 
 
+def _bad(option: str, message: str, hint: str | None = None) -> typer.BadParameter:
+    """A mistake in an option: click prints it as one line naming the option, exit 2 (the
+    sandbox imports nothing of syncd outside it, so not syncd's UserError)."""
+    return typer.BadParameter(f"{message}. {hint}" if hint else message, param_hint=option)
+
+
 def _write(path: Path, option: str, write: Callable[[Path], Any]) -> None:
-    """Write a file the sandbox hands out; a path that cannot be written is a UserError."""
+    """Write a file the sandbox hands out; a path that cannot be written names its option."""
     try:
         write(path)
     except OSError as exc:
-        raise UserError(
+        raise _bad(
+            option,
             f"cannot write {path}: {exc.strerror or exc}",
-            where=option,
-            hint="Give a file in a folder that exists and you can write to",
+            "Give a file in a folder that exists and you can write to",
         ) from None
 
 
@@ -101,7 +103,7 @@ def default_rules() -> Path:
     here = Path("rules")
     if here.is_dir():
         return here.resolve()
-    return Path(syncd.__file__).resolve().parent.parent / "rules"
+    return Path(__file__).resolve().parents[2] / "rules"
 
 
 def secrets(sandbox: Sandbox, helpdesk: str) -> dict[str, str]:
@@ -131,35 +133,33 @@ def _instructions(
 
 
 def _bind(port: int, host: str, fault_rate: float) -> Sandbox:
-    """The sandbox's servers, bound; a port in use or out of range is a UserError."""
+    """The sandbox's servers, bound; a port in use or out of range is named as such."""
     if not 0 <= port <= 65535:
-        raise UserError(
-            f"{port} is not a port", where="--port", hint="Give 1 to 65535, or 0 for any free one"
-        )
+        raise _bad("--port", f"{port} is not a port", "Give 1 to 65535, or 0 for any free one")
     try:
         return Sandbox(port=port, host=host, fault_rate=fault_rate)
     except OverflowError:
-        raise UserError(f"{port} is not a port", where="--port", hint="Give 1 to 65535") from None
+        raise _bad("--port", f"{port} is not a port", "Give 1 to 65535") from None
     except OSError as exc:
-        raise UserError(
+        raise _bad(
+            "--port" if exc.errno in (98, 48, 10048) else "--host",
             f"cannot listen on {host}:{port} ({exc.strerror or exc})",
-            where="--port" if exc.errno in (98, 48, 10048) else "--host",
-            hint="Another program holds that port: pick another, or --port 0 for any free one",
+            "Another program holds that port: pick another, or --port 0 for any free one",
         ) from None
 
 
 def _read_tickets(path: Path) -> list[dict[str, Any]]:
     if path.is_dir():
-        raise UserError(f"{path} is a folder", where="--tickets", hint="Give a JSON file")
+        raise _bad("--tickets", f"{path} is a folder", "Give a JSON file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UserError(f"cannot read {path}: {exc}", where="--tickets") from None
+        raise _bad("--tickets", f"cannot read {path}: {exc}") from None
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-        raise UserError(
+        raise _bad(
+            "--tickets",
             f"{path} must hold a JSON list of ticket objects",
-            where="--tickets",
-            hint='e.g. [{"subject": "Refund please", "requester_email": "ann@example.com"}]',
+            'e.g. [{"subject": "Refund please", "requester_email": "ann@example.com"}]',
         )
     return data
 
@@ -167,11 +167,10 @@ def _read_tickets(path: Path) -> list[dict[str, Any]]:
 def _load_tickets(
     sandbox: Sandbox, helpdesk: str, tickets: list[dict[str, Any]], path: Path | None
 ) -> None:
-    """Add each ticket to the emulated helpdesk; the first one it refuses is a UserError
-    naming the ticket, and what the emulator said (an unknown field, a bad date...)."""
+    """Add each ticket to the emulated helpdesk; the first one it refuses is named,
+    with the ticket, and what the emulator said (an unknown field, a bad date...)."""
     add = getattr(sandbox, helpdesk).add_ticket
     for index, ticket in enumerate(tickets):
-        where = f"{path}: ticket {index + 1}"
         try:
             inspect.signature(add).bind(**ticket)  # a missing subject, before the emulator
             _check_times(ticket)
@@ -180,10 +179,10 @@ def _load_tickets(
         # unknown field, ValueError for a date, InvalidRecord, FreshdeskError...): any of
         # them is the file's mistake, reported as such.
         except Exception as exc:
-            raise UserError(
-                str(exc) or type(exc).__name__,
-                where=where,
-                hint=f"Fields as {helpdesk}'s API takes them: subject, description, "
+            raise _bad(
+                "--tickets",
+                f"{path}, ticket {index + 1}: {exc or type(exc).__name__}",
+                f"Fields as {helpdesk}'s API takes them: subject, description, "
                 "requester_email, status, tags, created_at (ISO 8601)...",
             ) from None
 
