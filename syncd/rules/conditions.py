@@ -15,11 +15,19 @@ section may only use what is decided before it, which the compiler checks.
 
 Speed: text is read once per ticket and field, whatever the number of rules. Every phrase any
 `contains` looks for in a field joins one `PhraseScanner`, which finds in a single regex pass
-which of them the ticket holds; each `contains` is then a set lookup.
+which of them the ticket holds; each `contains` is then a set lookup. `contains_word`,
+`fuzzy` and `similar_to` (syncd.rules.wording) read how customers write: by word stems, with
+typos, like example sentences. The stems of a field are computed once per ticket and language
+and shared by its `contains_word` and `similar_to` conditions.
+
+    text: {contains_word: ["billed twice", "duplicate charge"]}
+    text: {fuzzy: {phrases: ["double charged"], threshold: 85}}
+    text: {similar_to: {examples: ["I was billed twice"], threshold: 75, language: english}}
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +42,17 @@ from syncd.durations import parse_duration
 from syncd.model import SlaStatus, Ticket
 from syncd.rules.calendar import BusinessCalendar
 from syncd.rules.loader import Problems, where
+from syncd.rules.wording import (
+    DEFAULT_FUZZY_THRESHOLD,
+    DEFAULT_LANGUAGE,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    LANGUAGES,
+    MIN_FUZZY_LENGTH,
+    Fuzzy,
+    Similarity,
+    SimilarityIndex,
+    WordScanner,
+)
 
 
 @dataclass(slots=True)
@@ -118,7 +137,17 @@ _NOT_TEXT = {
 }  # fmt: skip
 # Text fields the model keeps lower-case: compared as they are.
 _LOWER_CASE = {"status", "tags", "helpdesk_priority"}
-OPERATORS = "equals, in, contains, matches, is_empty, gt, ge, lt, le, older_than, within"
+OPERATORS = (
+    "equals, in, contains, contains_word, fuzzy, similar_to, matches, is_empty, gt, ge, lt, le, "
+    "older_than, within"
+)
+# The wording operators: the key of their list, and whether they take a threshold.
+_WORDING = {
+    "contains_word": ("words", False),
+    "fuzzy": ("phrases", True),
+    "similar_to": ("examples", True),
+}
+_DEFAULT_THRESHOLD = {"fuzzy": DEFAULT_FUZZY_THRESHOLD, "similar_to": DEFAULT_SIMILARITY_THRESHOLD}
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +217,18 @@ class PhraseScanner:
 class Compiler:
     """Compiles the conditions of one rule file section, collecting problems and thresholds.
 
-    Compilers of one rule set share `scanners` (field -> PhraseScanner), so a ticket's text
-    is scanned once for all sections.
+    Compilers of one rule set share `scanners` (field -> PhraseScanner; "field words
+    language" -> WordScanner; "field similar language" -> SimilarityIndex), so a ticket's text
+    is scanned once for all sections. `languages` are the stemming languages of the file's
+    wording operators where a condition names none.
     """
 
     path: Path
     problems: Problems
     phase: int  # fields of this phase or later are not decided yet
     thresholds: list[Threshold] = field(default_factory=list)
-    scanners: dict[str, PhraseScanner] = field(default_factory=dict)
+    scanners: dict[str, Any] = field(default_factory=dict)
+    languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
     _env: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def condition(self, node: Any, parent: Any, key: Any) -> Predicate | None:
@@ -207,7 +239,8 @@ class Compiler:
         # One Python function per condition: `all`/`any`/`not` and the common operators run
         # inline, instead of as a tree of closures calling each other (twice as fast).
         try:
-            return eval(f"lambda f: {expr}", self._env)  # built from our own pieces only
+            predicate: Predicate = eval(f"lambda f: {expr}", self._env)  # our own pieces only
+            return predicate
         except (SyntaxError, RecursionError, MemoryError):
             self.problems.add(
                 where(self.path, parent, key),
@@ -326,6 +359,8 @@ class Compiler:
             key, scan = self._const(scanner), self._const(_scan(scanner, low))
             found = f"(f.lowered[{key}] if {key} in f.lowered else {scan}(f))"
             return f"(not {found}.isdisjoint({wanted}))"
+        if op in _WORDING:
+            return self._wording(op, arg, name, low, low_expr, loc)
         if op == "matches":
             try:
                 regex = re.compile(str(arg), re.IGNORECASE)
@@ -348,6 +383,129 @@ class Compiler:
             return None if pred is None else self._call(pred)
         self.problems.add(loc, f"unknown operator {op!r}", f"Use one of: {OPERATORS}")
         return None
+
+    def _wording(
+        self, op: str, arg: Any, name: str, low: Getter, low_expr: str, loc: str
+    ) -> str | None:
+        """`contains_word`, `fuzzy` or `similar_to`: a list, or a mapping with the list under
+        `words`/`phrases`/`examples`, a `threshold` (fuzzy, similar_to) and a `language`."""
+        if name in _NOT_TEXT:
+            self.problems.add(
+                loc, f"{op} reads text: {name!r} is not", "Use it on text, subject, description..."
+            )
+            return None
+        key, with_threshold = _WORDING[op]
+        threshold = _DEFAULT_THRESHOLD.get(op, 0.0)
+        languages = self.languages
+        values: Any = arg
+        if isinstance(arg, dict):
+            allowed = {key} | ({"threshold"} if with_threshold else set())
+            allowed |= {"language"} if op != "fuzzy" else set()  # fuzzy compares letters
+            if not self.problems.only_keys(self.path, arg, allowed, op):
+                return None
+            if key not in arg:
+                self.problems.add(loc, f"{op} needs `{key}:`", f"e.g. {{{key}: [...]}}")
+                return None
+            values = arg[key]
+            loc = where(self.path, arg, key)
+            if "threshold" in arg:
+                number = self._threshold(arg, op)
+                if number is None:
+                    return None
+                threshold = number
+            if "language" in arg:
+                named = self._languages(arg)
+                if named is None:
+                    return None
+                languages = named
+        items = values if isinstance(values, list) else [values]
+        texts = [str(v) for v in items if isinstance(v, str | int | float) and str(v).strip()]
+        if not texts or len(texts) != len(items):
+            self.problems.add(loc, f"{op} needs a list of texts", f"e.g. {_WORDING_EXAMPLE[op]}")
+            return None
+        if op == "fuzzy":
+            return self._fuzzy(texts, items, threshold, low_expr)
+        parts = []
+        for language in languages:
+            scanner = self.scanners.setdefault(f"{name} words {language}", WordScanner(language))
+            read = _read_words(scanner, low)
+            if op == "contains_word":
+                keys = self._words(scanner, texts, items)
+                if keys is None:
+                    return None
+                wanted, cached = self._const(keys), self._const(scanner)
+                found = (
+                    f"(f.lowered[{cached}] if {cached} in f.lowered else {self._const(read)}(f))"
+                )
+                parts.append(f"(not {found}[0].isdisjoint({wanted}))")
+                continue
+            index = self.scanners.setdefault(f"{name} similar {language}", SimilarityIndex(scanner))
+            try:
+                similar = Similarity(index, texts, threshold)
+            except ValueError as exc:
+                bad = next(i for i, t in enumerate(texts) if not _counts(index, t))
+                self.problems.add(where(self.path, items, bad), str(exc), "Write a sentence")
+                return None
+            stems = _stems(index, scanner, read)
+            parts.append(f"{self._const(similar)}({self._const(stems)}(f))")
+        return _join(parts, "or")
+
+    def _words(
+        self, scanner: WordScanner, texts: list[str], items: list[Any]
+    ) -> frozenset[str] | None:
+        keys: set[str] = set()
+        for index, text in enumerate(texts):
+            try:
+                keys |= scanner.add([text])
+            except ValueError as exc:
+                self.problems.add(where(self.path, items, index), str(exc), "Write a word")
+                return None
+        return frozenset(keys)
+
+    def _fuzzy(
+        self, texts: list[str], items: list[Any], threshold: float, low_expr: str
+    ) -> str | None:
+        for index, text in enumerate(texts):
+            if len(text.strip()) < MIN_FUZZY_LENGTH:
+                self.problems.add(
+                    where(self.path, items, index),
+                    f"fuzzy phrase {text!r} is too short: it would match by accident",
+                    f"Use phrases of {MIN_FUZZY_LENGTH} characters or more; contains_word "
+                    "for short words",
+                )
+                return None
+        return f"{self._const(Fuzzy(texts, threshold))}({low_expr})"
+
+    def _threshold(self, arg: dict[str, Any], op: str) -> float | None:
+        value = arg["threshold"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+            self.problems.add(
+                where(self.path, arg, "threshold"),
+                f"{op} threshold must be a number from 1 to 100 (percent), got {value!r}",
+                f"e.g. threshold: {_DEFAULT_THRESHOLD[op]:g}",
+            )
+            return None
+        return float(value)
+
+    def _languages(self, arg: dict[str, Any]) -> tuple[str, ...] | None:
+        value = arg["language"]
+        named = value if isinstance(value, list) else [value]
+        for index, language in enumerate(named):
+            if isinstance(language, str) and language.strip().lower() in LANGUAGES:
+                continue
+            close = difflib.get_close_matches(str(language).lower(), LANGUAGES, n=1)
+            self.problems.add(
+                where(self.path, value, index)
+                if isinstance(value, list)
+                else where(self.path, arg, "language"),
+                f"unknown language {language!r}",
+                f"Did you mean {close[0]}?" if close else f"Use one of: {', '.join(LANGUAGES)}",
+            )
+            return None
+        if not named:
+            self.problems.add(where(self.path, arg, "language"), "language needs a name")
+            return None
+        return tuple(dict.fromkeys(str(n).strip().lower() for n in named))
 
     def _const(self, value: Any) -> str:
         """A name for `value` in the namespace the compiled conditions run in."""
@@ -415,7 +573,7 @@ def _equals_any(value: Any, want: Any) -> bool:
     """A list field (its items) or a single value equals `want`."""
     if value.__class__ is tuple:
         return want in value
-    return value == want
+    return bool(value == want)
 
 
 def _in_any(value: Any, options: frozenset[Any]) -> bool:
@@ -477,14 +635,58 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _scan(scanner: PhraseScanner, low: Getter) -> Predicate:
+def _scan(scanner: PhraseScanner, low: Getter) -> Callable[[Facts], set[str] | frozenset[str]]:
     """Finds the scanner's phrases in the field and keeps them on the facts."""
 
-    def scan(f: Facts) -> frozenset[str]:
+    def scan(f: Facts) -> set[str] | frozenset[str]:
         found = f.lowered[scanner] = scanner.find(low(f))
         return found
 
     return scan
+
+
+_WORDING_EXAMPLE = {
+    "contains_word": '["billed twice", "duplicate charge"]',
+    "fuzzy": '{phrases: ["double charged"], threshold: 85}',
+    "similar_to": '{examples: ["I was billed twice"], threshold: 75}',
+}
+
+
+Reading = tuple[frozenset[str], str]
+
+
+def _read_words(scanner: WordScanner, low: Getter) -> Callable[[Facts], Reading]:
+    """Finds the scanner's phrases and stems in the field and keeps them on the facts."""
+
+    def read(f: Facts) -> Reading:
+        found = f.lowered[scanner] = scanner.read(low(f))
+        return found
+
+    return read
+
+
+def _stems(
+    index: SimilarityIndex, scanner: WordScanner, read: Callable[[Facts], Reading]
+) -> Callable[[Facts], frozenset[str]]:
+    """The field's set of stems, kept on the facts for every `similar_to` of the field."""
+
+    def stems(f: Facts) -> frozenset[str]:
+        cache = f.lowered
+        if index in cache:
+            return cache[index]  # type: ignore[no-any-return]
+        words = cache[scanner][1] if scanner in cache else read(f)[1]
+        found = cache[index] = frozenset(words.split())
+        return found
+
+    return stems
+
+
+def _counts(index: SimilarityIndex, example: str) -> bool:
+    try:
+        index.stems(example)
+    except ValueError:
+        return False
+    return True
 
 
 def _join(parts: list[str], operator: str) -> str:

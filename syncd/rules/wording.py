@@ -1,0 +1,314 @@
+"""How customers write: word stems, typos and paraphrases, for three condition operators.
+
+    text: {contains_word: ["billed twice", "duplicate charge"]}   # stems: "bills", "billing"...
+    text: {fuzzy: {phrases: ["double charged"], threshold: 85}}   # typos: "dubble charged"
+    text: {similar_to: {examples: ["I was billed twice"], threshold: 75}}
+
+Everything here is computed once, at load, or once per ticket and field; nothing reads a file
+or the clock. Texts arrive lower-cased (the compiler lowers each field once per evaluation).
+
+* `WordScanner` (`contains_word`): the text's words become Snowball stems (PyStemmer, in C),
+  so "billed", "bills" and "billing" are all `bill`; English contractions become two words
+  ("can't", "cannot" -> `can not`) and hyphens split words ("log-in" -> `log in`). Every phrase
+  any `contains_word` looks for in a field is found in one Aho-Corasick pass over the stems.
+  Stems of whitespace-separated pieces of text are memoised, so a ticket costs one split, one
+  dictionary lookup per piece and one automaton pass.
+* `Fuzzy` (`fuzzy`): a phrase matches whole words spelled at least `threshold`% alike
+  (rapidfuzz's ratio, in C): "dubble charged" is 93% "double charged"; "down" is not found in
+  "download" (the words around the match count).
+* `Similarity` (`similar_to`): a ticket is like an example when it holds at least
+  `threshold`% of the example's stems, each weighted by how rare it is among all the examples
+  of the rule set (an inverse document frequency computed at load); English function words
+  ("i", "the", "was") weigh nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import ahocorasick
+import Stemmer
+from rapidfuzz import fuzz
+
+DEFAULT_LANGUAGE = "english"
+LANGUAGES: tuple[str, ...] = tuple(sorted(Stemmer.algorithms()))
+DEFAULT_FUZZY_THRESHOLD = 85.0
+DEFAULT_SIMILARITY_THRESHOLD = 75.0
+MIN_FUZZY_LENGTH = 4  # shorter phrases match too much by accident: use contains_word
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_EDGES = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'’“”«»…¿¡"  # around a word: not part of it
+_MEMO_LIMIT = 200_000  # pieces of text remembered per language; memory stays bounded
+# English contractions whose first word is not the word before "n't".
+_NOT = {"can't": "can", "cannot": "can", "won't": "will", "shan't": "shall", "ain't": "is"}
+_CLITICS = ("'s", "'re", "'ve", "'ll", "'d", "'m")
+_ENGLISH_STOPWORDS = """
+a about am an and any are as at be been being but by could did do does doing for from had has
+have having he her here hers him his how i if in into is it its itself just me more my myself of
+on once only or our ours out over own please same she should so some such than that the their
+them then there these they this those to too us very was we were what when where which while who
+whom why will with would you your yours hi hello thanks thank regards dear team
+"""
+STOPWORDS: dict[str, frozenset[str]] = {"english": frozenset(_ENGLISH_STOPWORDS.split())}
+
+
+class Stemming:
+    """Lower-cased text to its stems in one language, pieces of text memoised."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._stem = Stemmer.Stemmer(language).stemWord
+        self._english = language in ("english", "porter")
+        self._memo: dict[str, str] = {}
+
+    def words(self, text: str) -> str:
+        """The text's stems separated by spaces, with a space before and after each."""
+        memo = self._memo
+        pieces = text.split()
+        stems = list(map(memo.get, pieces))
+        if None in stems:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            for index, piece in enumerate(pieces):
+                if stems[index] is None:
+                    stems[index] = memo[piece] = self.piece(piece)
+        return " " + " ".join(stems) + " "  # type: ignore[arg-type]
+
+    def phrase(self, text: str) -> str:
+        """A phrase's stems, as `words` finds them in a text ("" when it holds no word)."""
+        return " ".join(self.words(text.lower()).split())
+
+    def piece(self, piece: str) -> str:
+        """The stems of a piece of text without whitespace ("" for punctuation; two words
+        for a contraction or a hyphenated word)."""
+        word = piece.strip(_EDGES)
+        if word.isalnum():  # the usual case: one word, maybe with punctuation around it
+            return word if word.isdigit() else self._word(word)
+        words = _WORD.findall(piece.replace("’", "'"))
+        return " ".join(self._word(w) for w in words)
+
+    def _word(self, word: str) -> str:
+        if not self._english or ("'" not in word and word != "cannot"):
+            return str(self._stem(word))
+        if word in _NOT:
+            return f"{self._stem(_NOT[word])} not"
+        if word.endswith("n't"):
+            return f"{self._stem(word[:-3])} not"
+        for clitic in _CLITICS:
+            if word.endswith(clitic):
+                return str(self._stem(word[: -len(clitic)]))
+        return str(self._stem(word))
+
+
+class WordScanner:
+    """Every phrase the rules look for by stems in one field and language, found in one pass.
+
+    `read` gives the phrases (as `add` named them) whose stems appear in a row among the
+    text's stems, and the stems the rules look for at all (phrases' and `similar_to`
+    examples'), in order, with a gap for every other word: most words of a ticket are none
+    of them, which keeps the pass short. What each piece of text keeps is memoised.
+    """
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        self.stemming = Stemming(language)
+        self.phrases: set[str] = set()
+        self.wanted: set[str] = set()  # the stems of the phrases and of the examples
+        self._memo: dict[str, str] = {}  # piece of text -> its wanted stems, "" for others
+        self._automaton: Any = None
+
+    def add(self, phrases: Iterable[str]) -> frozenset[str]:
+        """Register phrases; returns their keys as `read` reports them. Raises ValueError
+        naming a phrase that holds no word."""
+        keys = set()
+        for phrase in phrases:
+            key = self.stemming.phrase(phrase)
+            if not key:
+                raise ValueError(f"{phrase!r} holds no word")
+            keys.add(key)
+        if not keys <= self.phrases:
+            self.phrases |= keys
+            self.want(stem for key in keys for stem in key.split())
+            self._automaton = None
+        return frozenset(keys)
+
+    def want(self, stems: Iterable[str]) -> None:
+        """Keep these stems too when reading a text (for `similar_to`)."""
+        new = set(stems) - self.wanted
+        if new:
+            self.wanted |= new
+            self._memo = {}
+
+    def read(self, value: Any) -> tuple[frozenset[str], str]:
+        """(the registered phrases found, the wanted stems of a lower-cased text or texts,
+        space-separated, with a gap for every other word)."""
+        if value is None:
+            return _NONE, " "
+        if value.__class__ is tuple:  # tags: a phrase lies within one item
+            parts = [self.read(v) for v in value]
+            return frozenset().union(*(p[0] for p in parts)), "  ".join(p[1] for p in parts)
+        memo = self._memo
+        pieces = str(value).split()
+        kept = list(map(memo.get, pieces))
+        if None in kept:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            wanted = self.wanted
+            for index, piece in enumerate(pieces):
+                if kept[index] is None:
+                    stems = self.stemming.piece(piece).split(" ")
+                    kept[index] = memo[piece] = " ".join(s if s in wanted else "" for s in stems)
+        if not any(kept):
+            return _NONE, " "
+        words = " " + " ".join(kept) + " "  # type: ignore[arg-type]
+        if not self.phrases:
+            return _NONE, words
+        automaton = self._automaton or self._build()
+        return frozenset([key for _end, key in automaton.iter(words)]), words
+
+    def _build(self) -> Any:
+        automaton = ahocorasick.Automaton()
+        for key in self.phrases:
+            automaton.add_word(f" {key} ", key)
+        automaton.make_automaton()
+        self._automaton = automaton
+        return automaton
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+class Fuzzy:
+    """Phrases that match whole words of the text spelled at least `threshold`% alike."""
+
+    def __init__(self, phrases: Iterable[str], threshold: float) -> None:
+        self.phrases = tuple(" ".join(p.lower().split()) for p in phrases)
+        self.threshold = float(threshold)
+
+    def __call__(self, text: Any) -> bool:
+        if text is None:
+            return False
+        if text.__class__ is tuple:
+            return any(self(item) for item in text)
+        text = str(text)
+        return any(self._holds(phrase, text) for phrase in self.phrases)
+
+    def _holds(self, phrase: str, text: str) -> bool:
+        cutoff, offset, size = self.threshold, 0, len(text)
+        while offset < size:
+            found = fuzz.partial_ratio_alignment(phrase, text[offset:], score_cutoff=cutoff)
+            if found is None:
+                return False
+            start, end = offset + found.dest_start, offset + found.dest_end
+            while start < end and not text[start].isalnum():
+                start += 1
+            while end > start and not text[end - 1].isalnum():
+                end -= 1
+            # Whole words: widen the match to the words it touches and compare again, so
+            # "down" is not found in "download" nor "charge" in "recharged".
+            while start > 0 and text[start - 1].isalnum():
+                start -= 1
+            while end < size and text[end].isalnum():
+                end += 1
+            if fuzz.ratio(phrase, " ".join(text[start:end].split()), score_cutoff=cutoff):
+                return True
+            offset = max(end, offset + 1)
+        return False
+
+
+class SimilarityIndex:
+    """The examples of every `similar_to` on one field and language, for their word weights.
+
+    A stem's weight is its inverse document frequency among all the examples of the rule set,
+    1 + ln(N / df): a stem in every example weighs 1, one in a single example of 30 about 4.4.
+    Function words weigh 0. Weights are fixed the first time a condition is evaluated.
+    """
+
+    def __init__(self, scanner: WordScanner) -> None:
+        self.scanner = scanner
+        self.documents: list[frozenset[str]] = []
+        self._weights: dict[str, float] | None = None
+        self._stop = frozenset(
+            scanner.stemming.phrase(w) for w in STOPWORDS.get(scanner.stemming.language, ())
+        )
+
+    def stems(self, example: str) -> frozenset[str]:
+        """The stems of an example that count. Raises ValueError when none does."""
+        stems = frozenset(self.scanner.stemming.phrase(example).split()) - self._stop
+        if not stems:
+            raise ValueError(f"{example!r} holds no word that counts (only common words)")
+        return stems
+
+    def add(self, examples: list[frozenset[str]]) -> None:
+        """Register the stem sets of a condition's examples."""
+        self.documents += examples
+        self.scanner.want(stem for example in examples for stem in example)
+        self._weights = None
+
+    def weights(self) -> dict[str, float]:
+        """Each stem's weight (computed once)."""
+        if self._weights is None:
+            count = len(self.documents)
+            frequency: dict[str, int] = {}
+            for stems in self.documents:
+                for stem in stems:
+                    frequency[stem] = frequency.get(stem, 0) + 1
+            self._weights = {s: 1.0 + math.log(count / n) for s, n in frequency.items()}
+        return self._weights
+
+
+class Similarity:
+    """A ticket holds at least `threshold`% of one example's weighted stems."""
+
+    def __init__(self, index: SimilarityIndex, examples: list[str], threshold: float) -> None:
+        """Raises ValueError naming an example that holds no word that counts."""
+        self.index = index
+        self.examples = tuple(examples)
+        self.threshold = float(threshold)
+        self._sets = [index.stems(example) for example in examples]
+        index.add(self._sets)
+        self.vocabulary = frozenset().union(*self._sets)
+        self._weighted: list[tuple[float, dict[str, float]]] | None = None
+        self._fewest = 1  # no example reaches the threshold with fewer stems found
+
+    def score(self, stems: frozenset[str] | set[str]) -> float:
+        """The best example's share (0-100) of weighted stems found in `stems`."""
+        common = self.vocabulary.intersection(stems)
+        if not common:
+            return 0.0
+        best = 0.0
+        for total, weights in self._weighted or self._weigh():
+            found = sum([weights[s] for s in common if s in weights])
+            best = max(best, 100.0 * found / total)
+        return round(best, 6)  # 3 of 4 equal weights is 75, not 74.99999999999999
+
+    def __call__(self, stems: frozenset[str] | set[str]) -> bool:
+        """Whether the score reaches the threshold; most tickets share too few stems with
+        every example to reach it, which one set intersection tells."""
+        if self._weighted is None:
+            self._weigh()
+        if len(self.vocabulary.intersection(stems)) < self._fewest:
+            return False
+        return self.score(stems) >= self.threshold
+
+    def _weigh(self) -> list[tuple[float, dict[str, float]]]:
+        weights = self.index.weights()
+        weighted = []
+        fewest = None
+        for example in self._sets:
+            mine = {s: weights[s] for s in example}
+            total = sum(mine.values())
+            weighted.append((total, mine))
+            # The fewest stems of this example that can reach the threshold: its heaviest.
+            running, count = 0.0, 0
+            for weight in sorted(mine.values(), reverse=True):
+                running += weight
+                count += 1
+                if round(100.0 * running / total, 6) >= self.threshold:
+                    break
+            fewest = count if fewest is None else min(fewest, count)
+        self._fewest = fewest or 1
+        self._weighted = weighted
+        return weighted
