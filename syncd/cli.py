@@ -380,7 +380,8 @@ def setup(
 def rules_check(
     directory: Annotated[Path, typer.Argument(help="Folder of rule files.")] = Path("rules"),
 ) -> None:
-    """Load every rule file and report problems with file:line:column (exit 0 or 1)."""
+    """Load every rule file and report problems with file:line:column (exit 0 or 1; 2 when
+    the folder holds no rule files)."""
     from datetime import date
 
     ruleset = _rules_or_exit(directory)
