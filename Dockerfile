@@ -1,13 +1,19 @@
-# syntax=docker/dockerfile:1
+# The base: any image with Python 3.11+ where `python` and `pip` are on PATH and pip may
+# install (the official python images; or, where no registry is reachable, one built from
+# Debian's packages by deploy/build-local-base.sh):
+#   docker build --build-arg BASE_IMAGE=syncd-base:bookworm -t syncd .
+# No `# syntax=` line: the builder's own Dockerfile frontend is used, nothing is pulled for it.
+ARG BASE_IMAGE=python:3.11-slim
+
 # Build stage: every wheel syncd needs, built once; the final image carries no build tools.
-FROM python:3.11-slim AS build
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY syncd ./syncd
 COPY connectors ./connectors
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # A fixed non-root uid; /var/lib/syncd is its own, for a SQLite state file (or, in
 # docker-compose.yml, the sandbox's service-account key): a named volume mounted there
