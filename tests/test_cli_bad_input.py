@@ -171,7 +171,7 @@ def fill(path: tuple[str, ...], param: Any, files: Files, config_is_bad: bool) -
 
 def option(param: Any) -> str:
     """How the variant names the parameter: --name, or the argument's name."""
-    return param.opts[0] if param.opts[0].startswith("-") else param.name
+    return str(param.opts[0] if param.opts[0].startswith("-") else param.name)
 
 
 def arguments(path: tuple[str, ...], files: Files, bad: Any | None, bad_value: str) -> list[str]:

@@ -30,7 +30,7 @@ def syncd(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_status_shows_the_cycle_syncd_once_ran(sandbox: Sandbox, config_path: Path):
+def test_status_shows_the_cycle_syncd_once_ran(sandbox: Sandbox, config_path: Path) -> None:
     sandbox.zendesk.generate(5)
     data = YAML().load(config_path)
     data["hubspot"]["enabled"] = False  # the sheet alone: no `syncd setup` needed
@@ -43,7 +43,9 @@ def test_status_shows_the_cycle_syncd_once_ran(sandbox: Sandbox, config_path: Pa
     assert "ok" in row and "pulled 5" in row, output
 
 
-def test_a_first_dry_run_says_its_actions_would_be_a_baseline(sandbox: Sandbox, config_path: Path):
+def test_a_first_dry_run_says_its_actions_would_be_a_baseline(
+    sandbox: Sandbox, config_path: Path
+) -> None:
     sandbox.zendesk.add_ticket(
         "URGENT: the site is down for all users", requester_email="ann@example.com"
     )
@@ -54,7 +56,7 @@ def test_a_first_dry_run_says_its_actions_would_be_a_baseline(sandbox: Sandbox, 
     assert "actions: would record #" in output and "actions: would carry out" not in output
 
 
-def test_the_sandbox_serves_what_its_smtp_server_received():
+def test_the_sandbox_serves_what_its_smtp_server_received() -> None:
     with Sandbox() as sandbox:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = "a@x.test", "b@y.test", "Hello"
@@ -70,7 +72,7 @@ def test_the_sandbox_serves_what_its_smtp_server_received():
 @pytest.mark.slow
 def test_the_sandbox_prints_a_config_that_works_as_printed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     """`syncd sandbox --helpdesk freshdesk --generate N`: its export line and config file, as
     printed, give a cycle without errors."""
     config = tmp_path / "sandbox.yaml"
@@ -101,7 +103,7 @@ def test_the_sandbox_prints_a_config_that_works_as_printed(
 @pytest.mark.slow
 def test_the_demo_ignores_production_secrets_in_the_shell(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setenv("ZENDESK_TOKEN", "production-zendesk-token")
     monkeypatch.setenv("HUBSPOT_TOKEN", "pat-na1-production")
     monkeypatch.setenv("SYNCD_STATE_URL", "postgresql://syncd@db.invalid/syncd")

@@ -25,7 +25,15 @@ from typing import Any
 from syncd.sandbox.freshdesk import FreshdeskApp
 from syncd.sandbox.hubspot import HubSpotApp
 from syncd.sandbox.oauth import GoogleOAuthApp
-from syncd.sandbox.server import Arrival, Faults, Handler, Request, Response, SandboxServer
+from syncd.sandbox.server import (
+    Arrival,
+    Faults,
+    Handler,
+    Request,
+    Response,
+    SandboxServer,
+    VendorApp,
+)
 from syncd.sandbox.sheets import SheetsApp
 from syncd.sandbox.slack import SlackApp
 from syncd.sandbox.smtp import SMTP_PASSWORD, SMTP_USERNAME, SmtpServer
@@ -92,7 +100,8 @@ class Sandbox:
         self.faults = Faults(rate=fault_rate, seed=seed)
         # Freshdesk first: Zendesk paths take an optional ".json", so /api/v2/tickets/{id}
         # would otherwise reach the Zendesk emulator.
-        apps = [self.freshdesk, self.zendesk, self.hubspot, self.sheets, self.oauth, self.slack]
+        apps: list[VendorApp] = [self.freshdesk, self.zendesk, self.hubspot, self.sheets]
+        apps += [self.oauth, self.slack]
         self.smtp = SmtpServer(host, smtp_port)  # SMTP is not HTTP: a port of its own
         apps += [self.webhooks, _Emails(self.smtp)]
         self.server = SandboxServer(host, port, apps, self.faults)
