@@ -80,20 +80,20 @@ def split_title(text: str) -> tuple[str | None, str | None]:
     Raises ValueError when the quoting is malformed.
     """
     if text.startswith("'"):
-        i, title = 1, []
+        i, chars = 1, []
         while i < len(text):
             if text[i] == "'":
                 if text[i + 1 : i + 2] == "'":
-                    title.append("'")
+                    chars.append("'")
                     i += 2
                     continue
                 rest = text[i + 1 :]
                 if rest == "":
-                    return "".join(title), None
+                    return "".join(chars), None
                 if rest.startswith("!") and len(rest) > 1:
-                    return "".join(title), rest[1:]
+                    return "".join(chars), rest[1:]
                 raise ValueError(text)
-            title.append(text[i])
+            chars.append(text[i])
             i += 1
         raise ValueError(text)
     if "!" in text:

@@ -676,7 +676,7 @@ class FreshdeskStore:
         if company in self._company_by_name:
             return self._company_by_name[company]
         domain = email.rpartition("@")[2] if email else f"{data.slug(company)}.example.com"
-        return self.add_company(company, [domain])["id"]
+        return int(self.add_company(company, [domain])["id"])
 
     def _ensure_contact(self, email: str | None, name: str | None, company_id: int | None) -> int:
         if email is None:
@@ -687,4 +687,4 @@ class FreshdeskStore:
         if uid is not None:
             return uid
         name = name or email.partition("@")[0].replace(".", " ").title()
-        return self.add_contact(name, email, company_id)["id"]
+        return int(self.add_contact(name, email, company_id)["id"])

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 ADMIN_PREFIX = "/_sandbox"
@@ -154,7 +154,7 @@ class SandboxServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request (a killed syncd) is no server error."""
@@ -282,12 +282,15 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-def clone(value: Any) -> Any:
+_J = TypeVar("_J")
+
+
+def clone(value: _J) -> _J:
     """A deep copy of JSON-like data (dicts, lists, scalars); much faster than deepcopy."""
     if isinstance(value, dict):
-        return {key: clone(item) for key, item in value.items()}
+        return cast(_J, {key: clone(item) for key, item in value.items()})
     if isinstance(value, list):
-        return [clone(item) for item in value]
+        return cast(_J, [clone(item) for item in value])
     return value
 
 

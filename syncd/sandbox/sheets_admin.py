@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 from syncd.sandbox.a1 import Box, format_box
@@ -128,23 +128,28 @@ class SheetsInspection:
                 for c, cell in sorted(cols.items())
                 if "note" in cell
             }
-            return json.loads(
-                json.dumps(
-                    {
-                        "properties": sheet.properties,
-                        "formats": formats,
-                        "notes": notes,
-                        "charts": sheet.charts,
-                        "conditionalFormats": sheet.conditional_formats,
-                        "basicFilter": sheet.basic_filter,
-                        "merges": sheet.merges,
-                        "protectedRanges": sheet.protected_ranges,
-                        "bandedRanges": sheet.banded_ranges,
-                        "developerMetadata": sheet.developer_metadata,
-                        "rowMetadata": {str(k): v for k, v in sorted(sheet.row_meta.items())},
-                        "columnMetadata": {str(k): v for k, v in sorted(sheet.col_meta.items())},
-                    }
-                )
+            return cast(
+                dict[str, Any],
+                json.loads(
+                    json.dumps(
+                        {
+                            "properties": sheet.properties,
+                            "formats": formats,
+                            "notes": notes,
+                            "charts": sheet.charts,
+                            "conditionalFormats": sheet.conditional_formats,
+                            "basicFilter": sheet.basic_filter,
+                            "merges": sheet.merges,
+                            "protectedRanges": sheet.protected_ranges,
+                            "bandedRanges": sheet.banded_ranges,
+                            "developerMetadata": sheet.developer_metadata,
+                            "rowMetadata": {str(k): v for k, v in sorted(sheet.row_meta.items())},
+                            "columnMetadata": {
+                                str(k): v for k, v in sorted(sheet.col_meta.items())
+                            },
+                        }
+                    )
+                ),
             )
 
     def snapshot(self, spreadsheet_id: str) -> dict[str, Any]:

@@ -202,9 +202,9 @@ def _copy_formats(sheet: Sheet, dimension: str, source: int, target: int) -> Non
                 sheet.put(target, c, {"userEnteredFormat": cell["userEnteredFormat"]})
     else:
         for r, cols in list(sheet.rows.items()):
-            cell = cols.get(source)
-            if cell and "userEnteredFormat" in cell:
-                sheet.put(r, target, {"userEnteredFormat": cell["userEnteredFormat"]})
+            found = cols.get(source)
+            if found and "userEnteredFormat" in found:
+                sheet.put(r, target, {"userEnteredFormat": found["userEnteredFormat"]})
 
 
 def delete_dimension(ss: Spreadsheet, body: Body, prefix: str) -> Reply:

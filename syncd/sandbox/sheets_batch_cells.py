@@ -172,7 +172,7 @@ def _grid_range(sheet: Sheet, box: Box) -> dict[str, Any]:
 
 def _overlaps(grid_range: dict[str, Any], box: Box) -> bool:
     assert box.end_row is not None and box.end_col is not None
-    return (
+    return bool(
         grid_range.get("startRowIndex", 0) < box.end_row
         and box.start_row < grid_range.get("endRowIndex", box.end_row)
         and grid_range.get("startColumnIndex", 0) < box.end_col

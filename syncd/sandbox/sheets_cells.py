@@ -163,7 +163,7 @@ def effective_value(entered: dict[str, Any]) -> dict[str, Any]:
 def format_value(value: dict[str, Any], number_format: dict[str, Any] | None) -> str:
     """The formattedValue of an effective ExtendedValue."""
     if "stringValue" in value:
-        return value["stringValue"]
+        return str(value["stringValue"])
     if "boolValue" in value:
         return "TRUE" if value["boolValue"] else "FALSE"
     if "errorValue" in value:

@@ -14,6 +14,7 @@ than emulated half-way. Updates and deletions select metadata with DataFilters o
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from syncd.sandbox.sheets_cells import SheetsError
@@ -82,7 +83,7 @@ def _matches(metadata: dict[str, Any], data_filter: Any, prefix: str) -> bool:
         )
     lookup = data_filter["developerMetadataLookup"] or {}
     location = metadata["location"]
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "metadataId": lambda v: int(v) == metadata["metadataId"],
         "metadataKey": lambda v: v == metadata.get("metadataKey"),
         "metadataValue": lambda v: v == metadata.get("metadataValue"),

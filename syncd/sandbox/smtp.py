@@ -30,9 +30,10 @@ class _Controller(Controller):
     """aiosmtpd's controller, able to bind port 0 (it would self-test port 0 otherwise)."""
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server: Any = self.server  # an asyncio Server, typed as AbstractServer by aiosmtpd
+        if self.port == 0 and server is not None:
+            self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpServer:
