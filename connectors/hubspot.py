@@ -18,11 +18,12 @@ default): the organization is upserted as a company by domain (adopting the comp
 may already hold for it), then the requester as a contact by email, and the ticket associated
 with both through the v4 batch endpoints; `hubspot_crm` says how. The contact and company a
 ticket should have are part of its record's payload, so they are fingerprinted with it: a
-cycle in which nothing changed sends HubSpot nothing at all. A ticket sent because something
-else changed (its status, say) is not linked again if this process already linked it to the
-same requester and organization, and a new organization re-links the company only
-(`_linked`, kept in memory: after a restart the first write of a ticket reads its
-associations once, and creates none that exist).
+cycle in which nothing changed sends HubSpot nothing at all. What each contact and company
+last held and what each ticket is associated with are remembered in the state store (the
+`CrmMemory` port, given by `remember_in`; kept in this process when there is no store), so a
+ticket sent because something else changed (its status, say) costs its upsert and nothing
+else, also after a restart; a changed requester name upserts the contact only, a new
+organization moves the company association only.
 
 A ticket that is written but cannot be linked (HubSpot refuses its requester's email, ...) is
 reported as rejected, with a reason that says the ticket itself was written and what failed.
@@ -38,30 +39,27 @@ Gone tickets (merged, spam or deleted in the helpdesk) follow `hubspot.gone_tick
   are looked up first: `POST .../batch/read` with idProperty (up to 100 a request), then
   `POST .../batch/archive` for those found. A gone ticket HubSpot never had needs nothing.
 
-Requests per write of n live and k gone tickets (b = batch_size, 100), where t of the n need
-linking (new to this process, or a new requester or organization), u of those t existed in
-HubSpot before, with c distinct requester emails and kd + ko distinct companies among them
-(kn of the kd domains new to this process):
+Requests per write of n live and k gone tickets (b = batch_size, 100), with c requester
+emails and kd + ko companies (by domain, by organization id) new or changed since syncd last
+wrote them (kn of the kd domains never seen), t tickets whose association is new or moves (m
+of them move), and u tickets HubSpot held that the memory does not know:
     ceil(n/b)                               ticket upserts
   + ceil(c/b) + ceil(kd/b) + ceil(ko/b)     contact and company upserts
   + ceil(kn/100), twice when any is adopted company searches (and adoptions: hubspot_crm)
-  + 2*ceil(u/1000)                          association reads (none for new tickets)
-  + at most 2*ceil(t/100)                   association creates (only those missing)
-  + at most 2*ceil(m/100)                   removals for the m tickets whose requester or
-                                            organization changed
+  + 2*ceil(u/1000)                          association reads
+  + at most 2*ceil(t/2000)                  association creates (2,000 a request)
+  + at most 2*ceil(m/2000)                  removals of the previous association
   + with "archive", at most 2*ceil(k/b)     (one read, and one archive when any was found).
-A first sync of n new tickets is ceil(n/b) + ceil(c/b) + 2*ceil(kd/b) + ceil(ko/b) +
-2*ceil(n/100) when HubSpot holds none of the companies yet: 1,000 tickets of 200 requesters in
-50 companies cost 10 + 2 + 2 + 20 = 34 requests. A write of
-tickets this process linked before, whose requester and organization are unchanged, costs only
-the ticket upserts.
+The floor of a first sync of n new tickets, c requesters and k organizations with domains
+(HubSpot holding none of their companies yet) is ceil(n/b) + ceil(c/b) + ceil(k/b) +
+ceil(k/100) + 2*ceil(n/2000): 3,000 tickets of 300 requesters in 60 companies cost
+30 + 3 + 1 + 1 + 4 = 39 requests. A write of tickets whose requester and organization are
+unchanged costs only the ticket upserts: ceil(n/b).
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +80,7 @@ from connectors.hubspot_crm import (
     COMPANY_PROPERTIES,
     CONTACT,
     CrmLinks,
+    ProcessMemory,
     TicketLink,
     company_spec,
     contact_spec,
@@ -97,7 +96,7 @@ from connectors.hubspot_setup import (
 from syncd.config import HubSpotConfig
 from syncd.errors import TerminalError
 from syncd.model import Decision, Status, Ticket
-from syncd.ports import SinkRecord, SinkResult
+from syncd.ports import CrmMemory, SinkRecord, SinkResult
 from syncd.ratelimit import RateLimiter
 from syncd.retry import stop_requested
 
@@ -110,9 +109,6 @@ TRUNCATED = "… [truncated by syncd]"
 # it never collides with the properties of a record to upsert.
 ARCHIVE = "syncd:archive"
 NOT_FOUND = "OBJECT_NOT_FOUND"  # batch/read's error category for ids HubSpot does not hold
-# Tickets whose links this process remembers; past this the oldest are forgotten, which costs
-# one association read for such a ticket the next time it is written, never a wrong link.
-LINKED_MEMORY = 200_000
 
 # The custom ticket properties syncd writes, created by `syncd setup`: name -> (label, type,
 # field type).
@@ -141,8 +137,11 @@ class HubSpotSink:
         *,
         tasks: bool = False,
         notes: bool = False,
+        memory: CrmMemory | None = None,
     ) -> None:
-        """`tasks`, `notes`: whether `notifications.crm` writes them (for the scope check)."""
+        """`tasks`, `notes`: whether `notifications.crm` writes them (for the scope check);
+        `memory`: where contacts, companies and associations are remembered (see
+        `remember_in`; default: this process)."""
         self.config = config
         self.attempts = attempts
         self._token = token
@@ -158,10 +157,12 @@ class HubSpotSink:
         self.api = HubSpotApi(
             self.pacing, timeout=config.timeout, attempts=attempts, base=config.base_url
         )
-        self.crm = CrmLinks(self.client, self.api, config.batch_size)
-        # helpdesk ticket id -> (contact, company), as rendered, that this process linked the
-        # ticket to in HubSpot.
-        self._linked: OrderedDict[str, tuple[str | None, str | None]] = OrderedDict()
+        self.crm = CrmLinks(self.client, self.api, config.batch_size, memory or ProcessMemory())
+
+    def remember_in(self, memory: CrmMemory) -> None:
+        """Remember contacts, companies and associations in `memory` (the state store) from
+        now on, so that what HubSpot holds is not sent again after a restart."""
+        self.crm.memory = memory
 
     def stage_for(self, status: Status) -> str:
         """The pipeline stage id for a helpdesk status. A status missing from a hand-written
@@ -214,7 +215,7 @@ class HubSpotSink:
         live = [r for r in records if not r.payload.get(ARCHIVE)]
         text = f"upsert {len(live)} tickets in {-(-len(live) // size)} batch request(s)"
         # Whether HubSpot already holds a ticket is not known without asking: counted as held.
-        links = [TicketLink(r.key, r.key, False, *self._pending(r)) for r in live]
+        links = [TicketLink(r.key, r.key, False, *_parts(r)) for r in live]
         links = [link for link in links if link.contact or link.company]
         if links:
             contacts, companies, requests = self.crm.plan(links)
@@ -307,16 +308,6 @@ class HubSpotSink:
 
     # -- contacts, companies, associations ---------------------------------------------------
 
-    def _pending(self, record: SinkRecord) -> tuple[Any, Any]:
-        """(contact, company) of a record that this process has not linked its ticket to yet;
-        None for each that is linked already, or that the record does not name."""
-        done = self._linked.get(record.key, (None, None))
-        contact, company = record.payload.get(CONTACT), record.payload.get(COMPANY)
-        return (
-            contact if contact and _mark(contact) != done[0] else None,
-            company if company and _mark(company) != done[1] else None,
-        )
-
     def _link(
         self,
         records: Sequence[SinkRecord],
@@ -324,34 +315,20 @@ class HubSpotSink:
         result: SinkResult,
     ) -> None:
         """Link written tickets to their contact and company; a ticket that cannot be linked
-        moves from accepted to rejected, with the reason. Only what changed since this
-        process last linked a ticket is done again: a new organization re-links the company,
-        not the contact."""
+        moves from accepted to rejected, with the reason. The memory decides what is sent:
+        nothing for a ticket whose requester and organization did not change."""
         links: list[TicketLink] = []
         for record in records:
-            contact, company = self._pending(record)
+            contact, company = _parts(record)
             if contact is None and company is None:
-                continue  # linked to these already (or the ticket names neither)
+                continue  # the ticket names neither: what HubSpot has stays
             object_id, created = written[record.key]
             links.append(TicketLink(record.key, object_id, created, contact, company))
         if not links:
             return
         problems = self.crm.link(links)
-        payloads = {r.key: r.payload for r in records}
-        for link in links:
-            if link.key in problems:
-                self._linked.pop(link.key, None)  # try again the next time it is written
-                result.rejected[link.key] = (
-                    f"the HubSpot ticket was written but not linked: {problems[link.key]}"
-                )
-                continue
-            # A part the record does not name (no requester email, no organization) is left
-            # as HubSpot has it: it may have been added by hand.
-            payload = payloads[link.key]
-            self._linked[link.key] = (_mark(payload.get(CONTACT)), _mark(payload.get(COMPANY)))
-            self._linked.move_to_end(link.key)
-        while len(self._linked) > LINKED_MEMORY:
-            self._linked.popitem(last=False)
+        for key, problem in problems.items():
+            result.rejected[key] = f"the HubSpot ticket was written but not linked: {problem}"
         if problems:
             result.accepted[:] = [key for key in result.accepted if key not in problems]
 
@@ -377,7 +354,8 @@ class HubSpotSink:
                 result.rejected[record.key] = refused[record.key]
             else:
                 result.accepted.append(record.key)
-                self._linked.pop(record.key, None)
+        # An archived ticket restored later is created anew, with no associations.
+        self.crm.memory.forget_crm_links(None, [r.key for r in batch if r.key not in refused])
 
     def _object_ids(self, batch: Sequence[SinkRecord]) -> tuple[dict[str, str], dict[str, str]]:
         """(helpdesk id -> HubSpot object id for the tickets HubSpot holds, helpdesk id ->
@@ -483,9 +461,9 @@ def _properties(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in payload.items() if ":" not in name}
 
 
-def _mark(spec: Mapping[str, Any] | None) -> str | None:
-    """A contact or company spec as one comparable string (None for none)."""
-    return json.dumps(spec, sort_keys=True) if spec else None
+def _parts(record: SinkRecord) -> tuple[Any, Any]:
+    """(contact, company) a ticket record names (None for each it does not)."""
+    return record.payload.get(CONTACT) or None, record.payload.get(COMPANY) or None
 
 
 def _iso(moment: datetime | None) -> str:

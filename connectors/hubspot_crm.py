@@ -28,13 +28,19 @@ associated with both:
   them in HubSpot); HubSpot associates new contacts with one of them, of its choosing.
 - Associations (v4): `POST /crm/v4/associations/tickets/{contacts|companies}/batch/create`
   with HubSpot-defined type 16 (ticket to contact) and 26 (ticket to primary company; HubSpot
-  adds the unlabelled 339 itself). For a ticket HubSpot already held, its current associations
-  are read first (`.../batch/read`, up to 1,000 tickets a request): nothing is created when the
-  requester's contact or the organization's company is already there. When it is not, the
-  requester or organization changed: the ticket's other contact (or company) associations are
-  removed (`.../batch/archive`) and the new one created, so the association moves with the
-  helpdesk. A ticket whose requester has no email, or that has no organization, keeps what it
-  has (syncd cannot tell its own associations from ones added by hand).
+  adds the unlabelled 339 itself). When the requester or organization changed, the association
+  syncd made before is removed (`.../batch/archive`) and the new one created, so it moves with
+  the helpdesk; associations added by hand are left alone. A ticket whose requester has no
+  email, or that has no organization, keeps what it has.
+- Memory (`CrmMemory`, syncd.ports; the state store in production, so it survives restarts):
+  each contact and company key's HubSpot id and a fingerprint of what syncd last wrote to it,
+  and the contact and company each ticket is associated with. A contact or company whose
+  fingerprint did not change is not upserted again, a domain whose company syncd knows is not
+  searched, and a ticket already associated with its requester's contact and organization's
+  company costs no association request. Only what HubSpot confirmed is remembered. A ticket
+  HubSpot held before but the memory does not know (a state from before this memory, or after
+  a failure) has its associations read once (`.../batch/read`, up to 1,000 tickets a
+  request): nothing is created that exists, and other contacts (companies) it has are removed.
 
 Failures are per ticket: a contact or company HubSpot refuses (an invalid email, ...) never
 fails the batch. Contact upserts keyed by email are all-or-nothing in HubSpot, so a refused
@@ -43,21 +49,26 @@ email addresses are never sent). Companies carry an `objectWriteTraceId`, so Hub
 a refused one by itself (multi-status). The ticket is still written; the association is
 skipped and the ticket is reported with the reason (see `HubSpotSink.write`).
 
-Requests per call of `link` (all batches at most 100 inputs, association reads 1,000), for t
-tickets to link of which u HubSpot held before this write, c distinct requester emails, kd
-companies keyed by domain (kn of them new to this process) and ko by organization id:
+Requests per call of `link` (object batches 100 inputs, association creates and removals
+2,000, reads 1,000; see the constants), for c requester emails and kd + ko companies (keyed by
+domain, by organization id) that are new or changed since syncd last wrote them (kn of the kd
+domains never seen), t tickets whose association is new or moved (m of them moved), and u
+tickets HubSpot held that the memory does not know:
     ceil(c/100) + ceil(kd/100) + ceil(ko/100)            upserts
   + ceil(kn/100), + as many when any is adopted          company searches, adoptions
-  + 2*ceil(u/1000)                                       association reads (none for new tickets)
-  + at most 2*ceil(t/100)                                association creates (only missing ones)
-  + at most 2*ceil(m/100)                                removals, for the m tickets that moved.
+  + 2*ceil(u/1000)                                       association reads
+  + at most 2*ceil(t/2000)                               association creates
+  + at most 2*ceil(m/2000)                               removals of the previous association.
+Tickets whose requester and organization are unchanged cost nothing here.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -80,6 +91,7 @@ from hubspot.crm.associations.v4 import (
 from connectors.hubspot_api import HubSpotApi
 from syncd.errors import TerminalError, UserError
 from syncd.model import Organization, Person
+from syncd.ports import CrmMemory
 from syncd.ratelimit import RateLimiter
 
 log = structlog.get_logger("syncd.hubspot")
@@ -102,9 +114,16 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
 # HubSpot-defined association type ids (associations v4 guide, "association type ID values").
 TICKET_TO_CONTACT = 16
 TICKET_TO_PRIMARY_COMPANY = 26
-# Inputs per association request: creates and removals are kept at the object batch size,
-# which HubSpot accepts on every batch endpoint; reads are documented up to 1,000.
-ASSOCIATION_BATCH = 100
+# Inputs per association request, the largest HubSpot documents for each v4 endpoint:
+# - batch create and batch archive (`/crm/v4/associations/{from}/{to}/batch/create|archive`):
+#   2,000 inputs, the v4 associations guide's batch limit (developers.hubspot.com/docs/
+#   api-reference/latest/crm/associations/associate-records/guide), which the sandbox enforces
+#   (syncd/sandbox/hubspot_routes.py); HubSpot's batch association action in Workato documents
+#   the same maximum (docs.workato.com/connectors/hubspot/actions/associate-records-batch).
+# - batch read: 1,000 ids since 10 February 2025 (developer changelog, "Bug Fix: Batch Read
+#   Limit for HubSpot Associations API").
+# Object upserts stay at 100 (`hubspot.batch_size`; the objects guides' batch limit).
+ASSOCIATION_BATCH = 2000
 ASSOCIATION_READ_BATCH = 1000
 NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
 # Domains per company search (one IN filter) and results per search page (search guide: limit
@@ -114,9 +133,11 @@ SEARCH_PAGE = 200
 # The search endpoints' own limit, besides the 10-second one: four requests per second per
 # token (developer changelog, "CRM Search API Rate Limit Increase").
 SEARCHES_PER_SECOND = 4
-# Domains whose company this process has upserted: past this many, the memory is dropped,
-# which costs one search per 100 domains the next time, never a duplicate.
-SETTLED_MEMORY = 100_000
+# The memory kinds (CrmMemory) are HubSpot's object type names.
+CONTACTS, COMPANIES = "contacts", "companies"
+# Entries the in-process memory keeps (used when the sink has no state store: tests, tools);
+# past this the oldest are forgotten, which costs a read or an upsert, never a wrong link.
+PROCESS_MEMORY = 200_000
 
 # Plainly not an address: HubSpot would refuse it and, contacts being all-or-nothing, take its
 # batch down with it. HubSpot stays the judge of everything that passes.
@@ -161,6 +182,59 @@ def company_key(spec: Mapping[str, str]) -> tuple[str, str]:
     return prop, spec[prop]
 
 
+def spec_fingerprint(spec: Mapping[str, str]) -> str:
+    """A stable hash of the properties syncd writes to a contact or company."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _memory_key(prop: str, value: str) -> str:
+    # A company's key in the memory: "syncd_company_domain:acme.com".
+    return f"{prop}:{value}"
+
+
+class ProcessMemory:
+    """A `CrmMemory` held in this process (bounded), for a sink without a state store."""
+
+    def __init__(self, limit: int = PROCESS_MEMORY) -> None:
+        self.limit = limit
+        self._objects: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
+        self._links: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def crm_objects(self, kind: str, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """key -> (object id, fingerprint), for those remembered."""
+        return {k: self._objects[(kind, k)] for k in keys if (kind, k) in self._objects}
+
+    def save_crm_objects(self, kind: str, objects: Mapping[str, tuple[str, str]]) -> None:
+        """Remember objects."""
+        for key, value in objects.items():
+            self._objects[(kind, key)] = value
+            self._objects.move_to_end((kind, key))
+        _trim(self._objects, self.limit)
+
+    def crm_links(self, kind: str, ticket_keys: Iterable[str]) -> dict[str, str]:
+        """ticket key -> object id of `kind`, for those remembered."""
+        return {k: self._links[(kind, k)] for k in ticket_keys if (kind, k) in self._links}
+
+    def save_crm_links(self, kind: str, links: Mapping[str, str]) -> None:
+        """Remember associations."""
+        for key, target in links.items():
+            self._links[(kind, key)] = target
+            self._links.move_to_end((kind, key))
+        _trim(self._links, self.limit)
+
+    def forget_crm_links(self, kind: str | None, ticket_keys: Iterable[str]) -> None:
+        """Forget associations (of `kind`, or both)."""
+        for key in ticket_keys:
+            for each in (kind,) if kind else (CONTACTS, COMPANIES):
+                self._links.pop((each, key), None)
+
+
+def _trim(entries: OrderedDict[Any, Any], limit: int) -> None:
+    while len(entries) > limit:
+        entries.popitem(last=False)
+
+
 def _domain(text: str) -> str:
     # "https://www.Acme.com/" and "acme.com" are one company.
     domain = text.strip().lower().removeprefix("https://").removeprefix("http://")
@@ -181,40 +255,75 @@ class TicketLink:
 class CrmLinks:
     """Upserts contacts and companies and associates tickets with them (see the module doc)."""
 
-    def __init__(self, client: HubSpot, api: HubSpotApi, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        client: HubSpot,
+        api: HubSpotApi,
+        batch_size: int = 100,
+        memory: CrmMemory | None = None,
+    ) -> None:
         self.api = api
         self.size = batch_size
+        self.memory: CrmMemory = memory or ProcessMemory()
         # Each access to a client attribute builds a new API object (and pool): keep them.
         self._contacts = client.crm.contacts.batch_api
         self._companies = client.crm.companies.batch_api
         self._company_search = client.crm.companies.search_api
         self._associations = client.crm.associations.v4.batch_api
-        # Domains whose company carries syncd's key (upserted by this process): no search.
-        self._settled: set[str] = set()
         # A tenth of a second of margin: HubSpot counts a search when it arrives, later than
         # syncd's clock saw it leave.
         self._search_pacing = RateLimiter(SEARCHES_PER_SECOND, 1.1)
 
     def plan(self, links: Sequence[TicketLink]) -> tuple[int, int, int]:
-        """(distinct contacts, distinct companies, upper bound of requests) for --dry-run."""
-        contacts = {link.contact["email"] for link in links if link.contact}
-        keys = {company_key(link.company) for link in links if link.company}
-        held = sum(1 for link in links if not link.new)
-        by_domain = sum(1 for prop, _ in keys if prop == COMPANY_DOMAIN_PROPERTY)
-        requests = (
-            _chunks(len(contacts), self.size)
-            + _chunks(by_domain, SEARCH_DOMAINS)  # searches for companies to adopt
-            + _chunks(by_domain, self.size)
-            + _chunks(len(keys) - by_domain, self.size)
-            + 2 * _chunks(held, ASSOCIATION_READ_BATCH)
-            + 2 * _chunks(len(links), ASSOCIATION_BATCH)
+        """(contacts and companies to upsert, upper bound of requests) for --dry-run: what
+        the memory does not hold as it is."""
+        contacts = {link.contact["email"]: link.contact for link in links if link.contact}
+        companies = {company_key(link.company): link.company for link in links if link.company}
+        known_contacts = self.memory.crm_objects(CONTACTS, contacts)
+        keys = {_memory_key(*key): spec for key, spec in companies.items()}
+        known_companies = self.memory.crm_objects(COMPANIES, keys)
+        contacts_due = [e for e, s in contacts.items() if not _same(known_contacts, e, s)]
+        companies_due = [k for k, s in keys.items() if not _same(known_companies, k, s)]
+        by_domain = sum(1 for k in companies_due if k.startswith(COMPANY_DOMAIN_PROPERTY + ":"))
+        unseen = sum(
+            1
+            for k in companies_due
+            if k.startswith(COMPANY_DOMAIN_PROPERTY + ":") and k not in known_companies
         )
-        return len(contacts), len(keys), requests
+        tickets = [link.key for link in links]
+        linked = {kind: self.memory.crm_links(kind, tickets) for kind in (CONTACTS, COMPANIES)}
+
+        def due(kind: str, ticket: str, known: Mapping[str, tuple[str, str]], key: str) -> bool:
+            have = linked[kind].get(ticket)
+            return have is None or have != known.get(key, ("", ""))[0]
+
+        moving = [
+            link
+            for link in links
+            if (link.contact and due(CONTACTS, link.key, known_contacts, link.contact["email"]))
+            or (
+                link.company
+                and due(
+                    COMPANIES, link.key, known_companies, _memory_key(*company_key(link.company))
+                )
+            )
+        ]
+        held = sum(1 for link in moving if not link.new)
+        requests = (
+            _chunks(len(contacts_due), self.size)
+            + _chunks(unseen, SEARCH_DOMAINS)  # searches for companies to adopt
+            + _chunks(by_domain, self.size)
+            + _chunks(len(companies_due) - by_domain, self.size)
+            + 2 * _chunks(held, ASSOCIATION_READ_BATCH)
+            + 4 * _chunks(len(moving), ASSOCIATION_BATCH)
+        )
+        return len(contacts_due), len(companies_due), requests
 
     def link(self, links: Sequence[TicketLink]) -> dict[str, str]:
-        """Upsert the tickets' contacts and companies and associate each ticket with its own;
-        returns helpdesk ticket id -> what went wrong, for tickets not fully linked.
-        Transient failures (after retries) and user errors are raised."""
+        """Upsert the tickets' contacts and companies and associate each ticket with its own,
+        sending only what the memory does not hold as it is; returns helpdesk ticket id ->
+        what went wrong, for tickets not fully linked. Transient failures (after retries) and
+        user errors are raised."""
         problems: dict[str, list[str]] = defaultdict(list)
         # Companies first: a portal associates a new contact with the company of its email
         # domain and creates one when there is none (see the module doc), so syncd's company
@@ -239,9 +348,9 @@ class CrmLinks:
                     reason = company_errors.get(key, "HubSpot did not return it")
                     problems[link.key].append(f"its company {key[1]}: {reason}")
         key_of = {link.object_id: link.key for link in links}
-        held = {link.object_id for link in links if not link.new}
-        self._associate("contacts", TICKET_TO_CONTACT, contacts, held, key_of, problems)
-        self._associate("companies", TICKET_TO_PRIMARY_COMPANY, companies, held, key_of, problems)
+        new = {link.object_id for link in links if link.new}
+        self._associate(CONTACTS, TICKET_TO_CONTACT, contacts, new, key_of, problems)
+        self._associate(COMPANIES, TICKET_TO_PRIMARY_COMPANY, companies, new, key_of, problems)
         return {key: "; ".join(reasons) for key, reasons in problems.items()}
 
     # -- contacts and companies --------------------------------------------------------------
@@ -250,7 +359,8 @@ class CrmLinks:
         self, links: Sequence[TicketLink]
     ) -> tuple[dict[str, str], dict[str, str]]:
         """(email -> contact id, email -> reason refused). One input per email: many
-        tickets of one requester cost one input, not one each."""
+        tickets of one requester cost one input, not one each; none for a contact the
+        memory holds as it is."""
         specs: dict[str, dict[str, str]] = {}
         refused: dict[str, str] = {}
         for link in links:
@@ -261,14 +371,21 @@ class CrmLinks:
                 refused[email] = f"{email!r} is not an email address; fix it in the helpdesk"
                 continue
             specs.setdefault(email, dict(link.contact))
+        known = self.memory.crm_objects(CONTACTS, specs)
+        ids = {email: known[email][0] for email, spec in specs.items() if _same(known, email, spec)}
+        due = {email: spec for email, spec in specs.items() if email not in ids}
         # No trace ids: HubSpot does not do partial upserts keyed by email (contacts guide).
-        ids, errors = self._upsert(self._contacts.upsert, contacts_api, "email", specs, False)
-        return ids, {**refused, **errors}
+        found, errors = self._upsert(self._contacts.upsert, contacts_api, "email", due, False)
+        self.memory.save_crm_objects(
+            CONTACTS, {email: (oid, spec_fingerprint(due[email])) for email, oid in found.items()}
+        )
+        return {**ids, **found}, {**refused, **errors}
 
     def _upsert_companies(
         self, links: Sequence[TicketLink]
     ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
-        """((key property, value) -> company id, same -> reason refused)."""
+        """((key property, value) -> company id, same -> reason refused); none sent for a
+        company the memory holds as it is."""
         by_property: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
         for link in links:
             if link.company:
@@ -278,15 +395,26 @@ class CrmLinks:
         errors: dict[tuple[str, str], str] = {}
         # One idProperty per request: the two keys never share a batch.
         for prop, specs in by_property.items():
+            known = self.memory.crm_objects(COMPANIES, [_memory_key(prop, v) for v in specs])
+            due: dict[str, dict[str, str]] = {}
+            for value, spec in specs.items():
+                if _same(known, _memory_key(prop, value), spec):
+                    ids[(prop, value)] = known[_memory_key(prop, value)][0]
+                else:
+                    due[value] = spec
             if prop == COMPANY_DOMAIN_PROPERTY:
-                self._adopt([domain for domain in specs if domain not in self._settled])
-            found, refused = self._upsert(self._companies.upsert, companies_api, prop, specs, True)
+                # A domain the memory knows has syncd's company (it upserted it): no search.
+                self._adopt([d for d in due if _memory_key(prop, d) not in known])
+            found, refused = self._upsert(self._companies.upsert, companies_api, prop, due, True)
             ids.update({(prop, value): oid for value, oid in found.items()})
             errors.update({(prop, value): reason for value, reason in refused.items()})
-            if prop == COMPANY_DOMAIN_PROPERTY:
-                if len(self._settled) > SETTLED_MEMORY:
-                    self._settled.clear()
-                self._settled.update(found)
+            self.memory.save_crm_objects(
+                COMPANIES,
+                {
+                    _memory_key(prop, value): (oid, spec_fingerprint(due[value]))
+                    for value, oid in found.items()
+                },
+            )
         return ids, errors
 
     # -- companies HubSpot already holds -----------------------------------------------------
@@ -448,18 +576,39 @@ class CrmLinks:
         to_type: str,
         type_id: int,
         wanted: Mapping[str, str],
-        held: set[str],
+        new: set[str],
         key_of: Mapping[str, str],
         problems: dict[str, list[str]],
     ) -> None:
-        """Make each ticket (object id) in `wanted` associated with its target: read what
-        held tickets have, remove what the new target replaces, create what is missing."""
-        current = self._read(to_type, [oid for oid in wanted if oid in held])
+        """Make each ticket (object id) in `wanted` associated with its target. What the
+        memory says a ticket is associated with decides: nothing to do when it is the target;
+        else the remembered association is removed and the target's created. A ticket
+        HubSpot held that the memory does not know has its associations read first. What
+        HubSpot confirmed is remembered; a ticket that failed is forgotten (read next time)."""
+        remembered = self.memory.crm_links(
+            to_type, [key_of[oid] for oid in wanted if oid not in new]
+        )
         creates: list[tuple[str, str]] = []
         removals: dict[str, list[str]] = {}
+        unknown: list[str] = []
+        confirmed: dict[str, str] = {}  # ticket key -> target
         for oid, target in wanted.items():
+            before = remembered.get(key_of[oid])
+            if oid in new:
+                creates.append((oid, target))  # created by this write: it has nothing yet
+            elif before is None:
+                unknown.append(oid)
+            elif before == target:
+                confirmed[key_of[oid]] = target
+            else:
+                creates.append((oid, target))
+                removals[oid] = [before]  # syncd's own association only
+        current = self._read(to_type, unknown)
+        for oid in unknown:
+            target = wanted[oid]
             have, complete = current.get(oid, (set(), True))
             if target in have:
+                confirmed[key_of[oid]] = target
                 continue
             creates.append((oid, target))
             stale = sorted(have - {target})
@@ -469,8 +618,13 @@ class CrmLinks:
                 removals[oid] = stale
         if removals:
             log.info("associations moved", to=to_type, tickets=len(removals))
-        self._archive(to_type, removals, key_of, problems)
-        self._create(to_type, type_id, creates, key_of, problems)
+        failed = self._archive(to_type, removals, key_of, problems)
+        failed |= self._create(to_type, type_id, creates, key_of, problems)
+        confirmed.update({key_of[oid]: target for oid, target in creates})
+        self.memory.save_crm_links(
+            to_type, {key: target for key, target in confirmed.items() if key not in failed}
+        )
+        self.memory.forget_crm_links(to_type, sorted(failed))
 
     def _read(self, to_type: str, object_ids: Sequence[str]) -> dict[str, tuple[set[str], bool]]:
         """ticket object id -> (associated ids, whether that is all of them)."""
@@ -493,9 +647,9 @@ class CrmLinks:
                 ids = {str(t.get("toObjectId")) for t in row.get("to") or []}
                 out[oid] = (ids, not row.get("paging"))
             for error in response.get("errors") or []:
-                ids = (error.get("context") or {}).get("fromObjectId") or []
+                unlinked = (error.get("context") or {}).get("fromObjectId") or []
                 none = error.get("subCategory") == NO_ASSOCIATIONS
-                for oid in ids:
+                for oid in unlinked:
                     out[str(oid)] = (set(), none)
         return out
 
@@ -505,7 +659,9 @@ class CrmLinks:
         removals: Mapping[str, Sequence[str]],
         key_of: Mapping[str, str],
         problems: dict[str, list[str]],
-    ) -> None:
+    ) -> set[str]:
+        """Remove associations (ticket object id -> targets); the ticket keys that failed."""
+        failed: set[str] = set()
         items = list(removals.items())
         for start in range(0, len(items), ASSOCIATION_BATCH):
             chunk = items[start : start + ASSOCIATION_BATCH]
@@ -522,6 +678,8 @@ class CrmLinks:
             except TerminalError as exc:
                 for oid, _ in chunk:
                     problems[key_of[oid]].append(f"removing its previous {to_type}: {exc}")
+                    failed.add(key_of[oid])
+        return failed
 
     def _create(
         self,
@@ -530,7 +688,9 @@ class CrmLinks:
         pairs: Sequence[tuple[str, str]],
         key_of: Mapping[str, str],
         problems: dict[str, list[str]],
-    ) -> None:
+    ) -> set[str]:
+        """Create associations (ticket object id, target); the ticket keys that failed."""
+        failed: set[str] = set()
         spec = AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=type_id)
         for start in range(0, len(pairs), ASSOCIATION_BATCH):
             chunk = pairs[start : start + ASSOCIATION_BATCH]
@@ -547,6 +707,7 @@ class CrmLinks:
             except TerminalError as exc:
                 for oid, _ in chunk:
                     problems[key_of[oid]].append(f"associating it with its {to_type}: {exc}")
+                    failed.add(key_of[oid])
                 continue
             errors = response.get("errors") or []
             if not errors and response.get("status", "COMPLETE") == "COMPLETE":
@@ -563,6 +724,14 @@ class CrmLinks:
                     problems[key_of[oid]].append(
                         f"associating it with its {to_type}: {reasons or 'HubSpot did not say'}"
                     )
+                    failed.add(key_of[oid])
+        return failed
+
+
+def _same(known: Mapping[str, tuple[str, str]], key: str, spec: Mapping[str, str]) -> bool:
+    """Whether the memory holds `key` as `spec` (its fingerprint matches)."""
+    held = known.get(key)
+    return held is not None and held[1] == spec_fingerprint(spec)
 
 
 def _chunks(count: int, size: int) -> int:

@@ -224,6 +224,34 @@ class StateStore(Protocol):
         ...
 
 
+class CrmMemory(Protocol):
+    """What a CRM sink remembers between processes (the state store holds it): the object
+    each contact and company key became with a fingerprint of what it last held, and the
+    object each ticket is associated with, per kind ("contacts", "companies"). A sink that
+    is given one sends the CRM only what changed, also after a restart."""
+
+    def crm_objects(self, kind: str, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """key -> (CRM object id, fingerprint), for those of `keys` remembered."""
+        ...
+
+    def save_crm_objects(self, kind: str, objects: Mapping[str, tuple[str, str]]) -> None:
+        """Remember objects the CRM confirmed: key -> (object id, fingerprint)."""
+        ...
+
+    def crm_links(self, kind: str, ticket_keys: Iterable[str]) -> dict[str, str]:
+        """ticket key -> the object of `kind` it is associated with, for those remembered."""
+        ...
+
+    def save_crm_links(self, kind: str, links: Mapping[str, str]) -> None:
+        """Remember associations the CRM confirmed: ticket key -> object id of `kind`."""
+        ...
+
+    def forget_crm_links(self, kind: str | None, ticket_keys: Iterable[str]) -> None:
+        """Forget these tickets' associations (of `kind`, or all): read again when next
+        written."""
+        ...
+
+
 class Notifier(Protocol):
     """Carries out the actions the rules ask for (notify, tag, task)."""
 

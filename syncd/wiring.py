@@ -286,6 +286,12 @@ def build(config: Config) -> Parts:
     notifiers = build_notifiers(config)
     rules = load_rules(config.rules.dir)
     store = open_store(config.state.url, config.state.pipeline)
+    for sink in sinks:
+        # A CRM sink remembers its contacts, companies and associations in the state store
+        # (syncd.ports.CrmMemory), so a restart sends HubSpot nothing it holds already.
+        remember_in = getattr(sink, "remember_in", None)
+        if remember_in is not None:
+            remember_in(store)
     return Parts(
         source,
         sinks,

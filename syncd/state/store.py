@@ -29,6 +29,7 @@ from syncd.logs import register_secret
 from syncd.model import Action, Ticket
 from syncd.state import schema
 from syncd.state.codec import dump_ticket, load_ticket
+from syncd.state.crm_memory import CrmMemoryStore
 from syncd.state.delivery import DeliveryLedger
 from syncd.state.lease import Claimant, Lease, may_claim
 from syncd.state.migrate import add_missing_columns
@@ -38,7 +39,7 @@ _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter lim
 _SCHEMA_LOCK = 0x73796E6364  # PostgreSQL advisory lock key ("syncd") held while creating tables
 
 
-class SqlStateStore(DeliveryLedger):
+class SqlStateStore(DeliveryLedger, CrmMemoryStore):
     """Cursors, fingerprints, dead letters and the lease of one pipeline, in one SQL database.
 
     `pipeline` None (tests, tools) puts the tables in the database's default schema."""
