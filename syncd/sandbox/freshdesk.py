@@ -92,13 +92,12 @@ from syncd.sandbox.freshdesk_data import OPEN
 from syncd.sandbox.freshdesk_store import (
     FreshdeskError,
     FreshdeskStore,
-    clone,
     field_error,
     iso,
     to_epoch,
     to_html,
 )
-from syncd.sandbox.server import Handler, MinuteBudget, Request, Response
+from syncd.sandbox.server import Handler, MinuteBudget, Request, Response, clone
 
 __all__ = ["FreshdeskApp", "FreshdeskError", "FreshdeskStore"]
 

@@ -67,17 +67,16 @@ import binascii
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from syncd.sandbox import zendesk_data as data
-from syncd.sandbox.server import Handler, MinuteBudget, Request, Response
+from syncd.sandbox.server import Handler, MinuteBudget, Request, Response, clone
 from syncd.sandbox.zendesk_common import (
     TICKET_STATUSES,
     InvalidRecord,
     admin_error,
     bulk,
-    clone,
     int_arg,
     iso,
     json_object,
@@ -87,6 +86,8 @@ from syncd.sandbox.zendesk_lifecycle import RATING_SCORES, Lifecycle
 from syncd.sandbox.zendesk_metrics import History
 from syncd.sandbox.zendesk_sla import add_slas
 from syncd.sandbox.zendesk_surveys import Surveys
+
+_J = TypeVar("_J")  # the JSON value `_public` hands back, copied
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 TICKET_TYPES = ("problem", "incident", "question", "task")
@@ -523,7 +524,7 @@ class ZendeskApp(Lifecycle, Surveys):
             return False
         # [IE] time-based export: "the API compares the start_time with the ticket's
         # generated_timestamp"; here generated_timestamp always equals updated_at.
-        return ticket["generated_timestamp"] >= floor
+        return bool(ticket["generated_timestamp"] >= floor)
 
     def _scan_after(
         self, position: int, floor: int, limit: int, cutoff: float, exclude_deleted: bool
@@ -858,7 +859,7 @@ class ZendeskApp(Lifecycle, Surveys):
         self._next_id[kind] = value + 1
         return value
 
-    def _public(self, value: Any) -> Any:
+    def _public(self, value: _J) -> _J:
         # Callers may mutate what they get back; the store must not change with it.
         return clone(value)
 
@@ -906,7 +907,7 @@ class ZendeskApp(Lifecycle, Surveys):
 
     def _ensure_requester(self, email: str | None, name: str | None, org_id: int | None) -> int:
         if email is None and name is None:
-            return self.me["id"]  # an agent filing a ticket for themselves
+            return int(self.me["id"])  # an agent filing a ticket for themselves
         if email is None:
             domains = self._orgs[org_id]["domain_names"] if org_id is not None else []
             domain = domains[0] if domains else "example.com"

@@ -72,22 +72,23 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
-from syncd.sandbox.server import Request, Response
+from syncd.sandbox.server import Request, Response, clone
 from syncd.sandbox.zendesk_common import (
     UNSOLVED,
     InvalidRecord,
     admin_error,
     bulk,
-    clone,
     int_arg,
     iso,
     json_object,
     to_epoch,
 )
 from syncd.sandbox.zendesk_metrics import Event, History, metric_events, ticket_metric
+
+_J = TypeVar("_J")  # the JSON value `_public` hands back, copied
 
 RATING_SCORES = ("offered", "unoffered", "good", "bad")
 RATED = ("good", "bad")
@@ -145,7 +146,7 @@ class Lifecycle:
         ) -> dict[str, Any]: ...
         def _store(self, ticket: dict[str, Any], updated: float) -> dict[str, Any]: ...
         def _take_id(self, kind: str) -> int: ...
-        def _public(self, value: Any) -> Any: ...
+        def _public(self, value: _J) -> _J: ...
         def _render_ticket(self, ticket: dict[str, Any]) -> dict[str, Any]: ...
         def _invalid(self, message: str) -> Response: ...
         def _record_invalid(self, exc: InvalidRecord) -> Response: ...
@@ -328,7 +329,7 @@ class Lifecycle:
     def _author(self, ticket: dict[str, Any], author: str | int) -> int:
         if author == "agent":
             assignee = ticket["assignee_id"]
-            return assignee if assignee in self._users else self.me["id"]
+            return assignee if assignee in self._users else int(self.me["id"])
         if author == "requester":
             return int(ticket["requester_id"])
         if isinstance(author, int) and author in self._users:
@@ -662,7 +663,7 @@ class Lifecycle:
         ticket_id = int(req.params["id"])
         if self._live_ticket(ticket_id) is None:
             return self.error(404, "")
-        related = {
+        related: dict[str, Any] = {
             "topic_id": None,
             "jira_issue_ids": [],
             "followup_source_ids": [],
@@ -768,7 +769,7 @@ class Lifecycle:
         order = req.arg("sort_order") or "asc"
         if order not in ("asc", "desc"):
             return self.error(400, "sort_order must be asc or desc")
-        wanted = SCORE_FILTERS.get(score or "", lambda _r: True)
+        wanted: Callable[[dict[str, Any]], bool] = SCORE_FILTERS.get(score or "", lambda _r: True)
         ids = [
             rid
             for rid, rating in self._ratings.items()
@@ -806,12 +807,13 @@ class Lifecycle:
             mark = _decode_cursor(after or before or "") if (after or before) else None
             if (after or before) and not (isinstance(mark, int) and mark in position):
                 return self._invalid("Invalid cursor")
+            at = position[mark] if isinstance(mark, int) else 0
             if after:
-                first = position[mark] + 1
+                first = at + 1
                 last = min(first + size, len(ids))
                 has_more = last < len(ids)
             elif before:
-                last = position[mark]
+                last = at
                 first = max(last - size, 0)
                 has_more = first > 0
             else:
