@@ -16,7 +16,11 @@ What is compared, on the same deterministic synthetic tickets (built once, outsi
   `rule_engine.Chain`, giving (category, priority). Where rule-engine offers two spellings,
   it gets the faster one (see `_one_of`). rule-engine has no SLA clocks, escalation ladders
   or templates, so it cannot do the rest of `evaluate`: ratio (a) compares unequal work,
-  ratio (b) is like for like.
+  ratio (b) is like for like. The wording operators (contains_word, fuzzy, similar_to) become
+  functions rule-engine calls (see `WORDING`): contains_word and similar_to over stems computed
+  anew here (PyStemmer, the same tokens and contractions, a plain substring test, a plain
+  weighted sum with the rule set's word weights); fuzzy calls syncd's own matcher
+  (`syncd.rules.wording.Fuzzy`), built afresh, so only its composition is compared.
 
 Before timing, a sample of tickets is checked: rule-engine's (category, priority) must equal
 syncd's, and so must the category + priority helper's; the escalation conditions that do not
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import os
 import platform
@@ -47,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import rule_engine
+import Stemmer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,6 +63,12 @@ from syncd.rules import RuleSet, load_rules  # noqa: E402
 from syncd.rules.conditions import SLA, Compiler, Facts, Predicate  # noqa: E402
 from syncd.rules.engine import DEFAULT_CATEGORY, Rule  # noqa: E402
 from syncd.rules.loader import Problems, read_rule_file  # noqa: E402
+from syncd.rules.wording import (  # noqa: E402
+    DEFAULT_FUZZY_THRESHOLD,
+    DEFAULT_LANGUAGE,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    Fuzzy,
+)
 
 NOW = datetime(2026, 3, 11, 15, 30, tzinfo=UTC)  # a Wednesday afternoon, in business hours
 TARGET_RATE = 50_000
@@ -449,8 +461,95 @@ BOOL_FIELDS = {"unresolved"}
 TIME_FIELDS = {"created_at", "updated_at", "solved_at", "first_response_at", "csat_at"}
 
 
+# ---- the wording operators, for rule-engine: `words(text, 3)` calls WORDING[3] on the text ----
+
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_STEMMERS: dict[str, Any] = {}
+WORDING: list[Callable[[Any], bool]] = []
+SIMILARITY: dict[str, Any] = {}  # the loaded rule set's word weights: set by build_rule_engine
+
+
+@functools.lru_cache(maxsize=8)  # a ticket's text is stemmed once, as syncd does
+def reference_stems(text: str, language: str) -> tuple[str, ...]:
+    """The words of a text as stems, written anew: tokens, English contractions, PyStemmer."""
+    stem = _STEMMERS.get(language) or _STEMMERS.setdefault(language, Stemmer.Stemmer(language))
+    out: list[str] = []
+    for word in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+        if language in ("english", "porter"):
+            base = {"can't": "can", "cannot": "can", "won't": "will", "shan't": "shall",
+                    "ain't": "is"}.get(word)  # fmt: skip
+            if base is None and word.endswith("n't"):
+                base = word[:-3]
+            if base is not None:
+                out += [stem.stemWord(base), "not"]
+                continue
+            word = re.sub(r"'(s|re|ve|ll|d|m)$", "", word)
+        out.append(stem.stemWord(word))
+    return tuple(out)
+
+
+def _wording_call(op: str, arg: Any, symbol: str) -> str:
+    """rule-engine text calling a function that does what syncd's `op` does."""
+    key = {"contains_word": "words", "fuzzy": "phrases", "similar_to": "examples"}[op]
+    settings = arg if isinstance(arg, dict) else {key: arg}
+    items = settings[key] if isinstance(settings[key], list) else [settings[key]]
+    texts = [str(v) for v in items]
+    languages = settings.get("language", DEFAULT_LANGUAGE)
+    languages = languages if isinstance(languages, list) else [languages]
+    checks: list[Callable[[Any], bool]] = []
+    if op == "fuzzy":
+        checks.append(Fuzzy(texts, settings.get("threshold", DEFAULT_FUZZY_THRESHOLD)))
+    for language in [] if op == "fuzzy" else languages:
+        if op == "contains_word":
+            keys = [" " + " ".join(reference_stems(t, language)) + " " for t in texts]
+            checks.append(_words_check(keys, language))
+            continue
+        threshold = settings.get("threshold", DEFAULT_SIMILARITY_THRESHOLD)
+        index = SIMILARITY[f"{symbol_field(symbol)} similar {language}"]
+        examples = [index.stems(t) for t in texts]
+        checks.append(_similar_check(examples, index, float(threshold), language))
+    WORDING.append(lambda v: v is not None and any(check(str(v).lower()) for check in checks))
+    return f"words({symbol}, {len(WORDING) - 1})"
+
+
+def _words_check(keys: list[str], language: str) -> Callable[[str], bool]:
+    def check(text: str) -> bool:
+        words = " " + " ".join(reference_stems(text, language)) + " "
+        return any(key in words for key in keys)
+
+    return check
+
+
+def _similar_check(
+    examples: list[frozenset[str]], index: Any, threshold: float, language: str
+) -> Callable[[str], bool]:
+    def check(text: str) -> bool:
+        return _similar(set(reference_stems(text, language)), examples, index.weights(), threshold)
+
+    return check
+
+
+def _similar(
+    stems: set[str], examples: list[frozenset[str]], weights: dict[str, float], threshold: float
+) -> bool:
+    best = 0.0
+    for example in examples:
+        total = sum(weights[s] for s in example)
+        best = max(best, 100 * sum(weights[s] for s in example if s in stems) / total)
+    return round(best, 6) >= threshold
+
+
+def symbol_field(symbol: str) -> str:
+    return _FIELD_OF.get(symbol, symbol)
+
+
+_FIELD_OF: dict[str, str] = {}
+
+
 def resolve(thing: Subject, name: str) -> Any:
     """rule-engine's symbol resolver."""
+    if name == "words":
+        return lambda value, index: WORDING[int(index)](value)
     try:
         getter = GETTERS[name]
     except KeyError:
@@ -496,11 +595,14 @@ def _test(field: str, op: str, arg: Any, symbol: str) -> str:
         return f"{symbol} =~~ {_regex(words_regex(arg if isinstance(arg, list) else [arg]))}"
     if op == "matches":
         return f"{symbol} =~~ {_regex(str(arg))}"
+    if op in ("contains_word", "fuzzy", "similar_to"):
+        return _wording_call(op, arg, symbol)
     raise Untranslatable(f"{field}: operator {op!r} is not translated")
 
 
 def _operator(field: str, op: str, arg: Any) -> str:
     symbol = field.replace(".", "_")
+    _FIELD_OF[symbol] = field
     if symbol not in GETTERS:
         raise Untranslatable(f"field {field!r} is not translated")
     if op in ("older_than", "within") and field in TIME_FIELDS:
@@ -577,6 +679,7 @@ def _rule_documents(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
 
 def build_rule_engine(directory: Path, ruleset: RuleSet) -> RuleEngineRules:
     """Translate the category, priority and SLA-free escalation conditions of `directory`."""
+    SIMILARITY.update(ruleset.scanners)
     context = rule_engine.Context(regex_flags=re.IGNORECASE, resolver=resolve)
     categories: list[tuple[str, str]] = []
     priorities: list[tuple[str, str]] = []
@@ -619,7 +722,7 @@ def _escalation_checks(
             continue
         for level in ladder["levels"]:
             when = level["when"]
-            branches = [(when, level, "when")]
+            branches: list[tuple[Any, Any, Any]] = [(when, level, "when")]
             if uses_sla(when) and list(when) == ["any"]:
                 branches = [(branch, when["any"], i) for i, branch in enumerate(when["any"])]
             for node, parent, key in branches:

@@ -64,7 +64,7 @@ def hits(ruleset: RuleSet, subject: str, description: str = "") -> bool:
         "I can’t log in",  # a curly apostrophe
     ],
 )
-def test_contains_word_matches_stems_and_common_variants(tmp_path: Path, text: str):
+def test_contains_word_matches_stems_and_common_variants(tmp_path: Path, text: str) -> None:
     ruleset = rules(
         tmp_path,
         '{text: {contains_word: ["billed twice", "duplicate charge", "can\'t log in"]}}',
@@ -83,7 +83,7 @@ def test_contains_word_matches_stems_and_common_variants(tmp_path: Path, text: s
         "chargers",
     ],
 )
-def test_contains_word_near_misses(tmp_path: Path, text: str):
+def test_contains_word_near_misses(tmp_path: Path, text: str) -> None:
     ruleset = rules(
         tmp_path,
         '{text: {contains_word: ["billed twice", "duplicate charge", "can\'t log in", down, '
@@ -92,7 +92,7 @@ def test_contains_word_near_misses(tmp_path: Path, text: str):
     assert not hits(ruleset, text)
 
 
-def test_contains_word_languages(tmp_path: Path):
+def test_contains_word_languages(tmp_path: Path) -> None:
     ruleset = rules(
         tmp_path,
         '{text: {contains_word: {words: ["doppelte Abbuchung"], language: [german, english]}}}',
@@ -101,13 +101,13 @@ def test_contains_word_languages(tmp_path: Path):
     assert not hits(ruleset, "Eine Abbuchung")
 
 
-def test_contains_word_on_a_list_field(tmp_path: Path):
+def test_contains_word_on_a_list_field(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, "{tags: {contains_word: [billing]}}")
     assert ruleset.evaluate(ticket("x", tags=("billed",)), NOW).category == "Hit"
     assert ruleset.evaluate(ticket("x", tags=("bug",)), NOW).category != "Hit"
 
 
-def test_the_stems_of_a_field_are_read_once_for_every_condition(tmp_path: Path):
+def test_the_stems_of_a_field_are_read_once_for_every_condition(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(
         HEAD + "categories:\n"
         "  - category: A\n    when: {text: {contains_word: [refund]}}\n"
@@ -137,14 +137,14 @@ def test_the_stems_of_a_field_are_read_once_for_every_condition(tmp_path: Path):
         ("the double chargers arrived", 90, False),  # whole words: "chargers" is not "charged"
     ],
 )
-def test_fuzzy_threshold(tmp_path: Path, text: str, threshold: int, expected: bool):
+def test_fuzzy_threshold(tmp_path: Path, text: str, threshold: int, expected: bool) -> None:
     ruleset = rules(
         tmp_path, f'{{text: {{fuzzy: {{phrases: ["double charged"], threshold: {threshold}}}}}}}'
     )
     assert hits(ruleset, text) is expected
 
 
-def test_fuzzy_needs_whole_words():
+def test_fuzzy_needs_whole_words() -> None:
     down = Fuzzy(["down"], 85)
     assert not down("please add a download button")
     assert down("the download works but the site is down")
@@ -152,7 +152,7 @@ def test_fuzzy_needs_whole_words():
     assert not Fuzzy(["billed twice"], 85)("i was billed once")
 
 
-def test_fuzzy_default_threshold(tmp_path: Path):
+def test_fuzzy_default_threshold(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, '{text: {fuzzy: ["speak to a manager"]}}')
     assert hits(ruleset, "I want to speek to a manger")
     assert not hits(ruleset, "I spoke to my manager about the renewal")
@@ -174,18 +174,18 @@ EXAMPLES = '["The invoice is wrong", "There is a duplicate charge on my card"]'
         ("The card reader charges slowly", False),  # 2 of 3 words: under 75%
     ],
 )
-def test_similar_to_default_threshold(tmp_path: Path, text: str, expected: bool):
+def test_similar_to_default_threshold(tmp_path: Path, text: str, expected: bool) -> None:
     ruleset = rules(tmp_path, f"{{text: {{similar_to: {EXAMPLES}}}}}")
     assert hits(ruleset, text) is expected
 
 
-def test_similar_to_threshold(tmp_path: Path):
+def test_similar_to_threshold(tmp_path: Path) -> None:
     ruleset = rules(tmp_path, f"{{text: {{similar_to: {{examples: {EXAMPLES}, threshold: 60}}}}}}")
     assert hits(ruleset, "The card reader charges slowly")  # 2 of 3 words: over 60%
     assert not hits(ruleset, "Thanks for your help")
 
 
-def test_similar_to_weights_rare_words_more():
+def test_similar_to_weights_rare_words_more() -> None:
     index = SimilarityIndex(WordScanner())
     one = Similarity(index, ["the invoice is wrong", "the invoice is late"], 50)
     Similarity(index, ["invoice attached"], 50)
@@ -195,7 +195,7 @@ def test_similar_to_weights_rare_words_more():
     assert one.score(frozenset({"invoic"})) < 50 < one.score(frozenset({"wrong"}))
 
 
-def test_stemming_contractions():
+def test_stemming_contractions() -> None:
     english = Stemming("english")
     assert english.phrase("I can't log in") == "i can not log in"
     assert english.phrase("It doesn't work") == english.phrase("it does not work")
@@ -209,7 +209,7 @@ def test_stemming_contractions():
 @pytest.mark.parametrize(
     "subject", ["I was billed twice", "Duplicate charge on my card", "Invoice #88135 is wrong"]
 )
-def test_issue_16_billing_errors_are_high(subject: str):
+def test_issue_16_billing_errors_are_high(subject: str) -> None:
     decision = load_rules(RULES).evaluate(ticket(subject), NOW)
     assert (decision.category, decision.priority) == ("Billing", "High")
 
@@ -256,7 +256,7 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_bad_settings_are_rule_errors_at_the_line(tmp_path: Path, case: str):
+def test_bad_settings_are_rule_errors_at_the_line(tmp_path: Path, case: str) -> None:
     condition, line, message = BROKEN[case]
     with pytest.raises(RuleError) as info:
         rules(tmp_path, condition)
@@ -265,7 +265,7 @@ def test_bad_settings_are_rule_errors_at_the_line(tmp_path: Path, case: str):
     assert message in rendered, rendered
 
 
-def test_a_bad_item_is_named_at_its_own_line(tmp_path: Path):
+def test_a_bad_item_is_named_at_its_own_line(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(
         HEAD + "categories:\n  - category: Hit\n    when:\n      text:\n        fuzzy:\n"
         "          phrases:\n            - double charged\n            - bug\n",
