@@ -31,6 +31,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,9 +47,9 @@ from syncd.model import HelpdeskSla, Organization, Person, Status, Ticket, parse
 from syncd.ports import Page
 from syncd.retry import retry_after_seconds, with_retry
 
-# users: requesters and assignees (agents by name); groups: the tickets' groups by name.
 # `slas`: Zendesk's own SLA state inside each ticket (for `syncd sla check`); an include
 # costs no request, only a few hundred bytes per measured ticket.
+# users: requesters and assignees (agents by name); groups: the tickets' groups by name.
 SIDELOADS = ["users", "organizations", "groups", "metric_sets", "slas"]
 SURVEY_RESPONSES = "/api/v2/guide/survey_responses"
 SURVEY_TICKETS = 100  # tickets per survey-responses request (one page of 100 responses)
@@ -120,7 +121,7 @@ class ZendeskSource:
         `_slices`), which resumes exactly there."""
         while True:
             page, stamps = with_retry(
-                lambda c=cursor: self._fetch(c), api="zendesk", attempts=self.attempts
+                partial(self._fetch, cursor), api="zendesk", attempts=self.attempts
             )
             yield from _slices(self._with_surveys(page), stamps, self.config.page_size)
             if page.end_of_stream:
@@ -168,7 +169,7 @@ class ZendeskSource:
         for start in range(0, len(ids), SHOW_MANY):
             chunk = ids[start : start + SHOW_MANY]
             found, bad = with_retry(
-                lambda c=chunk: self._show_many(c), api="zendesk", attempts=self.attempts
+                partial(self._show_many, chunk), api="zendesk", attempts=self.attempts
             )
             tickets += found
             rejected += bad
@@ -189,7 +190,7 @@ class ZendeskSource:
         for start in range(0, len(rated), SURVEY_TICKETS):
             chunk = rated[start : start + SURVEY_TICKETS]
             scores |= with_retry(
-                lambda c=chunk: self._survey_scores(c), api="zendesk", attempts=self.attempts
+                partial(self._survey_scores, chunk), api="zendesk", attempts=self.attempts
             )
         if not scores:
             return page
@@ -320,7 +321,8 @@ def normalize(
         status = Status.MERGED
     elif status is Status.DELETED and requester_suspended:
         status = Status.SPAM  # Zendesk's "mark as spam" deletes the ticket, suspends the user
-    via = raw.get("via") if isinstance(raw.get("via"), dict) else {}
+    given_via = raw.get("via")
+    via: dict[str, Any] = given_via if isinstance(given_via, dict) else {}
     custom = {
         str(f["id"]): f.get("value")
         for f in raw.get("custom_fields") or []
@@ -330,9 +332,8 @@ def normalize(
         custom[name] = custom.get(str(field_id))
     created_at = parse_timestamp(raw.get("created_at"), "created_at")
     updated_at = parse_timestamp(raw.get("updated_at"), "updated_at")
-    rating = (
-        raw.get("satisfaction_rating") if isinstance(raw.get("satisfaction_rating"), dict) else {}
-    )
+    given = raw.get("satisfaction_rating")
+    rating: dict[str, Any] = given if isinstance(given, dict) else {}
     csat = CSAT_SCORES.get(str(rating.get("score")))
     replied = _reply_time(metrics)
     return Ticket(
