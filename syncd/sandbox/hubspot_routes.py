@@ -25,8 +25,13 @@ from syncd.sandbox.hubspot_schema import (
 from syncd.sandbox.hubspot_store import HubSpotStore
 from syncd.sandbox.server import Handler, Request, Response
 
-ASSOCIATION_CREATE_LIMIT = 2000  # inputs per batch create (v4 guide)
-ASSOCIATION_READ_LIMIT = 1000  # inputs per batch read (v4 guide)
+# Inputs per v4 association batch request, answered "Too many inputs" (400) beyond:
+# create and archive 2,000 (v4 associations guide, developers.hubspot.com/docs/api-reference/
+# latest/crm/associations/associate-records/guide; Workato's HubSpot batch association action
+# documents the same maximum); read 1,000 since 10 February 2025 (developer changelog, "Bug
+# Fix: Batch Read Limit for HubSpot Associations API").
+ASSOCIATION_CREATE_LIMIT = 2000
+ASSOCIATION_READ_LIMIT = 1000
 _EPOCH = "1970-01-01T00:00:00Z"  # "The default pipelines will have createdAt = 0"
 
 

@@ -4,6 +4,12 @@
 table later (always nullable, by rule) is added here with ALTER TABLE ... ADD COLUMN. Nothing
 is ever dropped or rewritten: an older syncd reading the same database ignores the new
 columns.
+
+New tables take the `create_all` path: a table module registers them on `schema.metadata`
+before the store creates its tables (e.g. syncd.state.crm_memory's `crm_objects` and
+`crm_links`, imported by the store), so an older database gains them, empty, when opened
+(tests/test_hubspot_floor.py opens a state without them). Their columns added later come
+through `add_missing_columns` like any other.
 """
 
 from __future__ import annotations

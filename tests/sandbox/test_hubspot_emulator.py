@@ -593,3 +593,26 @@ def test_token_info_reports_granular_scopes(served: Served) -> None:
         info = granular.post(TOKEN_INFO, {"tokenKey": TOKEN}).json()
     assert "tickets" not in info["scopes"]
     assert {"crm.objects.tickets.read", "crm.objects.tickets.write"} <= set(info["scopes"])
+
+
+@pytest.mark.parametrize(("action", "limit"), [("create", 2000), ("archive", 2000), ("read", 1000)])
+def test_association_batches_are_refused_past_the_documented_limit(
+    served: Served, action: str, limit: int
+) -> None:
+    """v4 batch create and archive take 2,000 inputs, batch read 1,000 (hubspot_routes)."""
+
+    def body(count: int) -> dict[str, Any]:
+        if action == "read":
+            return {"inputs": [{"id": str(i)} for i in range(count)]}
+        pair = {"from": {"id": "1"}, "to": {"id": "2"}}
+        if action == "create":
+            pair["types"] = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}]
+        else:
+            pair["to"] = [{"id": "2"}]
+        return {"inputs": [pair] * count}
+
+    path = f"/crm/v4/associations/tickets/contacts/batch/{action}"
+    assert served.post(path, body(limit)).status_code < 400
+    refused = served.post(path, body(limit + 1))
+    assert refused.status_code == 400
+    assert f"The maximum batch size is {limit}" in refused.json()["message"]
