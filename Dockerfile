@@ -8,9 +8,12 @@ ARG BASE_IMAGE=python:3.11-slim
 # Build stage: every wheel syncd needs, built once; the final image carries no build tools.
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY syncd ./syncd
 COPY connectors ./connectors
+# setup.py maps the default rules and the example config into the package (syncd.defaults).
+COPY rules ./rules
+COPY config/syncd.example.yaml ./config/
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM ${BASE_IMAGE}

@@ -665,9 +665,11 @@ def sandbox(
 ) -> None:
     """Serve local emulators of the Zendesk, Freshdesk, HubSpot, Google Sheets and Slack APIs
     (and an SMTP server), and print the config and secrets that point syncd at them."""
+    from syncd.defaults import rules_here_or_default
     from syncd.sandbox.cli import serve
 
-    serve(port, tickets, generate, fault_rate, credentials_out, host, helpdesk, config_out)
+    rules = rules_here_or_default()  # ./rules, else the rule set syncd ships
+    serve(port, tickets, generate, fault_rate, credentials_out, host, helpdesk, config_out, rules)
 
 
 @app.command()

@@ -18,10 +18,10 @@ from rich.table import Table
 from ruamel.yaml import YAML
 
 from syncd.config import load_config
+from syncd.defaults import rules_here_or_default
 from syncd.errors import UserError
 from syncd.pipeline import CycleReport
 from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN, Sandbox
-from syncd.sandbox.cli import default_rules
 from syncd.sheet_export import export
 from syncd.wiring import build
 
@@ -31,8 +31,8 @@ DEMO_DAYS = 28  # the sample tickets' history: four weeks of a team's work
 
 def run_demo(output: Path, ticket_count: int, rules_dir: Path | None = None) -> None:
     """Run the demo, writing its config, state and CSV under `output`; `rules_dir` defaults
-    to ./rules, else the default rule set next to the package."""
-    rules_dir = rules_dir or default_rules()
+    to ./rules, else the default rule set syncd ships (syncd.defaults)."""
+    rules_dir = rules_dir or rules_here_or_default()
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

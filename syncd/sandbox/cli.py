@@ -34,10 +34,12 @@ def serve(
     host: str = "127.0.0.1",
     helpdesk: str = "zendesk",
     config_out: Path | None = None,
+    rules_dir: Path = Path("rules"),
 ) -> None:
     """Start the sandbox in the foreground; SIGINT/SIGTERM stop it. Every mistake in the
     options, and a key or config file that cannot be written, is one line naming the
-    option (exit 2), with the servers stopped."""
+    option (exit 2), with the servers stopped. The config it writes points at `rules_dir`
+    (`syncd sandbox` gives ./rules, else syncd's default rule set)."""
     if not 0 <= fault_rate <= 1:
         raise _bad("--fault-rate", f"{fault_rate} is not a share", "Give 0 to 1")
     if helpdesk not in HELPDESKS:
@@ -56,7 +58,7 @@ def serve(
         raise
     sandbox.start()  # before the config: the SMTP server has its port once it listens
     try:
-        rules = str(default_rules())
+        rules = str(rules_dir.resolve())
         config = sandbox.config("sqlite:///syncd-sandbox-state.db", rules, key, helpdesk)
         _write(key, "--credentials-out", sandbox.write_service_account)
         _write(config_path, "--config-out", lambda path: YAML().dump(config, path))
@@ -95,15 +97,6 @@ def _write(path: Path, option: str, write: Callable[[Path], Any]) -> None:
             f"cannot write {path}: {exc.strerror or exc}",
             "Give a file in a folder that exists and you can write to",
         ) from None
-
-
-def default_rules() -> Path:
-    """The rules folder a sandbox config points at: ./rules if there is one, else the
-    default rule set next to the syncd package (a checkout)."""
-    here = Path("rules")
-    if here.is_dir():
-        return here.resolve()
-    return Path(__file__).resolve().parents[2] / "rules"
 
 
 def secrets(sandbox: Sandbox, helpdesk: str) -> dict[str, str]:
