@@ -685,6 +685,72 @@ def demo(
     run_demo(output, tickets)
 
 
+@app.command()
+def init(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder for syncd.yaml and rules/ (made if missing).")
+    ] = Path("."),
+    helpdesk: Annotated[
+        str | None, typer.Option(help="zendesk or freshdesk.", show_default=False)
+    ] = None,
+    subdomain: Annotated[
+        str | None, typer.Option(help="Zendesk: acme for acme.zendesk.com.", show_default=False)
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Freshdesk: acme for acme.freshdesk.com.", show_default=False),
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(help="Zendesk: the agent whose API token syncd uses.", show_default=False),
+    ] = None,
+    spreadsheet_id: Annotated[
+        str | None,
+        typer.Option(help="The Google Sheet's id (or its URL).", show_default=False),
+    ] = None,
+    credentials_file: Annotated[
+        Path | None,
+        typer.Option(help="The Google service account's JSON key file.", show_default=False),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace syncd.yaml and the rule files there.")
+    ] = False,
+) -> None:
+    """Write a starter syncd.yaml and a copy of the default rules (rules/) to edit, then
+    print the next commands. On a terminal it asks for what the options leave out; off a
+    terminal every answer comes from the options (exit 2 naming a missing one)."""
+    from syncd.init import Answers
+    from syncd.init import init as write_starter
+
+    if helpdesk and subdomain and domain:
+        raise UserError(
+            "give --subdomain (Zendesk) or --domain (Freshdesk), not both", where="init"
+        )
+    kind = helpdesk or ("freshdesk" if domain and not subdomain else None)
+    if kind and kind.lower() == "freshdesk" and subdomain:
+        raise UserError("--subdomain is Zendesk's", where="--subdomain", hint="Use --domain")
+    if kind and kind.lower() == "zendesk" and domain:
+        raise UserError("--domain is Freshdesk's", where="--domain", hint="Use --subdomain")
+    answers = Answers(
+        helpdesk=kind or ("zendesk" if subdomain else None),
+        account=subdomain or domain,
+        email=email,
+        spreadsheet_id=spreadsheet_id,
+        credentials_file=str(credentials_file) if credentials_file else None,
+    )
+
+    def ask(question: str, _option: str) -> str:
+        return str(typer.prompt(question))
+
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    written = write_starter(folder, answers, ask if on_terminal else None, force)
+    typer.echo(f"wrote {written.config} and {written.rules}/ (the default rules, to edit)")
+    typer.echo(f"set the secrets: export {'=... '.join(written.secrets)}=...")
+    typer.echo("then:")
+    for command in written.next_commands:
+        typer.echo(f"  {command}")
+
+
 def main() -> None:
     """Entry point: user errors become one line and exit code 2, never a traceback (the
     root command, `_OneLineErrors`, does that)."""
