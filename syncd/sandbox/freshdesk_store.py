@@ -329,6 +329,14 @@ class FreshdeskStore:
                 raise FreshdeskError(errors)
             return self._full(self._tickets[primary_id])
 
+    def garble(self, ticket_id: int, **raw: Any) -> None:
+        """Fault injection: store raw field values as they are (no validation, no new
+        version, updated_at and the listing order untouched), so the API serves the ticket
+        as a client may one day meet it (a broken time, a wrong type); the same call with
+        good values repairs it, again without a new version."""
+        with self._lock:
+            self._live(ticket_id).update(raw)
+
     def delete_ticket(self, ticket_id: int) -> None:
         """Soft delete ([Del]): listed only under filter=deleted, still viewable."""
         with self._lock:
