@@ -675,7 +675,7 @@ def _stems(
         if index in cache:
             return cache[index]  # type: ignore[no-any-return]
         words = cache[scanner][1] if scanner in cache else read(f)[1]
-        found = cache[index] = frozenset(words.split())
+        found = cache[index] = frozenset(words)
         return found
 
     return stems

@@ -106,64 +106,68 @@ class Stemming:
 class WordScanner:
     """Every phrase the rules look for by stems in one field and language, found in one pass.
 
-    `read` gives the phrases (as `add` named them) whose stems appear in a row among the
-    text's stems, and the stems the rules look for at all (phrases' and `similar_to`
-    examples'), in order, with a gap for every other word: most words of a ticket are none
-    of them, which keeps the pass short. What each piece of text keeps is memoised.
+    Each stem the rules look for (a phrase's or a `similar_to` example's) gets a character of
+    its own (from Unicode's private use areas), and every other word is a space: a ticket's
+    text becomes a short string, one character per word, memoised per piece of text. A phrase
+    is then a substring of it, found with every other phrase in one Aho-Corasick pass, and
+    `similar_to` reads the set of its characters.
     """
 
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
         self.stemming = Stemming(language)
-        self.phrases: set[str] = set()
-        self.wanted: set[str] = set()  # the stems of the phrases and of the examples
-        self._memo: dict[str, str] = {}  # piece of text -> its wanted stems, "" for others
+        self.phrases: set[str] = set()  # as keys: one character per stem
+        self._codes: dict[str, str] = {}  # stem -> its character
+        self._memo: dict[str, str] = {}  # piece of text -> its characters
         self._automaton: Any = None
+
+    def code(self, stem: str) -> str:
+        """The stem's character, given to it the first time it is wanted."""
+        found = self._codes.get(stem)
+        if found is None:
+            n = len(self._codes)
+            found = self._codes[stem] = chr(0xE000 + n if n < 6400 else 0xF0000 + n - 6400)
+            self._memo = {}  # pieces read before may hold the stem
+        return found
+
+    def codes(self, stems: Iterable[str]) -> frozenset[str]:
+        """The characters of stems (wanting them)."""
+        return frozenset(self.code(stem) for stem in stems)
 
     def add(self, phrases: Iterable[str]) -> frozenset[str]:
         """Register phrases; returns their keys as `read` reports them. Raises ValueError
         naming a phrase that holds no word."""
         keys = set()
         for phrase in phrases:
-            key = self.stemming.phrase(phrase)
-            if not key:
+            stems = self.stemming.phrase(phrase).split()
+            if not stems:
                 raise ValueError(f"{phrase!r} holds no word")
-            keys.add(key)
+            keys.add("".join(self.code(stem) for stem in stems))
         if not keys <= self.phrases:
             self.phrases |= keys
-            self.want(stem for key in keys for stem in key.split())
             self._automaton = None
         return frozenset(keys)
 
-    def want(self, stems: Iterable[str]) -> None:
-        """Keep these stems too when reading a text (for `similar_to`)."""
-        new = set(stems) - self.wanted
-        if new:
-            self.wanted |= new
-            self._memo = {}
-
     def read(self, value: Any) -> tuple[frozenset[str], str]:
-        """(the registered phrases found, the wanted stems of a lower-cased text or texts,
-        space-separated, with a gap for every other word)."""
+        """(the registered phrases found, the text as characters: one per word, a space for
+        a word no rule looks for) of a lower-cased text or texts."""
         if value is None:
-            return _NONE, " "
+            return _NONE, ""
         if value.__class__ is tuple:  # tags: a phrase lies within one item
             parts = [self.read(v) for v in value]
-            return frozenset().union(*(p[0] for p in parts)), "  ".join(p[1] for p in parts)
+            return frozenset().union(*(p[0] for p in parts)), " ".join(p[1] for p in parts)
         memo = self._memo
         pieces = str(value).split()
         kept = list(map(memo.get, pieces))
         if None in kept:
             if len(memo) > _MEMO_LIMIT:
                 memo.clear()
-            wanted = self.wanted
+            codes = self._codes
             for index, piece in enumerate(pieces):
                 if kept[index] is None:
-                    stems = self.stemming.piece(piece).split(" ")
-                    kept[index] = memo[piece] = " ".join(s if s in wanted else "" for s in stems)
-        if not any(kept):
-            return _NONE, " "
-        words = " " + " ".join(kept) + " "  # type: ignore[arg-type]
-        if not self.phrases:
+                    stems = self.stemming.piece(piece).split()
+                    kept[index] = memo[piece] = "".join([codes.get(s, " ") for s in stems]) or " "
+        words = "".join(kept)  # type: ignore[arg-type]
+        if not self.phrases or words.isspace():
             return _NONE, words
         automaton = self._automaton or self._build()
         return frozenset([key for _end, key in automaton.iter(words)]), words
@@ -171,7 +175,7 @@ class WordScanner:
     def _build(self) -> Any:
         automaton = ahocorasick.Automaton()
         for key in self.phrases:
-            automaton.add_word(f" {key} ", key)
+            automaton.add_word(key, key)
         automaton.make_automaton()
         self._automaton = automaton
         return automaton
@@ -244,7 +248,6 @@ class SimilarityIndex:
     def add(self, examples: list[frozenset[str]]) -> None:
         """Register the stem sets of a condition's examples."""
         self.documents += examples
-        self.scanner.want(stem for example in examples for stem in example)
         self._weights = None
 
     def weights(self) -> dict[str, float]:
@@ -269,12 +272,13 @@ class Similarity:
         self.threshold = float(threshold)
         self._sets = [index.stems(example) for example in examples]
         index.add(self._sets)
-        self.vocabulary = frozenset().union(*self._sets)
+        self.vocabulary = index.scanner.codes(frozenset().union(*self._sets))
         self._weighted: list[tuple[float, dict[str, float]]] | None = None
         self._fewest = 1  # no example reaches the threshold with fewer stems found
 
     def score(self, stems: frozenset[str] | set[str]) -> float:
-        """The best example's share (0-100) of weighted stems found in `stems`."""
+        """The best example's share (0-100) of weighted stems found in `stems` (the
+        characters of `WordScanner.read`)."""
         common = self.vocabulary.intersection(stems)
         if not common:
             return 0.0
@@ -297,8 +301,9 @@ class Similarity:
         weights = self.index.weights()
         weighted = []
         fewest = None
+        code = self.index.scanner.code
         for example in self._sets:
-            mine = {s: weights[s] for s in example}
+            mine = {code(s): weights[s] for s in example}
             total = sum(mine.values())
             weighted.append((total, mine))
             # The fewest stems of this example that can reach the threshold: its heaviest.
