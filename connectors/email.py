@@ -74,6 +74,31 @@ class EmailNotifier:
         with_retry(lambda: self._send(message, address), api="smtp", attempts=self.attempts)
         return f"emailed {address}"
 
+    def post(self, target: str, subject: str, text: str, ref: str) -> str | None:
+        """Email a message that is not about one ticket (a digest: syncd.digests) to an
+        `email:<address>` target, subject "[syncd] <subject>", Message-ID from `ref` (the
+        same for every try of the same message); None for other targets."""
+        if not target.startswith("email:"):
+            return None
+        address = target.removeprefix("email:").strip()
+        if "@" not in address:
+            raise ConfigError(
+                f"{address!r} is not an email address",
+                hint="Write email:someone@example.com",
+            )
+        sender = self.config.sender
+        message = EmailMessage()
+        message["Subject"] = " ".join(f"[syncd] {subject}".split())
+        message["From"] = sender
+        message["To"] = address
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        domain = sender.rpartition("@")[2] or "syncd.invalid"
+        message["Message-ID"] = f"<{ref}@{domain}>"
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text.strip() + "\n")
+        with_retry(lambda: self._send(message, address), api="smtp", attempts=self.attempts)
+        return f"emailed {address}"
+
     def _send(self, message: EmailMessage, address: str) -> None:
         config = self.config
         where = f"SMTP server {config.host}:{config.port}"

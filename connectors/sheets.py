@@ -46,7 +46,14 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 
 from connectors.sheets_format import column_letter, tickets_spec
-from connectors.sheets_layout import DATA_FIELDS, META_FIELDS, Book, parse_book
+from connectors.sheets_layout import (
+    DATA_FIELDS,
+    META_FIELDS,
+    Book,
+    header_differs,
+    parse_book,
+    row_layout,
+)
 from connectors.sheets_plan import REMOVE, Plan, Sweep, cell_requests, plan, value_ranges
 from syncd.config import SheetsConfig
 from syncd.errors import ConfigError, CredentialsError, Refusal, TransientError, error_for
@@ -108,6 +115,9 @@ class SheetsSink:
         self._swept: date | None = None  # the day of the last archive sweep
         self._warned: set[str] = set()
         self._reads = 0  # reads sent by the current write
+        self._relayout = False  # the layout changed since the rows were written (`relayout`)
+        self._stale: list[str] = []  # rows to write again in the new layout (`stale_rows`)
+        self._sheet_ids: dict[str, int] = {}  # tab title -> sheetId, as last read
         creds = _credentials(config)
         session = (
             _RedirectedSession(creds, config.base_url.rstrip("/"))
@@ -117,6 +127,35 @@ class SheetsSink:
         self.client = gspread.Client(auth=creds, session=session)
         self.client.set_timeout(config.timeout)
         self.http = self.client.http_client
+
+    # --- the rows' layout ----------------------------------------------------------------
+
+    @property
+    def layout(self) -> str:
+        """A fingerprint of how rows are laid out (columns and timezone); the pipeline keeps
+        it in the state store and calls `relayout` when the config changed it."""
+        return row_layout([(c.key, c.title) for c in self.columns], self.config.timezone)
+
+    def relayout(self) -> None:
+        """The rows in the Tickets tab were written in another layout (the columns or the
+        timezone changed): the next read names them all in `stale_rows`."""
+        self._relayout = True
+
+    def stale_rows(self) -> list[str]:
+        """Tickets whose rows the last read found in an older layout (the header differed
+        from the configured columns, or `relayout` was called); each call hands them over
+        once. The pipeline queues them in this sink's backlog, which rewrites them from the
+        ticket snapshots within the usual per-cycle limits."""
+        stale, self._stale = self._stale, []
+        return stale
+
+    def tab_url(self, name: str, title: str) -> str:
+        """A link to a tab of the spreadsheet (`name` as in `sheets.tabs`, `title` its default
+        title); to the spreadsheet until the tab was read."""
+        url = f"https://docs.google.com/spreadsheets/d/{self.config.spreadsheet_id}/edit"
+        title = self.config.tabs.get(name, title)
+        sheet_id = self._sheet_ids.get(title)
+        return url if sheet_id is None else f"{url}#gid={sheet_id}"
 
     # --- rendering (pure) ----------------------------------------------------------------
 
@@ -147,6 +186,9 @@ class SheetsSink:
                 "formats": formats,
                 "charts": [_chart(c) for c in report.charts],
             }
+            people = list(getattr(report, "people", ()))
+            if people:  # columns people fill (the Incidents tab's RCA owner): see sheets_plan
+                payload["people"] = people
             records.append(SinkRecord(key=report_key(report.name), payload=payload))
         return records
 
@@ -306,8 +348,8 @@ class SheetsSink:
             raise _translate(exc) from None
 
     def _warn(self, book: Book) -> None:
-        """Warn, once a day, when the spreadsheet nears Google's cell limit; and once, when
-        the Tickets tab's columns differ from what its rows were written with."""
+        """Warn, once a day, when the spreadsheet nears Google's cell limit; and note the rows
+        of the Tickets tab written in an older layout (`stale_rows`)."""
         day = self.clock().astimezone(self.zone).date().isoformat()
         if book.complete and book.cells > CELL_WARNING * CELL_LIMIT and day not in self._warned:
             self._warned.add(day)
@@ -321,21 +363,24 @@ class SheetsSink:
                 hint="lower sheets.archive_after_days, or move old Archive tabs to another "
                 "spreadsheet (Copy to > existing spreadsheet) and delete them here",
             )
+        self._sheet_ids.update({t.title: t.sheet_id for t in book.tabs.values()})
         tab = book.find(self.tab)
-        if (
-            tab
-            and tab.last_row > 0
-            and tab.header
-            and tab.header[: self.spec.width] != list(self.spec.columns)
-            and "layout" not in self._warned
+        # syncd's own columns changed (the write reformats the tab now): the header differs
+        # from the configured columns and the tab's stamp is of another layout. A header a
+        # manager edited by hand does not count.
+        moved = tab is not None and (tab.stamp is None or tab.stamp.layout != self.spec.layout)
+        if tab is not None and (
+            (moved and header_differs(tab, self.spec.columns)) or self._relayout
         ):
-            self._warned.add("layout")
-            log.warning(
-                "the Tickets tab's columns changed: rows written before keep the old layout "
-                "until their tickets change",
-                tab=self.tab,
-                hint="run `syncd backfill --since <date of the oldest ticket>` to rewrite them",
-            )
+            self._relayout = False
+            if tab.keys:
+                self._stale = list(tab.keys)
+                log.info(
+                    "the Tickets tab's layout changed: its rows are rewritten in the new "
+                    "layout over the next cycles, within the usual requests per cycle",
+                    tab=self.tab,
+                    rows=len(tab.keys),
+                )
 
     def _call(self, method: Any, body: dict[str, Any]) -> Any:
         try:

@@ -15,7 +15,9 @@ when they must be replaced (a manager's own are never touched).
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +114,20 @@ class Book:
             folded = title.casefold()
             found = next((t for t in self.tabs.values() if t.title.casefold() == folded), None)
         return found
+
+
+def row_layout(columns: Sequence[tuple[str, str]], timezone: str) -> str:
+    """What decides how a Tickets row is laid out: the columns (key and title, in order) and
+    the timezone its moments are written in. When it changes, the rows written before must be
+    written again (the sheet sink names them after its next read: `SheetsSink.stale_rows`)."""
+    text = json.dumps([timezone, [list(c) for c in columns]], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def header_differs(tab: Tab, columns: Sequence[str]) -> bool:
+    """Whether a tab holding rows has a header other than `columns` (its rows were written in
+    another layout)."""
+    return bool(tab.last_row > 0 and tab.header and tab.header[: len(columns)] != list(columns))
 
 
 def rule_signature(rule: dict[str, Any]) -> str:

@@ -65,6 +65,24 @@ class SlackNotifier:
         with_retry(lambda: self._post(client, text, channel), api="slack", attempts=self.attempts)
         return f"posted to Slack {channel}"
 
+    def post(self, target: str, subject: str, text: str, ref: str) -> str | None:
+        """Post a message that is not about one ticket (a digest: syncd.digests) to a
+        `slack:#channel` target, every character shown as written; None for other targets.
+        `subject` and `ref` are the email's concern."""
+        if not target.startswith("slack:"):
+            return None
+        channel = target.removeprefix("slack:")
+        client = self.clients.get(channel)
+        if client is None:
+            raise ConfigError(
+                f"no Slack webhook for {channel}",
+                where="notifications.slack.channels",
+                hint=f"Map {channel} to the environment variable holding its webhook URL",
+            )
+        shown = escape(text)
+        with_retry(lambda: self._post(client, shown, channel), api="slack", attempts=self.attempts)
+        return f"posted to Slack {channel}"
+
     def _post(self, client: WebhookClient, text: str, channel: str) -> None:
         try:
             response = client.send(text=text)

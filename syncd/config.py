@@ -402,6 +402,46 @@ class CircuitBreakerConfig(_Section):
         return _positive_seconds(value)
 
 
+class DigestConfig(_Section):
+    """One digest of the report tabs' key figures (syncd.digests): when it goes out (local
+    time `at`, HH:MM in `sheets.timezone`) and to whom (`slack:#channel`, `email:address`);
+    no targets: off."""
+
+    at: str = "08:00"
+    to: list[str] = []
+
+    @field_validator("at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if match is None:
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 08:00")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("to")
+    @classmethod
+    def _targets(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            kind, _, rest = target.partition(":")
+            if kind == "slack" and rest.startswith("#") and len(rest) > 1:
+                continue
+            if kind == "email" and "@" in rest:
+                continue
+            raise ValueError(
+                f"{target!r} is not a digest target; write slack:#channel or "
+                "email:someone@example.com"
+            )
+        return targets
+
+
+class DigestsConfig(_Section):
+    """The SOPs' daily issue summary and weekly report, pushed (syncd.digests): the daily one
+    every day at `daily.at`, the weekly one on `sheets.week_ends` at `weekly.at`."""
+
+    daily: DigestConfig = DigestConfig()
+    weekly: DigestConfig = DigestConfig(at="16:00")
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -411,6 +451,7 @@ class Config(_Section):
     state: StateConfig = StateConfig()
     rules: RulesConfig = RulesConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    digests: DigestsConfig = DigestsConfig()
     poll_interval: float = 60.0
     max_tickets_per_cycle: int = Field(10_000, ge=1)
     retry_attempts: int = Field(5, ge=1, le=20)
@@ -431,6 +472,24 @@ class Config(_Section):
     @classmethod
     def _duration(cls, value: Any) -> float:
         return _positive_seconds(value)
+
+    @model_validator(mode="after")
+    def _digest_channels(self) -> Config:
+        # A digest posts through the channels notifications set up: name them there.
+        channels = self.notifications.slack.channels
+        for kind in ("daily", "weekly"):
+            for target in getattr(self.digests, kind).to:
+                if target.startswith("slack:") and target.removeprefix("slack:") not in channels:
+                    raise ValueError(
+                        f"digests.{kind}.to names {target}, which notifications.slack.channels "
+                        "does not map to a webhook; add it there"
+                    )
+                if target.startswith("email:") and self.notifications.email is None:
+                    raise ValueError(
+                        f"digests.{kind}.to names {target}, but notifications.email (the SMTP "
+                        "relay) is not set"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _name_the_pipeline(self) -> Config:

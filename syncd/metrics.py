@@ -32,6 +32,9 @@ Metric names (all prefixed `syncd_`):
     sink_backlog{sink}                 tickets a sink still owes (queued while it failed)
     circuit_state{api}                 0 closed, 1 half-open (probing), 2 open (API down)
     circuit_refusals_total{api}        calls refused at once because the circuit was open
+    rules_rejected{file,line}          1 for each problem of a rule change that was rejected
+                                       (the last good rules keep running); none when the
+                                       rule files in force are the ones on disk
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Readiness:
     last_cycle: float | None = None
     role: str | None = None  # "active" or "standby" once the lease was checked
     lease_holder: str | None = None  # the replica holding the pipeline's lease
+    # Problems of a rejected rule change (file, line, message): the last good rules run.
+    rules_rejected: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 class Metrics:
@@ -182,6 +187,14 @@ class Metrics:
             "1 while this replica holds its pipeline's lease and runs the cycles; 0 standby.",
             registry=r,
         )
+        self.rules_rejected = Gauge(
+            "syncd_rules_rejected",
+            "1 per problem of a rejected rule change, by file and line: the last good rules "
+            "keep running until the files are fixed.",
+            ["file", "line"],
+            registry=r,
+        )
+        self._rules_rejected: list[tuple[str, int, str]] = []
         self._lease: tuple[str, str | None] | None = None  # (role, holder) once checked
         self._lock = threading.Lock()
         self._started = clock()
@@ -245,6 +258,15 @@ class Metrics:
         """How many records the state store holds as dead letters."""
         self.dead_letters.set(count)
 
+    def set_rules_rejected(self, problems: list[tuple[str, int, str]]) -> None:
+        """The problems (file, line, message) of the rule change just rejected; [] once the
+        rule files in force are the ones on disk again."""
+        self.rules_rejected.clear()
+        for file, line, _message in problems:
+            self.rules_rejected.labels(file=file, line=str(line)).set(1)
+        with self._lock:
+            self._rules_rejected = list(problems)
+
     def lag(self) -> float:
         """Seconds behind the helpdesk: since the start of the last cycle that caught up,
         else since the newest change synced; counted from start-up before any success."""
@@ -265,8 +287,9 @@ class Metrics:
             reasons = list(self._problems)
             last_cycle, last_success = self._last_cycle, self._last_success
             role, holder = self._lease or (None, None)
+            rules = list(self._rules_rejected)
         if role == "standby":
-            return Readiness(True, [], last_success, last_cycle, role, holder)
+            return Readiness(True, [], last_success, last_cycle, role, holder, rules)
         if last_cycle is None:
             reasons.append(f"no cycle has finished yet (started {span(now - self._started)} ago)")
         elif last_success is None:
@@ -276,7 +299,7 @@ class Metrics:
                 f"no cycle succeeded in the last {span(now - last_success)} "
                 f"(ready_within: {span(within)})"
             )
-        return Readiness(not reasons, reasons, last_success, last_cycle, role, holder)
+        return Readiness(not reasons, reasons, last_success, last_cycle, role, holder, rules)
 
 
 def span(seconds: float) -> str:

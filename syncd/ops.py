@@ -2,7 +2,9 @@
 
     GET /healthz   200 "ok" while the process runs (a liveness probe, a Docker HEALTHCHECK)
     GET /readyz    200 when the last cycle succeeded and ended within `ops.ready_within`;
-                   503 otherwise. Both answer JSON: {"ready", "reasons", "last_success", ...}
+                   503 otherwise. Both answer JSON: {"ready", "reasons", "last_success", ...,
+                   "rules_rejected": [{"file", "line", "problem"}]} (a rejected rule change:
+                   the last good rules keep running, so it does not make syncd unready)
     GET /metrics   Prometheus text format (see `syncd.metrics` for the names)
 
 The server is the standard library's threaded HTTP server: three read-only routes need no
@@ -116,6 +118,12 @@ class OpsServer:
             "ready_within_s": self.ready_within,
             "role": state.role,  # active, standby (another replica holds the lease), None
             "lease_holder": state.lease_holder,
+            # A rule change that was rejected: the last good rules keep running (ready as
+            # such), the files on disk need fixing.
+            "rules_rejected": [
+                {"file": file, "line": line, "problem": scrub(problem)}
+                for file, line, problem in state.rules_rejected
+            ],
         }
 
     def start(self) -> OpsServer:

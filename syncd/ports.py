@@ -219,6 +219,10 @@ class StateStore(Protocol):
         """(ticket, action) pairs already carried out."""
         ...
 
+    def action_outcomes(self, ticket_keys: Iterable[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """ticket -> action key -> (target, recorded outcome), for these tickets' actions."""
+        ...
+
     def record_fired(self, ticket_key: str, action: Action, outcome: str) -> None:
         """Remember an action as carried out."""
         ...

@@ -59,7 +59,10 @@ class ReportTabs:
             return cls([], changed, day, delivered=False)
         facts = {f.key: f for f in store.report_facts(report_since(now, reporter))}
         facts.update((f.key, f) for f in fresh)
-        return cls(build_reports(facts.values(), now, reporter), changed, day)
+        # What became of each escalation's notifications, as recorded so far: the Escalations
+        # tab's Notified (this cycle's own are carried out after the tabs are built).
+        outcomes = store.action_outcomes([f.key for f in facts.values() if f.escalations])
+        return cls(build_reports(facts.values(), now, reporter, outcomes), changed, day)
 
     def records(self, sink: Sink) -> list[SinkRecord]:
         """The sink's records of the tabs (none if it shows no reports)."""

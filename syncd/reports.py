@@ -45,7 +45,10 @@ What every figure means (the README's "What the report tabs mean" says the same)
   hours are those of the last rebuild.
 - **Escalations tab**: one row per escalation level a ticket reached since the start of the
   daily window, newest first: when syncd first saw it reached, its level, the reason (the
-  SLA's standing then), its notify targets (on the first sync these are recorded, not sent)
+  SLA's standing then), **Notified**: the targets its notifications reached, and for each one
+  that did not go out why ("not sent yet", "not sent: recorded only" on the first sync or in
+  a backfill, "not sent: skipped, <reason>"), from the outcomes the state store recorded (a
+  tab built in the cycle that carries the notifications out shows them in the next build),
   and the rule: the ladder's name and its file and line in the rules folder.
 - **Agents tab**: one row per agent (the ticket's current assignee, by name when the helpdesk
   gives it, else by id; "(unassigned)" for tickets without one) and week, newest week first
@@ -66,13 +69,13 @@ import itertools
 import statistics
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from syncd.facts import Target, TicketFacts, rule_file
+from syncd.facts import Escalation, Target, TicketFacts, rule_file
 from syncd.ports import Cell, Chart, Report
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -161,10 +164,15 @@ def report_since(now: datetime, settings: ReportSettings) -> datetime:
 
 
 def build_reports(
-    facts: Iterable[TicketFacts], now: datetime, settings: ReportSettings
+    facts: Iterable[TicketFacts],
+    now: datetime,
+    settings: ReportSettings,
+    outcomes: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
 ) -> list[Report]:
-    """The five report tables, from the facts of every ticket open or closed in the window
-    (see `report_since`)."""
+    """The six report tables, from the facts of every ticket open or closed in the window
+    (see `report_since`). `outcomes` (ticket -> action key -> (target, recorded outcome),
+    as the state store keeps them) tell the Escalations tab which notifications went out;
+    without them it lists each level's notify targets as the rules name them."""
     zone = ZoneInfo(settings.timezone)
     calendar = _Calendar(now.astimezone(zone).date(), settings)
     live = [f for f in facts if not f.gone]
@@ -174,7 +182,7 @@ def build_reports(
     cut = replace(settings, good_bad=good_bad)
     return [
         breaches_report(live, now, settings),
-        escalations_report(live, day_start),
+        escalations_report(live, day_start, outcomes),
         daily_report(calendar.days.roll_up(days, calendar.first), calendar.days, cut),
         weekly_report(calendar.weeks.roll_up(days, calendar.first), calendar.weeks, cut),
         monthly_report(calendar.months.roll_up(days, calendar.first), calendar.months, cut),
@@ -634,8 +642,45 @@ ESCALATION_COLUMNS = (
 )
 
 
-def escalations_report(live: list[TicketFacts], since: datetime) -> Report:
-    """Every escalation level reached since `since`, newest first."""
+def notified(escalation: Escalation, outcomes: Mapping[str, tuple[str, str]] | None) -> str:
+    """The Notified cell of an escalation: the targets its notifications reached, then each
+    other with what happened instead: "slack:#support; email:lead@x.example (not sent:
+    recorded only, first sync)". `outcomes`: the ticket's recorded actions (action key ->
+    (target, outcome)); None lists the targets as the rules name them."""
+    if outcomes is None:
+        return ", ".join(escalation.notified)
+    prefix = f"escalation:{escalation.ladder}:{escalation.level}:"
+    recorded = {target: o for key, (target, o) in outcomes.items() if key.startswith(prefix)}
+    sent: list[str] = []
+    other: list[str] = []
+    for target in escalation.notified:
+        why = _not_sent(recorded.get(target))
+        if why is None:
+            sent.append(target)
+        else:
+            other.append(f"{target} ({why})")
+    return "; ".join(part for part in (", ".join(sent), ", ".join(other)) if part)
+
+
+def _not_sent(outcome: str | None) -> str | None:
+    """Why an action's outcome is not a delivery (None: it was delivered)."""
+    if outcome is None:
+        return "not sent yet"
+    if outcome.startswith("baseline"):
+        return "not sent: recorded only (first sync or backfill)"
+    if outcome.startswith("skipped"):
+        reason = outcome.partition(":")[2].strip()
+        return f"not sent: skipped, {reason}" if reason else "not sent: skipped"
+    return None
+
+
+def escalations_report(
+    live: list[TicketFacts],
+    since: datetime,
+    outcomes: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+) -> Report:
+    """Every escalation level reached since `since`, newest first; `outcomes` as in
+    `build_reports`."""
     found: list[tuple[tuple[float, int, str, int], list[Cell]]] = []
     for f in live:
         for e in f.escalations:
@@ -651,7 +696,7 @@ def escalations_report(live: list[TicketFacts], since: datetime) -> Report:
                 e.level,
                 e.name,
                 e.reason,
-                ", ".join(e.notified),
+                notified(e, None if outcomes is None else outcomes.get(f.key, {})),
                 f"{e.ladder} ({rule_file(e.where)})",
                 f.status,
                 f.url,

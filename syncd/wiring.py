@@ -245,6 +245,13 @@ class OffChannels:
                 hint="Export each variable (or remove the channel from notifications)",
             )
 
+    def post(self, target: str, subject: str, text: str, ref: str) -> str | None:
+        """A skip, with the reason, for a message (a digest) to a channel that is off."""
+        why = self.reasons.get(target)
+        if why is None and target.startswith("email:"):
+            why = self.reasons.get("email:")
+        return f"skipped: {why}" if why else None
+
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
         """A skip, with the reason, for an action sent to a channel that is off; else None."""
         if action.kind != "notify":
@@ -292,7 +299,7 @@ def build(config: Config) -> Parts:
         remember_in = getattr(sink, "remember_in", None)
         if remember_in is not None:
             remember_in(store)
-    return Parts(
+    parts = Parts(
         source,
         sinks,
         rules,
@@ -307,6 +314,10 @@ def build(config: Config) -> Parts:
         ),
         build_reporter(config),
     )
+    # Around each cycle: rule and sheet layout changes, the digests (syncd.upkeep).
+    from syncd.upkeep import with_upkeep
+
+    return with_upkeep(parts, config)
 
 
 def build_reporter(config: Config) -> ReportSettings | None:

@@ -9,6 +9,7 @@ proves in the same transaction that it still holds the lease.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from syncd.errors import ConfigError, LeaseLost
 from syncd.facts import TicketFacts
 from syncd.keys import PIPELINE
 from syncd.logs import register_secret
-from syncd.model import Action, Ticket
+from syncd.model import Action, Status, Ticket
 from syncd.state import schema
 from syncd.state.codec import dump_ticket, load_ticket
 from syncd.state.crm_memory import CrmMemoryStore
@@ -341,6 +342,48 @@ class SqlStateStore(DeliveryLedger, CrmMemoryStore):
                     }
                 ],
             )
+
+    def action_outcomes(self, ticket_keys: Iterable[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """What happened to each action recorded for these tickets: ticket -> action key ->
+        (its target, its outcome as recorded: "posted to Slack #support", "baseline: ...",
+        "skipped: ..."). An action not listed has not been carried out (yet)."""
+        table = schema.fired_actions
+        keys = list(ticket_keys)
+        found: dict[str, dict[str, tuple[str, str]]] = {}
+        columns = (table.c.ticket_key, table.c.action_key, table.c.target, table.c.outcome)
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), _CHUNK):
+                rows = conn.execute(
+                    select(*columns).where(table.c.ticket_key.in_(keys[start : start + _CHUNK]))
+                )
+                for key, action, target, outcome in rows:
+                    found.setdefault(key, {})[action] = (target, outcome)
+        return found
+
+    def check_open_now(self, now: datetime) -> int:
+        """Make every open ticket's timer due at `now` (its next check, if later or unset, is
+        now), so the timers re-evaluate them in bounded batches: what a rule change asks.
+        Returns how many were marked."""
+        table = schema.tickets
+        due = _utc(now)
+        marked: list[str] = []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.ticket_key, table.c.payload).where(
+                    or_(table.c.next_check.is_(None), table.c.next_check > due)
+                )
+            )
+            for key, payload in rows:
+                if Status(json.loads(payload)["status"]).is_open:
+                    marked.append(key)
+        with self.engine.begin() as conn:
+            for start in range(0, len(marked), _CHUNK):
+                conn.execute(
+                    table.update()
+                    .where(table.c.ticket_key.in_(marked[start : start + _CHUNK]))
+                    .values(next_check=due)
+                )
+        return len(marked)
 
     def summary(self) -> StateSummary:
         """Counts and times for `syncd status` (see syncd.state.summary)."""
