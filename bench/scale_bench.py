@@ -94,7 +94,7 @@ def serve_sandbox(count: int, workdir: str, conn: Connection) -> None:
     def plan(count: int, seed: int, now: float, agent_domain: str, **kw: Any) -> Any:
         return _realistic(original(count, seed, now, agent_domain, **kw), count)
 
-    zendesk_data.plan_batch = plan  # type: ignore[assignment]
+    zendesk_data.plan_batch = plan
     sandbox = Sandbox()
     sandbox.zendesk.generate(count, seed=17)
     sandbox.start()

@@ -59,7 +59,7 @@ def add_tickets(sandbox: Sandbox, tickets: int, requesters: int, organizations: 
 
 def test_first_sync_costs_the_floor_then_ten_changes_cost_one_request(
     sandbox: Sandbox, syncd: Syncd, config_path: Path
-):
+) -> None:
     n, c, k = 400, 60, 12
     ids = add_tickets(sandbox, n, c, k)
     first = syncd.once()
@@ -93,7 +93,7 @@ def test_first_sync_costs_the_floor_then_ten_changes_cost_one_request(
 
 def test_a_renamed_requester_updates_the_contact_and_keeps_the_association(
     sandbox: Sandbox, syncd: Syncd, config_path: Path
-):
+) -> None:
     user = sandbox.zendesk.add_user("Jo Doe", "jo@acme.example")
     ticket = sandbox.zendesk.add_ticket(
         subject="Invoice", requester_id=user["id"], organization="Acme"
@@ -121,7 +121,7 @@ def test_a_renamed_requester_updates_the_contact_and_keeps_the_association(
 
 def test_a_new_requester_moves_the_contact_association_without_a_read(
     sandbox: Sandbox, syncd: Syncd, config_path: Path
-):
+) -> None:
     ticket = sandbox.zendesk.add_ticket(
         subject="Invoice", requester_email="jo@acme.example", organization="Acme"
     )["id"]
@@ -155,7 +155,7 @@ def test_a_new_requester_moves_the_contact_association_without_a_read(
 
 def test_an_association_added_by_hand_is_left_when_the_requester_moves(
     sandbox: Sandbox, syncd: Syncd
-):
+) -> None:
     ticket = sandbox.zendesk.add_ticket(subject="Hi", requester_email="jo@acme.example")["id"]
     assert syncd.once().errors == 0
     hs = hubspot_ticket(sandbox, ticket)["id"]
@@ -173,7 +173,7 @@ def test_an_association_added_by_hand_is_left_when_the_requester_moves(
 
 def test_a_state_from_before_the_memory_reads_associations_once(
     sandbox: Sandbox, syncd: Syncd, config_path: Path, tmp_path: Path
-):
+) -> None:
     ids = add_tickets(sandbox, 6, 3, 1)
     assert syncd.once().errors == 0
     # An older syncd kept no memory: the state database has none of its tables.
@@ -202,7 +202,7 @@ def test_a_state_from_before_the_memory_reads_associations_once(
     assert hubspot_requests(sandbox) == ["POST /crm/v3/objects/tickets/batch/upsert"]
 
 
-def test_the_memory_lives_in_the_state_store(tmp_path: Path):
+def test_the_memory_lives_in_the_state_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = open_store(url)
     store.save_crm_objects("contacts", {"jo@acme.example": ("101", "f1")})
@@ -223,7 +223,7 @@ def test_the_memory_lives_in_the_state_store(tmp_path: Path):
 @pytest.mark.slow
 def test_first_sync_of_3000_tickets_300_requesters_60_organizations_costs_39(
     sandbox: Sandbox, syncd: Syncd
-):
+) -> None:
     n, c, k = 3000, 300, 60
     add_tickets(sandbox, n, c, k)
     report = syncd.once()

@@ -187,7 +187,8 @@ def pipeline_routes(store: HubSpotStore) -> list[tuple[str, str, Handler]]:
 
     def stage(req: Request) -> dict[str, Any]:
         wanted = unquote(req.params["stage"])
-        for row in pipeline(req)["stages"]:
+        rows: list[dict[str, Any]] = pipeline(req)["stages"]
+        for row in rows:
             if row["id"] == wanted:
                 return row
         raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Unable to find stage {wanted}")
