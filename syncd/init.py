@@ -52,8 +52,10 @@ def init(folder: Path, answers: Answers, ask: Ask | None, force: bool = False) -
     """Write the starter config and the rules copy into `folder`. `ask` fills in what the
     answers lack (None off a terminal: a missing answer is a UserError naming its flag)."""
     config, rules = folder / CONFIG_NAME, folder / "rules"
+    _check_folder(folder, "DIR")
+    given = _complete(answers, None, only_given=True)  # the flags' mistakes first
     _refuse_overwrite(config, rules, force)
-    complete = _complete(answers, ask)
+    complete = _complete(given, ask)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copytree(
@@ -140,11 +142,14 @@ def starter_config(answers: Answers, folder: Path, channels: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _complete(answers: Answers, ask: Ask | None) -> Answers:
-    """Every answer checked, the missing ones asked for (or refused off a terminal)."""
+def _complete(answers: Answers, ask: Ask | None, only_given: bool = False) -> Answers:
+    """Every answer checked, the missing ones asked for (or refused off a terminal);
+    `only_given`: check the answers there are and leave the missing ones missing."""
 
-    def get(value: str | None, question: str, option: str) -> str:
+    def get(value: str | None, question: str, option: str) -> str | None:
         while True:
+            if only_given and (value is None or not value.strip()):
+                return None
             if value is None or not value.strip():
                 if ask is None:
                     raise UserError(
@@ -162,7 +167,7 @@ def _complete(answers: Answers, ask: Ask | None) -> Answers:
                 value = None
 
     helpdesk = get(answers.helpdesk, "Helpdesk (zendesk or freshdesk)", "--helpdesk")
-    if helpdesk == "zendesk":
+    if helpdesk != "freshdesk":
         account = get(
             answers.account, "Zendesk subdomain (acme for acme.zendesk.com)", "--subdomain"
         )
@@ -220,7 +225,22 @@ def _check(option: str, value: str) -> str:
     path = Path(value).expanduser()
     if path.is_dir():
         raise UserError(f"{value} is a folder", where=option, hint="Give the key's JSON file")
+    _check_folder(path.parent, option, value)
     return str(path)
+
+
+def _check_folder(folder: Path, where: str, what: str | None = None) -> None:
+    """A UserError when `folder`, or the nearest of its parents that exists, is a file."""
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                inside = "" if place == folder and what is None else f"{what or folder}: "
+                raise UserError(
+                    f"{inside}{place} is a file, not a folder",
+                    where=where,
+                    hint="Give a path in a folder",
+                )
+            return
 
 
 def _refuse_overwrite(config: Path, rules: Path, force: bool) -> None:
