@@ -1,7 +1,8 @@
 """The `syncd` command line.
 
 Exit codes: 0 success; 1 a sync error (a sink failed, records were dead-lettered, an API
-stayed unreachable); 2 something for the user to fix (config, rules, credentials).
+stayed unreachable); 2 something for the user to fix (config, rules, credentials) or to act
+on (`once` or `backfill` beside a daemon that holds the pipeline's lease).
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ app.add_typer(sla_app, name="sla")
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The syncd YAML config file.", show_default=False)
 ]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        min=0,
+        help="While a daemon holds the pipeline's lease, wait this many seconds for it, "
+        "then exit 2 naming it (0: at once).",
+    ),
+]
 
 
 class LogLevel(StrEnum):
@@ -141,12 +150,23 @@ def once(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Pull and evaluate, write nothing, move no cursor.")
     ] = False,
+    wait: WaitOption = 0.0,
 ) -> None:
-    """Run one sync cycle and print a JSON summary line."""
+    """Run one sync cycle and print a JSON summary line. It holds the pipeline's lease
+    while it runs, as `syncd run` does, so it never races a running daemon: while one holds
+    the lease it waits up to --wait seconds, then exits 2 naming it (a dry run writes
+    nothing, and runs beside a daemon)."""
+    from contextlib import nullcontext
+
     from syncd.wiring import build
 
     cfg = _load(config)
     parts = build(cfg)
+    with nullcontext() if dry_run else _one_writer(parts, cfg, wait, "syncd once"):
+        _once(cfg, parts, dry_run)
+
+
+def _once(cfg: Config, parts: Any, dry_run: bool) -> None:
     # Until the helpdesk has been caught up once, the pipeline records the rules' actions as
     # a baseline instead of sending them (its `caught_up:<source>` mark; see run_cycle).
     baseline = (
@@ -185,6 +205,17 @@ def once(
         raise typer.Exit(1)
 
 
+def _one_writer(parts: Any, cfg: Config, wait: float, command: str) -> Any:
+    """The pipeline's lease for a hand-run command (syncd.replica.one_writer): held while it
+    runs; another holder makes it wait up to `wait` seconds, then exit 2 with one line."""
+    from syncd.replica import one_writer
+
+    def waiting(holder: str) -> None:
+        typer.echo(f"waiting up to {wait:g}s for the pipeline's lease ({holder})", err=True)
+
+    return one_writer(parts.store, cfg.state.lease_seconds, wait, command=command, on_wait=waiting)
+
+
 def _recorded_cycle(parts: Any) -> Any:
     """One cycle, left in the state store as the daemon leaves its own, so `syncd status`
     shows it (the cycle's figures, or the error it ended with)."""
@@ -213,9 +244,11 @@ def backfill(
     batch: Annotated[
         int, typer.Option(min=1, help="Tickets per cycle (one checkpoint each).")
     ] = 1000,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Sync every ticket changed since a date, with progress. Resumable: after an
-    interruption, run the same command again and it continues where it stopped."""
+    interruption, run the same command again and it continues where it stopped. Holds the
+    pipeline's lease while it runs, as `syncd once` does (--wait)."""
     from datetime import UTC, datetime, timedelta
 
     from syncd.backfill import run_backfill
@@ -240,7 +273,7 @@ def backfill(
     parts = build(cfg)
     budget = getattr(cfg.helpdesk, "requests_per_minute", None)
     report = _BackfillDisplay(budget)
-    with report.display:
+    with _one_writer(parts, cfg, wait, "syncd backfill"), report.display:
         done = run_backfill(parts, start, batch=batch, on_progress=report.update)
     typer.echo(json.dumps({"backfilled": done.tickets, "requests": done.requests}))
 
