@@ -1085,7 +1085,7 @@ class FreshdeskSource:
             if self.budget is not None:
                 self.budget.charge(sent_at, expected)  # it may have been counted
             raise TransientError(
-                f"cannot reach Freshdesk at {self.base}: {type(exc).__name__}"
+                f"cannot reach Freshdesk at {self.base}: {type(exc).__name__}", vendor="Freshdesk"
             ) from None
         if self.budget is not None:
             # What Freshdesk says the request cost (a 429 costs nothing), else the expected.

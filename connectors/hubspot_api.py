@@ -71,7 +71,8 @@ def translate(exc: Exception, base: str) -> Exception:
     headers = getattr(exc, "headers", None) or {}
     if status == 0:  # the client's way of saying the connection failed (TLS)
         return TransientError(
-            f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}"
+            f"cannot reach HubSpot at {base}: {str(getattr(exc, 'reason', ''))[:200]}",
+            vendor="HubSpot",
         )
     if isinstance(status, int) and not isinstance(status, bool):
         error = error_for(
@@ -83,7 +84,9 @@ def translate(exc: Exception, base: str) -> Exception:
         )
         return _property_problem(error, body) or error
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-        return TransientError(f"cannot reach HubSpot at {base}: {type(exc).__name__}")
+        return TransientError(
+            f"cannot reach HubSpot at {base}: {type(exc).__name__}", vendor="HubSpot"
+        )
     return exc
 
 

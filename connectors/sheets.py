@@ -546,5 +546,5 @@ def _translate(exc: Exception) -> Exception:
             hint="Create a new key for the service account",
         )
     if isinstance(exc, google.auth.exceptions.TransportError | requests.RequestException):
-        return TransientError(f"cannot reach Google: {type(exc).__name__}")
+        return TransientError(f"cannot reach Google: {type(exc).__name__}", vendor="Google Sheets")
     return exc

@@ -621,7 +621,9 @@ def _translate(exc: Exception, base: str, retry_after: float | None = None) -> E
             refusal=REFUSAL,
         )
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
-        return TransientError(f"cannot reach Zendesk at {base}: {type(exc).__name__}")
+        return TransientError(
+            f"cannot reach Zendesk at {base}: {type(exc).__name__}", vendor="Zendesk"
+        )
     if isinstance(exc, APIException | ZenpyException | requests.HTTPError):
         return TerminalError(f"Zendesk rejected the request: {str(exc)[:300]}")
     return exc
