@@ -1,0 +1,1 @@
+"""The conformance suite: one contract, every source and every sink (see registry.py)."""
