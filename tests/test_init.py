@@ -26,7 +26,7 @@ def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
-def test_the_default_rules_and_example_config_are_found_where_syncd_runs():
+def test_the_default_rules_and_example_config_are_found_where_syncd_runs() -> None:
     assert defaults.rules_dir().resolve() == RULES.resolve()  # a checkout: the root's rules/
     assert {"schema.json", "triage.yaml", "tests/triage.yaml"} <= _files(defaults.rules_dir())
     assert defaults.example_config().is_file()
@@ -38,7 +38,7 @@ def test_the_default_rules_and_example_config_are_found_where_syncd_runs():
 
 def test_init_from_flags_writes_a_config_that_loads_and_the_rules_to_edit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     key = tmp_path / "key.json"
     key.write_text("{}")
     folder = tmp_path / "acme"
@@ -75,7 +75,7 @@ def test_init_from_flags_writes_a_config_that_loads_and_the_rules_to_edit(
 
 def test_init_for_freshdesk_takes_the_domain_and_a_sheet_url(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setenv("FRESHDESK_API_KEY", "key")
     url = "https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOpQrStUvWxYz/edit#gid=0"
     args = ("--domain", "https://acme.freshdesk.com", "--spreadsheet-id", url)
@@ -88,7 +88,7 @@ def test_init_for_freshdesk_takes_the_domain_and_a_sheet_url(
     assert loaded.sheets.spreadsheet_id == "1AbCdEfGhIjKlMnOpQrStUvWxYz"
 
 
-def test_init_refuses_to_overwrite_without_force(tmp_path: Path):
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert run_cli("init", str(tmp_path), *ZENDESK, "key.json").returncode == 0
     config = tmp_path / "syncd.yaml"
     config.write_text("# my edits\n")
@@ -120,7 +120,7 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path):
 )
 def test_off_a_terminal_each_missing_or_wrong_answer_is_one_line_naming_its_flag(
     tmp_path: Path, args: tuple[str, ...], named: str
-):
+) -> None:
     result = run_cli("init", str(tmp_path / "new"), *args)
     assert result.returncode == 2, result.stdout
     (line,) = result.stderr.splitlines()
@@ -130,7 +130,7 @@ def test_off_a_terminal_each_missing_or_wrong_answer_is_one_line_naming_its_flag
 
 def test_on_a_terminal_it_asks_for_what_the_flags_left_out_and_again_after_a_bad_answer(
     tmp_path: Path,
-):
+) -> None:
     answers = iter(["Freshdesk", "acme!", "acme", "1AbCdEfGhIjKlMnOpQrStUvWxYz", "key.json"])
     asked: list[str] = []
 

@@ -26,8 +26,8 @@ from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-LEFT_OUT = (".git", ".venv", "build", "dist", "demo-output", "*.egg-info", "__pycache__")
-LEFT_OUT += (".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "*.db")
+LEFT_OUT: tuple[str, ...] = (".git", ".venv", "build", "dist", "demo-output", "*.egg-info")
+LEFT_OUT += ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", "*.db")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def _syncd(bin_: Path, *args: str, cwd: Path, env: dict[str, str] | None = None)
 
 def test_the_wheel_carries_the_defaults_and_demo_runs_in_an_empty_folder(
     installed: Path, tmp_path: Path
-):
+) -> None:
     where = subprocess.run(
         [str(installed / "python"), "-c", "from syncd import defaults; "
          "print(defaults.rules_dir()); print(defaults.example_config())"],
@@ -91,7 +91,7 @@ def test_the_wheel_carries_the_defaults_and_demo_runs_in_an_empty_folder(
     assert (empty / "demo-output" / "syncd.yaml").is_file()
 
 
-def test_init_then_once_dry_run_against_the_sandbox(installed: Path, tmp_path: Path):
+def test_init_then_once_dry_run_against_the_sandbox(installed: Path, tmp_path: Path) -> None:
     sandbox = subprocess.Popen(
         [str(installed / "syncd"), "sandbox", "--port", "0", "--generate", "20",
          "--credentials-out", "key.json", "--config-out", "sandbox.yaml"],

@@ -16,10 +16,17 @@ import pytest
 
 from syncd.replica import LeaseHeld, LeaseKeeper, describe, one_writer
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
-from syncd.state.lease import Claimant
+from syncd.state import SqlStateStore
+from syncd.state.lease import Claimant, Lease
 from tests.conftest import Syncd, run_cli
 
 DAEMON = Claimant("web-1:4242:a1b2c3")  # a `syncd run` on host web-1, pid 4242
+
+
+def _lease(store: SqlStateStore) -> Lease:
+    lease = store.lease()
+    assert lease is not None
+    return lease
 
 
 def _lines(text: str) -> list[str]:
@@ -28,10 +35,11 @@ def _lines(text: str) -> list[str]:
 
 def test_once_refuses_while_a_daemon_holds_the_lease_naming_it_then_runs_after_release(
     syncd: Syncd, config_path: Path, sandbox: Sandbox
-):
+) -> None:
     sandbox.zendesk.generate(5)
     store = syncd.parts.store
-    assert store.claim_lease(DAEMON, 60).holder == DAEMON.holder
+    claimed = store.claim_lease(DAEMON, 60)
+    assert claimed is not None and claimed.holder == DAEMON.holder
 
     refused = run_cli("once", "--config", str(config_path))
     assert refused.returncode == 2, refused.stderr
@@ -41,7 +49,7 @@ def test_once_refuses_while_a_daemon_holds_the_lease_naming_it_then_runs_after_r
     assert refused.stdout == ""
     assert sandbox.hubspot.objects("tickets") == [], "nothing written while refused"
     assert store.get_cursor(syncd.parts.source.name) is None, "no cursor moved"
-    assert store.lease().holder == DAEMON.holder, "the daemon's lease is left alone"
+    assert _lease(store).holder == DAEMON.holder, "the daemon's lease is left alone"
 
     store.release_lease(DAEMON)  # the daemon stops
     ran = run_cli("once", "--config", str(config_path))
@@ -49,13 +57,13 @@ def test_once_refuses_while_a_daemon_holds_the_lease_naming_it_then_runs_after_r
     assert json.loads(ran.stdout.splitlines()[-1])["pulled"] > 0
     assert len(sandbox.sheets.values(SPREADSHEET_ID, "Tickets")) > 1
     # ...and lets go of the lease when done, so a daemon takes over at once.
-    after = store.lease()
+    after = _lease(store)
     assert after.holder != DAEMON.holder and after.expired(datetime.now(UTC))
 
 
 def test_once_waits_for_the_lease_up_to_wait_seconds(
     syncd: Syncd, config_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     store = syncd.parts.store
     store.claim_lease(DAEMON, 60)
     ask = LeaseKeeper.hold
@@ -73,16 +81,16 @@ def test_once_waits_for_the_lease_up_to_wait_seconds(
     assert "waiting up to 20s for the pipeline's lease (held by host web-1, pid 4242" in ran.stderr
 
 
-def test_a_dry_run_writes_nothing_and_runs_beside_a_daemon(syncd: Syncd, config_path: Path):
+def test_a_dry_run_writes_nothing_and_runs_beside_a_daemon(syncd: Syncd, config_path: Path) -> None:
     syncd.parts.store.claim_lease(DAEMON, 60)
     ran = run_cli("once", "--config", str(config_path), "--dry-run")
     assert ran.returncode == 0, ran.stderr
-    assert syncd.parts.store.lease().holder == DAEMON.holder
+    assert _lease(syncd.parts.store).holder == DAEMON.holder
 
 
 def test_backfill_refuses_while_a_daemon_holds_the_lease_then_runs_after_release(
     syncd: Syncd, config_path: Path, sandbox: Sandbox
-):
+) -> None:
     sandbox.zendesk.generate(5)
     store = syncd.parts.store
     store.claim_lease(DAEMON, 60)
@@ -98,16 +106,17 @@ def test_backfill_refuses_while_a_daemon_holds_the_lease_then_runs_after_release
     ran = run_cli(*args)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout.splitlines()[-1])["backfilled"] > 0
-    assert store.lease().expired(datetime.now(UTC))
+    assert _lease(store).expired(datetime.now(UTC))
 
 
-def test_the_lease_is_renewed_while_held_and_refused_after_the_wait(syncd: Syncd):
+def test_the_lease_is_renewed_while_held_and_refused_after_the_wait(syncd: Syncd) -> None:
     store = syncd.parts.store
     with one_writer(store, 30, command="syncd once") as keeper:
-        assert keeper.held and store.lease().holder == keeper.claimant.holder
+        assert keeper.held and _lease(store).holder == keeper.claimant.holder
         # Meanwhile a daemon asks and is a standby.
-        assert store.claim_lease(DAEMON, 30).holder == keeper.claimant.holder
-    assert store.lease().expired(datetime.now(UTC))
+        standby = store.claim_lease(DAEMON, 30)
+        assert standby is not None and standby.holder == keeper.claimant.holder
+    assert _lease(store).expired(datetime.now(UTC))
 
     store.claim_lease(DAEMON, 30)
     started = time.monotonic()
@@ -119,6 +128,6 @@ def test_the_lease_is_renewed_while_held_and_refused_after_the_wait(syncd: Syncd
     assert time.monotonic() - started >= 0.3, "it waited before refusing"
 
 
-def test_a_holder_is_described_for_people():
+def test_a_holder_is_described_for_people() -> None:
     assert describe(None, "web-1:4242:a1b2c3") == "held by host web-1, pid 4242"
     assert describe(None, "odd-holder") == "held by odd-holder"
