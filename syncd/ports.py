@@ -64,6 +64,33 @@ class SinkResult:
     rejected: dict[str, str] = field(default_factory=dict)  # key -> reason
 
 
+@dataclass(frozen=True, slots=True)
+class FiredAction:
+    """An action the rules asked for, remembered as done so that it is done once: carried
+    out, skipped (nothing configured to do it) or recorded as a baseline."""
+
+    ticket_key: str
+    action: Action
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Everything a cycle saves once its writes are done, saved in one transaction: the
+    ticket snapshots (with when to look at each again), their report facts, actions recorded
+    without a side effect (baseline, skipped), what each sink still owes, the source's dead
+    letters that now read fine, the cursor (None: it stays) and small facts (`meta`)."""
+
+    cursor_key: str
+    cursor: str | None = None
+    snapshots: Sequence[tuple[Ticket, datetime | None]] = ()
+    facts: Sequence[TicketFacts] = ()
+    fired: Sequence[FiredAction] = ()
+    owed: Mapping[str, Collection[str]] = field(default_factory=dict)
+    settled: Mapping[str, Collection[str]] = field(default_factory=dict)
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
 # A report cell: text, a number, a moment (aware datetime; the sink shows it in its own
 # timezone), a day, or empty.
 Cell = str | int | float | datetime | date | None
@@ -172,6 +199,13 @@ class StateStore(Protocol):
         """The sink holds these tickets now: out of its backlog and dead letters."""
         ...
 
+    def save_delivery(
+        self, sink: str, fingerprints: Mapping[str, str], held: Iterable[str]
+    ) -> None:
+        """After a write, in one transaction: record what the sink accepted (`fingerprints`)
+        and take the tickets it holds now (`held`) out of its backlog and dead letters."""
+        ...
+
     def advance(
         self,
         cursor_key: str,
@@ -181,6 +215,11 @@ class StateStore(Protocol):
     ) -> None:
         """Queue what each sink still owes, drop the `settled` dead letters and move the
         cursor (None: it stays), in one transaction."""
+        ...
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Save a cycle's checkpoint (see `Checkpoint`) in one transaction, each kind of row
+        in one statement."""
         ...
 
     def backlog_sizes(self) -> dict[str, int]:
@@ -213,6 +252,10 @@ class StateStore(Protocol):
 
     def due_tickets(self, now: datetime, limit: int) -> list[Ticket]:
         """Tickets whose timer (next_check) has passed."""
+        ...
+
+    def record_fired_many(self, fired: Iterable[FiredAction]) -> None:
+        """Remember many actions as carried out (or skipped), in one statement."""
         ...
 
     def fired(self, ticket_keys: Iterable[str]) -> set[tuple[str, str]]:

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from syncd.model import Ticket
+from syncd.ports import Checkpoint
 from syncd.state import schema
 from syncd.state.codec import load_ticket
+from syncd.state.rows import fact_rows, fired_rows, snapshot_rows
 
 _CHUNK = 500  # keys per IN (...) query
 
@@ -56,37 +58,46 @@ class DeliveryLedger:
         """In one transaction: queue the tickets each sink still owes (`owed`: sink -> keys;
         a key already queued keeps its place), drop the dead letters `settled` names (sink ->
         keys: tickets the source could read again), and, when `cursor` is given, save it."""
+        self.save_checkpoint(Checkpoint(cursor_key, cursor, owed=owed, settled=settled or {}))
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Save a cycle's checkpoint in one transaction (fenced by the lease when the store
+        is), each kind of row in one statement: the snapshots, the report facts, the actions
+        recorded without a side effect, the backlog, the settled dead letters, the meta and
+        the cursor, which moves only with all the rest."""
         now = datetime.now(UTC)
-        rows = [
-            {"sink": sink, "ticket_key": key, "since": _utc(now)}
-            for sink, keys in owed.items()
-            for key in keys
+        c = checkpoint
+        writes: list[tuple[Any, list[dict[str, Any]]]] = [
+            (self._upsert(schema.tickets, ["ticket_key"]), snapshot_rows(c.snapshots)),
+            (self._upsert(schema.ticket_facts, ["ticket_key"]), fact_rows(c.facts)),
+            (
+                self._upsert(schema.fired_actions, ["ticket_key", "action_key"]),
+                fired_rows(c.fired, now),
+            ),
+            # A key queued before keeps its `since`: the oldest debt goes first.
+            (
+                self._dialect()
+                .insert(schema.sink_backlog)
+                .on_conflict_do_nothing(index_elements=["sink", "ticket_key"]),
+                _backlog_rows(c.owed, now),
+            ),
+            (
+                self._upsert(schema.meta, ["key"]),
+                [{"key": key, "value": value} for key, value in c.meta.items()],
+            ),
         ]
-        settled = {sink: list(keys) for sink, keys in (settled or {}).items() if keys}
-        if not rows and not settled and cursor is None:
+        if c.cursor is not None:
+            cursor = {"source": c.cursor_key, "cursor": c.cursor, "updated_at": _utc(now)}
+            writes.append((self._upsert(schema.cursors, ["source"]), [cursor]))
+        settled = {sink: list(keys) for sink, keys in c.settled.items() if keys}
+        if not settled and not any(rows for _, rows in writes):
             return
-        table = schema.sink_backlog
         with self._checkpoint() as conn:
-            if rows:
-                # A key queued before keeps its `since`: the oldest debt goes first.
-                stmt = self._dialect().insert(table)
-                conn.execute(
-                    stmt.on_conflict_do_nothing(index_elements=["sink", "ticket_key"]), rows
-                )
-            letters = schema.dead_letters
+            for stmt, rows in writes:
+                if rows:
+                    conn.execute(stmt, rows)
             for sink, keys in settled.items():
-                for start in range(0, len(keys), _CHUNK):
-                    chunk = keys[start : start + _CHUNK]
-                    conn.execute(
-                        delete(letters).where(
-                            letters.c.sink == sink, letters.c.ticket_key.in_(chunk)
-                        )
-                    )
-            if cursor is not None:
-                conn.execute(
-                    self._upsert(schema.cursors, ["source"]),
-                    [{"source": cursor_key, "cursor": cursor, "updated_at": _utc(now)}],
-                )
+                _delete_keys(conn, schema.dead_letters, sink, keys)
 
     def owed(self, sink: str, limit: int) -> list[str]:
         """Up to `limit` tickets the sink still owes, oldest debt first."""
@@ -124,16 +135,28 @@ class DeliveryLedger:
 
     def settle(self, sink: str, keys: Iterable[str]) -> None:
         """The sink holds these tickets now: out of its backlog and its dead letters."""
-        keys = list(keys)
-        if not keys:
+        self.save_delivery(sink, {}, keys)
+
+    def save_delivery(
+        self, sink: str, fingerprints: Mapping[str, str], held: Iterable[str]
+    ) -> None:
+        """After a write, in one transaction (fenced when the store is): record what the
+        sink accepted (`fingerprints`, one statement) and take the tickets it holds now
+        (`held`) out of its backlog and dead letters, so that neither is ever saved without
+        the other."""
+        now = _utc(datetime.now(UTC))
+        prints = [
+            {"sink": sink, "ticket_key": key, "fingerprint": fp, "updated_at": now}
+            for key, fp in fingerprints.items()
+        ]
+        keys = list(held)
+        if not prints and not keys:
             return
-        with self.engine.begin() as conn:
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
-                for table in (schema.sink_backlog, schema.dead_letters):
-                    conn.execute(
-                        delete(table).where(table.c.sink == sink, table.c.ticket_key.in_(chunk))
-                    )
+        with self._checkpoint() as conn:
+            if prints:
+                conn.execute(self._upsert(schema.fingerprints, ["sink", "ticket_key"]), prints)
+            for table in (schema.sink_backlog, schema.dead_letters):
+                _delete_keys(conn, table, sink, keys)
 
     # -- dead letters ------------------------------------------------------------------------
 
@@ -229,6 +252,21 @@ class DeliveryLedger:
         table = schema.dead_letters
         with self.engine.begin() as conn:
             return conn.execute(delete(table).where(table.c.id.in_(list(ids)))).rowcount or 0
+
+
+def _backlog_rows(owed: Mapping[str, Collection[str]], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {"sink": sink, "ticket_key": key, "since": _utc(now)}
+        for sink, keys in owed.items()
+        for key in dict.fromkeys(keys)  # once each: PostgreSQL refuses a repeat in a statement
+    ]
+
+
+def _delete_keys(conn: Connection, table: Any, sink: str, keys: list[str]) -> None:
+    """Delete the sink's rows of these keys, a chunk of keys per statement."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        conn.execute(delete(table).where(table.c.sink == sink, table.c.ticket_key.in_(chunk)))
 
 
 def _utc(moment: datetime) -> datetime:

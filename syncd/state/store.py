@@ -28,12 +28,14 @@ from syncd.facts import TicketFacts
 from syncd.keys import PIPELINE
 from syncd.logs import register_secret
 from syncd.model import Action, Status, Ticket
+from syncd.ports import FiredAction
 from syncd.state import schema
-from syncd.state.codec import dump_ticket, load_ticket
+from syncd.state.codec import load_ticket
 from syncd.state.crm_memory import CrmMemoryStore
 from syncd.state.delivery import DeliveryLedger
 from syncd.state.lease import Claimant, Lease, may_claim
 from syncd.state.migrate import add_missing_columns
+from syncd.state.rows import fact_rows, fired_rows, snapshot_rows
 from syncd.state.summary import StateSummary, read_summary
 
 _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter limit
@@ -224,30 +226,14 @@ class SqlStateStore(DeliveryLedger, CrmMemoryStore):
 
     def save_snapshots(self, items: Iterable[tuple[Ticket, datetime | None]]) -> None:
         """Keep the latest version of each ticket and when to look at it again."""
-        rows = [
-            {
-                "ticket_key": ticket.id,
-                "updated_at": _utc(ticket.updated_at),
-                "next_check": _utc(next_check) if next_check else None,
-                "payload": dump_ticket(ticket),
-            }
-            for ticket, next_check in items
-        ]
+        rows = snapshot_rows(items)
         if rows:
             with self._checkpoint() as conn:
                 conn.execute(self._upsert(schema.tickets, ["ticket_key"]), rows)
 
     def save_facts(self, facts: Iterable[TicketFacts]) -> None:
         """Keep the latest report facts of each ticket."""
-        rows = [
-            {
-                "ticket_key": f.key,
-                "opened_at": _utc(f.created_at),
-                "closed_at": _utc(closed) if (closed := f.closed_at) else None,
-                "payload": f.to_json(),
-            }
-            for f in facts
-        ]
+        rows = fact_rows(facts)
         if rows:
             with self._checkpoint() as conn:
                 conn.execute(self._upsert(schema.ticket_facts, ["ticket_key"]), rows)
@@ -328,20 +314,16 @@ class SqlStateStore(DeliveryLedger, CrmMemoryStore):
 
     def record_fired(self, ticket_key: str, action: Action, outcome: str) -> None:
         """Remember that an action was carried out (or deliberately skipped)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                self._upsert(schema.fired_actions, ["ticket_key", "action_key"]),
-                [
-                    {
-                        "ticket_key": ticket_key,
-                        "action_key": action.key,
-                        "kind": action.kind,
-                        "target": action.target,
-                        "outcome": outcome,
-                        "fired_at": _now(),
-                    }
-                ],
-            )
+        self.record_fired_many([FiredAction(ticket_key, action, outcome)])
+
+    def record_fired_many(self, fired: Iterable[FiredAction]) -> None:
+        """Remember actions carried out (or skipped, or recorded as a baseline), in one
+        statement and one transaction."""
+        rows = fired_rows(fired, _now())
+        if rows:
+            with self.engine.begin() as conn:
+                stmt = self._upsert(schema.fired_actions, ["ticket_key", "action_key"])
+                conn.execute(stmt, rows)
 
     def action_outcomes(self, ticket_keys: Iterable[str]) -> dict[str, dict[str, tuple[str, str]]]:
         """What happened to each action recorded for these tickets: ticket -> action key ->
