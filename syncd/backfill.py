@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from syncd.cycle import BACKFILL
 from syncd.errors import TransientError
 from syncd.keys import backfill_key, backfill_progress_key
 from syncd.pipeline import run_cycle
-from syncd.wiring import Parts, with_columns
+from syncd.wiring import Parts
 
 
 @dataclass
@@ -49,20 +50,11 @@ def run_backfill(
     done = int(store.get_meta(backfill_progress_key(key, "tickets")) or 0)
     first_request = source.requests_sent
     share = 1.0 if store.get_meta(backfill_progress_key(key, "finished")) else 0.0
+    # Its own cursor and batch; actions recorded as a baseline, timers left to the daemon.
+    pipeline = parts.pipeline(cursor_key=key, max_tickets=batch)
+    context = parts.context(clock)
     while True:
-        report = run_cycle(
-            source,
-            parts.sinks,
-            parts.rules.evaluate,
-            store,
-            max_tickets=batch,
-            clock=clock,
-            cursor_key=key,
-            timers=False,
-            baseline_actions=True,
-            dead_letters=parts.dead_letters,
-            reporter=with_columns(parts.reports, parts.rules),
-        )
+        report = run_cycle(pipeline, BACKFILL, context)
         # The cursor moved past these tickets: each sink has them, or has them queued.
         done += report.pulled
         store.set_meta(backfill_progress_key(key, "tickets"), str(done))

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from syncd import retry
+from syncd.cycle import CycleReport
 from syncd.errors import LeaseLost, SyncdError, UserError
-from syncd.pipeline import CycleReport
 
 if TYPE_CHECKING:
     from syncd.replica import LeaseKeeper

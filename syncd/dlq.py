@@ -105,7 +105,7 @@ def retry(config: ConfigOption, ids: IdsArgument = None) -> None:
         typer.echo("no dead letters")
         return
     parts.store.retry_dead_letters_now([row["id"] for row in before], datetime.now(UTC))
-    report = parts.cycle(pull=False)
+    report = parts.cycle(pull=False)  # only what the sinks owe; the cursor stays
     after = {row["id"]: row for row in parts.store.dead_letter_rows([r["id"] for r in before])}
     sinks = {sink.name for sink in parts.sinks}
     left = 0
@@ -147,7 +147,7 @@ def _store(config: Path) -> Any:
 
 def _chosen(store: Any, ids: list[int] | None) -> list[dict[str, Any]]:
     """The dead letters named (all when none); an unknown id is the user's to fix."""
-    rows = store.dead_letter_rows(ids or ())
+    rows: list[dict[str, Any]] = store.dead_letter_rows(ids or ())
     missing = sorted(set(ids or ()) - {row["id"] for row in rows})
     if missing:
         raise UserError(

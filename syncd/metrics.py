@@ -45,14 +45,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from syncd.errors import CredentialsError
-
-if TYPE_CHECKING:  # retry.py imports this module: keep the pipeline out of its imports
-    from syncd.pipeline import CycleReport
+from syncd.cycle import CycleReport  # a leaf module: retry.py, which imports this one, and
+from syncd.errors import CredentialsError  # so every connector, never import the pipeline
 
 # Cycles take from a tenth of a second (nothing changed) to minutes (a backlog of 10,000).
 CYCLE_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, math.inf)

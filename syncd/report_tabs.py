@@ -1,7 +1,9 @@
 """The report tabs of one cycle (syncd.reports) for the sinks that show them.
 
-The pipeline builds them from the stored facts overlaid with the cycle's tickets, passes each
-reporting sink its records with the ticket records, and saves the facts with the snapshots.
+The tabs are one more source of records: the pipeline builds them from the stored facts
+overlaid with the cycle's tickets, a reporting sink receives their records in the same
+request as its ticket records (and counts them apart), and the checkpoint saves the facts
+with the snapshots and, once every sink took every tab, the day they were delivered.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from syncd.facts import TicketFacts, project
 from syncd.keys import REPORTS_DAY, report_key
@@ -17,11 +18,8 @@ from syncd.model import Decision, Ticket
 from syncd.ports import Report, Sink, SinkRecord, StateStore
 from syncd.reports import ReportSettings, build_reports, report_since
 
-if TYPE_CHECKING:
-    from syncd.pipeline import SinkReport
 
-
-@dataclass
+@dataclass(frozen=True)
 class ReportTabs:
     """This cycle's report tabs (syncd.reports) for the sinks that show them (`render_reports`),
     and the facts of this cycle's tickets that they count, to save with the snapshots."""
@@ -29,7 +27,7 @@ class ReportTabs:
     reports: list[Report] = field(default_factory=list)
     facts: list[TicketFacts] = field(default_factory=list)
     day: str = ""  # the local day they were built on; "" when not built
-    delivered: bool = True  # every sink took every tab that changed
+    complete: bool = True  # False: only the facts were kept (a backlog is being worked off)
 
     @classmethod
     def build(
@@ -56,7 +54,7 @@ class ReportTabs:
         if not changed and store.get_meta(REPORTS_DAY) == day:
             return cls()
         if more:
-            return cls([], changed, day, delivered=False)
+            return cls([], changed, day, complete=False)
         facts = {f.key: f for f in store.report_facts(report_since(now, reporter))}
         facts.update((f.key, f) for f in fresh)
         # What became of each escalation's notifications, as recorded so far: the Escalations
@@ -79,33 +77,13 @@ class ReportTabs:
             parts.append(f"write the report tab(s) {names}")
         return "; ".join(parts) or "nothing to write"
 
-    def settle(
-        self,
-        sink: Sink,
-        tabs: list[SinkRecord],
-        prints: dict[str, str],
-        report: SinkReport,
-        owed: dict[str, list[str]],
-        store: StateStore,
-    ) -> None:
-        """After the write: count the tabs the sink took apart from its ticket rows, and keep
-        them out of its backlog (they are built afresh; one not taken is built again)."""
-        if not tabs:
-            return
-        keys = {r.key for r in tabs}
-        owed[sink.name] = [key for key in owed.get(sink.name, ()) if key not in keys]
-        held = store.fingerprints(sink.name, keys)
-        report.reports = sum(held.get(key) == prints[key] for key in keys)
-        report.written -= report.reports
-        self.delivered = self.delivered and report.reports == len(keys)
-
-    def save(self, store: StateStore) -> None:
-        """Save the facts that changed this cycle, and the day once every tab was delivered
-        (else none, so that the next cycle builds them again)."""
-        if self.facts:
-            store.save_facts(self.facts)
-        if self.day:
-            store.set_meta(REPORTS_DAY, self.day if self.delivered else "")
+    def meta(self, taken: bool) -> dict[str, str]:
+        """The mark to save with the checkpoint: the day the tabs were delivered, once every
+        sink took every tab that changed (`taken`), else none, so that the next cycle builds
+        them again. Nothing when they were not built."""
+        if not self.day:
+            return {}
+        return {REPORTS_DAY: self.day if self.complete and taken else ""}
 
 
 def _shows_reports(sink: Sink) -> bool:

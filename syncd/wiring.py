@@ -16,10 +16,11 @@ import structlog
 
 from syncd import retry
 from syncd.config import Config, secret
+from syncd.cycle import DAEMON, DRY_RUN, OWED_ONLY, CycleContext
 from syncd.errors import ConfigError
 from syncd.logs import register_secret
 from syncd.model import Action, Decision, Ticket
-from syncd.pipeline import CycleReport, Evaluate, RetryPolicy, run_cycle
+from syncd.pipeline import CycleReport, Evaluate, Pipeline, RetryPolicy, run_cycle
 from syncd.ports import Notifier, Sink, Source, StateStore
 from syncd.reports import ReportSettings
 from syncd.rules import RuleSet, load_rules
@@ -56,22 +57,41 @@ class Parts:
         (`syncd dlq retry`). `rules` is the rule set in force (default: the loaded one): it
         evaluates unless `evaluate` is given, and its categories and priorities are the
         report tabs' columns."""
+        mode = DRY_RUN if dry_run else DAEMON
+        if not pull:
+            mode = replace(OWED_ONLY, dry_run=dry_run)
+        return run_cycle(self.pipeline(rules, evaluate), mode, self.context(clock))
+
+    def pipeline(
+        self,
+        rules: RuleSet | None = None,
+        evaluate: Evaluate | None = None,
+        *,
+        cursor_key: str | None = None,
+        max_tickets: int | None = None,
+    ) -> Pipeline:
+        """These parts as the pipeline's input, with the rule set in force (default: the
+        loaded one); `cursor_key` and `max_tickets` for a backfill's own cursor and batch."""
         rules = rules or self.rules
-        return run_cycle(
+        return Pipeline(
             self.source,
             self.sinks,
             evaluate or rules.evaluate,
             self.store,
             notifiers=self.notifiers,
-            notify_on_first_sync=self.notify_on_first_sync,
-            max_tickets=self.max_tickets,
-            dry_run=dry_run,
-            clock=clock or (lambda: datetime.now(UTC)),
+            max_tickets=max_tickets or self.max_tickets,
             dead_letters=self.dead_letters,
-            pull=pull,
-            timers=pull,
             reporter=with_columns(self.reports, rules),
+            notify_on_first_sync=self.notify_on_first_sync,
+            cursor_key=cursor_key,
         )
+
+    @staticmethod
+    def context(clock: Callable[[], datetime] | None = None) -> CycleContext:
+        """What a cycle reads from the world: `clock` (default: the wall clock), and the
+        process's shutdown flag, which the daemon's signal handler sets
+        (`syncd.retry.request_stop`) so that a cycle stops between pages."""
+        return CycleContext(clock or (lambda: datetime.now(UTC)), retry.stop_requested)
 
 
 def build_source(config: Config) -> Source:

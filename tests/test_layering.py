@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +67,112 @@ def test_the_sandbox_follows_the_docs_not_the_connectors():
 def test_model_and_errors_import_nothing_of_the_project():
     for name in ("model.py", "errors.py", "durations.py"):
         assert imports(ROOT / "syncd" / name) == set(), name
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_level(tree: ast.Module) -> list[ast.stmt]:
+    """The statements run when the module is imported, those under `if TYPE_CHECKING:` and
+    `try:` included; not the bodies of functions and classes (an import there is deferred
+    until the call: how the composition root reaches optional parts)."""
+    found: list[ast.stmt] = []
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If | ast.Try):
+            pending.extend(node.body + node.orelse)
+            pending.extend(getattr(node, "finalbody", []))
+            for handler in getattr(node, "handlers", []):
+                pending.extend(handler.body)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Project module -> the project modules it imports at import time, TYPE_CHECKING
+    imports included (a cycle hidden behind TYPE_CHECKING is still a cycle in the design).
+    A module importing its own package (`syncd.state.store` -> `syncd.state`) is left out:
+    the package's __init__ re-exporting its modules is not a layering cycle."""
+    modules = {module_name(p): p for p in files("syncd") + files("connectors")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in module_level(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        graph[name] = {
+            m for m in found if m in modules and m != name and not name.startswith(m + ".")
+        }
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_among_the_pipeline_retry_metrics_and_report_tabs():
+    # metrics -> pipeline -> report_tabs -> retry -> metrics was one, behind TYPE_CHECKING.
+    watched = {
+        "syncd.pipeline",
+        "syncd.cycle",
+        "syncd.report_tabs",
+        "syncd.retry",
+        "syncd.metrics",
+        "syncd.ports",
+        "syncd.daemon",
+        "syncd.wiring",
+        "syncd.backfill",
+    }
+    tangled = [group for group in cycles(import_graph()) if watched & set(group)]
+    # A module reading a cycle's report imports it from syncd.cycle, not from the pipeline.
+    assert tangled == []
+
+
+def test_the_cycle_report_and_mode_import_nothing_of_the_project():
+    assert imports(ROOT / "syncd" / "cycle.py") == set()
+
+
+def test_retry_used_by_every_connector_loads_without_the_pipeline():
+    # A fresh interpreter: what importing retry (as each connector does) drags in.
+    probe = (
+        "import sys, syncd.retry, syncd.metrics; "
+        "print(sorted(m for m in sys.modules if m.startswith(('syncd.', 'connectors.'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    assert "syncd.pipeline" not in out and "syncd.report_tabs" not in out, out
