@@ -119,6 +119,7 @@ CUSTOM_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "syncd_first_response_due": ("First response due (syncd)", "datetime", "date"),
     "syncd_resolution_due": ("Resolution due (syncd)", "datetime", "date"),
     "syncd_escalation_level": ("Escalation level (syncd)", "number", "number"),
+    "syncd_incident": ("Incident (syncd)", "string", "text"),  # a risk flag: the incident id
     "helpdesk_status": ("Helpdesk status", "string", "text"),
     "helpdesk_url": ("Helpdesk link", "string", "text"),
 }
@@ -197,6 +198,7 @@ class HubSpotSink:
             "syncd_first_response_due": _iso(sla.first_response.due if sla else None),
             "syncd_resolution_due": _iso(sla.resolution.due if sla else None),
             "syncd_escalation_level": "0" if gone else str(decision.escalation_level),
+            "syncd_incident": decision.incident,
             "helpdesk_status": ticket.status.value,
             "helpdesk_url": ticket.url,
         }

@@ -58,6 +58,7 @@ from hubspot.crm.objects.tasks import (
 from urllib3.util.retry import Retry
 
 from connectors.hubspot import translate
+from connectors.hubspot_crm import company_key, company_spec
 from syncd.config import HubSpotConfig
 from syncd.errors import CredentialsError, SyncdError, TerminalError, TransientError, error_for
 from syncd.model import Action, Decision, Ticket
@@ -70,6 +71,10 @@ log = structlog.get_logger("syncd.hubspot_tasks")
 TASK_TO_TICKET = 230
 TASK_TO_CONTACT = 204
 NOTE_TO_TICKET = 228
+NOTE_TO_COMPANY = 190
+# The target of a note on the ticket's company (an incident's affected customers:
+# syncd.incident_stage names the same target).
+COMPANY_NOTE = "hubspot:company"
 # hs_ticket_priority -> hs_task_priority (tasks know no URGENT)
 TASK_PRIORITY = {"URGENT": "HIGH", "HIGH": "HIGH", "MEDIUM": "MEDIUM", "LOW": "LOW"}
 CACHE_SECONDS = 600.0  # how long a ticket's or contact's HubSpot id is trusted without a look
@@ -128,6 +133,7 @@ class HubSpotActivities:
         self._owners_api = client.crm.owners.owners_api
         self._tasks_api = client.crm.objects.tasks.basic_api
         self._notes_api = client.crm.objects.notes.basic_api
+        self._companies_api = client.crm.companies.basic_api
         # The sink paces to the same budget; it writes before any action is carried out, so
         # the two rarely share a 10-second window, and a 429 is retried after Retry-After.
         self.pacing = RateLimiter(config.requests_per_10s, 10.0)
@@ -138,7 +144,10 @@ class HubSpotActivities:
     # -- Notifier: tasks -------------------------------------------------------------------
 
     def deliver(self, ticket: Ticket, action: Action, text: str, decision: Decision) -> str | None:
-        """Create the HubSpot task for a `task:` action; None for any other action."""
+        """Create the HubSpot task for a `task:` action, or the note on the ticket's company
+        for a `notify: hubspot:company` one; None for any other action."""
+        if action.kind == "notify" and action.target == COMPANY_NOTE:
+            return self._company_note(ticket, action, text) if self.notes else None
         if action.kind != "task" or not self.tasks:
             return None
         if ticket.status.is_gone:  # nobody works on it; HubSpot may have archived it
@@ -197,6 +206,48 @@ class HubSpotActivities:
         body = NoteInput(properties=properties, associations=links)
         created = self._create(self._notes_api, body, ticket)
         return f"HubSpot note {created} on ticket {crm.id}"
+
+    # -- a note on the company ---------------------------------------------------------------
+
+    def _company_note(self, ticket: Ticket, action: Action, text: str) -> str:
+        """A note on the timeline of the ticket's company (found by the key the HubSpot sink
+        upserts it by); TransientError while HubSpot lacks the company."""
+        spec = company_spec(ticket.organization)
+        if spec is None or not self.config.companies:
+            return "skipped: no HubSpot company (hubspot.companies is off or no organization)"
+        prop, value = company_key(spec)
+        try:
+            found = self._read(
+                lambda: self._companies_api.get_by_id(
+                    value, properties=["name"], id_property=prop, **self._options()
+                )
+            )
+        except _NotFound:
+            raise TransientError(
+                f"the company of ticket #{ticket.id} is not in HubSpot yet; the note is "
+                "written next cycle"
+            ) from None
+        company = str(found["id"])
+        body = (
+            f"<p><strong>{html.escape(action.origin[:1].upper() + action.origin[1:])}"
+            f"</strong></p><p>{html.escape(text.strip())}</p><p>{_link(ticket)}</p>"
+        )
+        links = [
+            NoteAssociations(
+                to=NoteObjectId(id=company),
+                types=[
+                    NoteAssociationSpec(
+                        association_category="HUBSPOT_DEFINED",
+                        association_type_id=NOTE_TO_COMPANY,
+                    )
+                ],
+            )
+        ]
+        properties = {"hs_note_body": _fit(body), "hs_timestamp": _iso(self.clock())}
+        created = self._create(
+            self._notes_api, NoteInput(properties=properties, associations=links), ticket
+        )
+        return f"HubSpot note {created} on company {company}"
 
     # -- lookups ---------------------------------------------------------------------------
 

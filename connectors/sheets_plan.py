@@ -237,7 +237,11 @@ def _copy(
 
 def _report(book: Book, payload: Mapping[str, Any], ids: _SheetIds, out: Plan) -> None:
     """A report tab rewritten whole: header, rows, and the leftovers of a longer table
-    cleared."""
+    cleared. A report with columns people fill (`people`: the Incidents tab's RCA owner and
+    link) is written like the Tickets tab instead (`_keyed_report`)."""
+    if payload.get("people"):
+        _keyed_report(book, payload, ids, out)
+        return
     columns = list(payload["columns"])
     table = [[_value(c) for c in columns], *[[_value(v) for v in row] for row in payload["rows"]]]
     spec = report_spec(
@@ -251,6 +255,36 @@ def _report(book: Book, payload: Mapping[str, Any], ids: _SheetIds, out: Plan) -
     left = tab.last_row + 1 if tab else 0  # rows the previous table took
     blank = [[""] * spec.width for _ in range(len(table), left)]  # "" clears a cell
     out.cells.extend(_blocks(spec.title, sheet_id, dict(enumerate([*table, *blank]))))
+    out.reports.append(spec.title)
+
+
+def _keyed_report(book: Book, payload: Mapping[str, Any], ids: _SheetIds, out: Plan) -> None:
+    """A report whose rows are found by their key (column A) and appended when new, whose
+    rows are never removed, and whose `people` columns, right of syncd's, get their titles
+    and nothing else: what people write there stays with its row, whatever the order."""
+    columns = list(payload["columns"])
+    people = [str(p) for p in payload["people"]]
+    header = [*columns, *people]
+    formats = [*payload["formats"], *([""] * len(people))]
+    rows = [[_value(v) for v in row] for row in payload["rows"]]
+    tab = book.find(str(payload["tab"]))
+    keys = tab.keys if tab else {}
+    next_row = (tab.last_row if tab else 0) + 1
+    placed: dict[int, list[Any]] = {}
+    for row in rows:
+        index = keys.get(str(row[0]) if row else "")
+        if index is None:
+            index, next_row = next_row, next_row + 1
+        placed[index] = row
+    if not tab or tab.header[: len(header)] != header:
+        placed[0] = [_value(title) for title in header]
+    length = max(placed, default=0) + 1
+    spec = report_spec(payload["tab"], header, formats, list(payload["charts"]), length)
+    sheet_id = tab.sheet_id if tab else ids.new(spec.title)
+    requests, _, _ = tab_requests(spec, tab, sheet_id, length)
+    _note_format(out, spec, tab, requests)
+    out.requests.extend(requests)
+    out.cells.extend(_blocks(spec.title, sheet_id, placed))
     out.reports.append(spec.title)
 
 

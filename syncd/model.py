@@ -359,6 +359,9 @@ class Decision:
     escalation_name: str = ""
     actions: tuple[Action, ...] = ()
     next_check: datetime | None = None  # the next moment this decision may change by itself
+    # The incident the ticket is part of ("" for none): set by the pipeline's incidents stage
+    # (syncd.incident_stage) from the stored surges, never by the rules, which see one ticket.
+    incident: str = ""
 
 
 def parse_timestamp(value: Any, name: str) -> datetime:

@@ -52,6 +52,7 @@ from syncd.cycle import (
     SinkReport,
 )
 from syncd.errors import SyncdError, UserError
+from syncd.incident_stage import IncidentStage
 from syncd.model import Action, Decision, Ticket
 from syncd.ports import (
     Checkpoint,
@@ -65,6 +66,7 @@ from syncd.ports import (
 )
 from syncd.report_tabs import ReportTabs
 from syncd.reports import ReportSettings
+from syncd.rules.incidents import IncidentRule
 
 __all__ = [
     "BACKFILL",
@@ -141,6 +143,7 @@ class Pipeline:
     reporter: ReportSettings | None = None  # how the report tabs are cut; None: no tabs
     notify_on_first_sync: bool = False
     cursor_key: str | None = None  # the cursor to follow; None: the source's own
+    incidents: Sequence[IncidentRule] = ()  # the rules' surges (syncd.incident_stage)
 
     @property
     def cursor(self) -> str:
@@ -163,14 +166,18 @@ def run_cycle(
     pulled = pull(pipeline, mode, context)
     evaluated = evaluate(pipeline, pulled, mode)
     store = pipeline.store
+    surges = IncidentStage.run(pipeline.incidents, store, evaluated.decided, evaluated.now, mode)
+    pipeline, evaluated = surges.apply(pipeline, evaluated)  # the tickets' Incident flag
     tabs = ReportTabs.build(
         pipeline.reporter, pipeline.sinks, evaluated.decided, store, evaluated.now, pulled.more
     )
+    surges.show(tabs, pipeline.reporter)  # the Incidents tab, with the other report tabs
     deliveries = {
         sink.name: deliver(sink, evaluated, tabs, mode, pipeline) for sink in pipeline.sinks
     }
     baseline = is_baseline(pipeline, mode)
     carried = carry_out(evaluated, pipeline.notifiers, store, mode, baseline)
+    surges.announce(pipeline.notifiers, baseline)  # each incident's alerts, once
     saved = Saved()
     if not mode.dry_run:
         saved = checkpoint(pipeline, mode, pulled, evaluated, deliveries, carried, tabs, baseline)

@@ -130,6 +130,8 @@ _CATALOGUE: dict[str, tuple[str, str, int, Getter]] = {
         120,
         lambda t, d, g: d.escalation_name if d.escalation_level and not g else "",
     ),
+    # A risk flag: the incident (syncd.incidents) the ticket is part of.
+    "incident": ("Incident", TEXT, 150, lambda t, d, g: d.incident),
     "csat": ("CSAT", SCORE, 60, lambda t, d, g: csat_shown(t)),
     "updated": ("Updated", MOMENT, 130, lambda t, d, g: t.updated_at),
     # Not shown unless configured:

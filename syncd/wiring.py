@@ -84,6 +84,7 @@ class Parts:
             reporter=with_columns(self.reports, rules),
             notify_on_first_sync=self.notify_on_first_sync,
             cursor_key=cursor_key,
+            incidents=tuple(rules.incidents),
         )
 
     @staticmethod

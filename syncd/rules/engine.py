@@ -27,6 +27,7 @@ from syncd.rules.conditions import (
     Predicate,
     Threshold,
 )
+from syncd.rules.incidents import IncidentRule, compile_incidents
 from syncd.rules.loader import Problems, read_rule_file, where
 from syncd.rules.sla import ALWAYS, SlaRules, compile_calendars, compile_sla
 from syncd.rules.templates import Template
@@ -43,6 +44,7 @@ SECTIONS = (
     "sla",
     "escalation",
     "follow_ups",
+    "incidents",
 )
 DEFAULT_CATEGORY = "General"
 DEFAULT_CATEGORY_REASON = Reason("category", DEFAULT_CATEGORY, "default", "built-in")
@@ -93,6 +95,7 @@ class RuleSet:
     sla: SlaRules = field(default_factory=lambda: SlaRules([]))
     ladders: list[Ladder] = field(default_factory=list)
     follow_ups: list[FollowUp] = field(default_factory=list)
+    incidents: list[IncidentRule] = field(default_factory=list)  # surges (syncd.incidents)
     thresholds: list[Threshold] = field(default_factory=list)
     scanners: dict[str, PhraseScanner] = field(default_factory=dict)  # shared by all sections
 
@@ -344,6 +347,12 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
     if "follow_ups" in data:
         ruleset.follow_ups += compile_follow_ups(path, data, problems, ruleset.templates, later)
     ruleset.thresholds += later.thresholds
+    if "incidents" in data:
+        for incident in compile_incidents(path, data, problems):
+            if any(r.name == incident.name for r in ruleset.incidents):
+                problems.add(incident.where, f"incident rule {incident.name!r} is defined twice")
+            else:
+                ruleset.incidents.append(incident)
 
 
 def _compile_list(

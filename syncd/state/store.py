@@ -33,6 +33,7 @@ from syncd.state import schema
 from syncd.state.codec import load_ticket
 from syncd.state.crm_memory import CrmMemoryStore
 from syncd.state.delivery import DeliveryLedger
+from syncd.state.incidents import IncidentLedger
 from syncd.state.lease import Claimant, Lease, may_claim
 from syncd.state.migrate import add_missing_columns
 from syncd.state.rows import fact_rows, fired_rows, snapshot_rows
@@ -42,7 +43,7 @@ _CHUNK = 500  # keys per IN (...) query: well under SQLite's bound-parameter lim
 _SCHEMA_LOCK = 0x73796E6364  # PostgreSQL advisory lock key ("syncd") held while creating tables
 
 
-class SqlStateStore(DeliveryLedger, CrmMemoryStore):
+class SqlStateStore(DeliveryLedger, CrmMemoryStore, IncidentLedger):
     """Cursors, fingerprints, dead letters and the lease of one pipeline, in one SQL database.
 
     `pipeline` None (tests, tools) puts the tables in the database's default schema."""
