@@ -240,7 +240,9 @@ class SheetsConfig(_Section):
     # Dates and times in the sheet are this zone's, and so are the report tabs' days (SLA
     # breaches, escalations, daily, weekly, monthly; syncd.reports); weeks end on `week_ends`;
     # the tabs show the last `report_days` days, `report_weeks` weeks and `report_months`
-    # months; an ended breach stays on the SLA breaches tab for `recent_breach_days`.
+    # months. The SLA breaches and Escalations tabs keep what is open plus `history_days` of
+    # history (a breach that ended, an escalation of a closed ticket), newest first, and count
+    # the older rows left out (`recent_breach_days`, its former name, is still read).
     timezone: str = "UTC"
     week_ends: Literal[
         "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
@@ -248,7 +250,25 @@ class SheetsConfig(_Section):
     report_days: int = Field(92, ge=1, le=3660)
     report_weeks: int = Field(26, ge=1, le=520)
     report_months: int = Field(24, ge=1, le=120)
-    recent_breach_days: int = Field(7, ge=0, le=366)
+    history_days: int = Field(30, ge=0, le=366)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_history_name(cls, data: Any) -> Any:
+        # recent_breach_days set the SLA breaches tab's window; it is now both tabs' history.
+        if isinstance(data, dict) and "recent_breach_days" in data:
+            if "history_days" in data:
+                raise ValueError(
+                    "recent_breach_days is the former name of history_days; keep history_days"
+                )
+            data = dict(data)
+            data["history_days"] = data.pop("recent_breach_days")
+        return data
+
+    @property
+    def recent_breach_days(self) -> int:
+        """The former name of `history_days`."""
+        return self.history_days
 
     @field_validator("timezone")
     @classmethod

@@ -37,19 +37,24 @@ What every figure means (the README's "What the report tabs mean" says the same)
 - **Volume change**: (new − new of the previous period) / new of the previous period (a share:
   0.25 shows as 25%); empty when the previous period had none. **Attainment change (pts)**:
   attainment minus the previous period's, in percentage points; empty when either is empty.
-- **SLA breaches tab**: one row per breached target, oldest due first: every breach still open
-  (the ticket is open and the target unmet) and every breach that ended (met late, or the ticket
-  solved) within the last `settings.recent_breaches`. **Hours late**: from the due moment to
-  when it was met or the ticket solved, or, while it is open, to `now` (wall clock). The
-  pipeline rebuilds the tabs when a ticket's facts change and once a day, so an open breach's
-  hours are those of the last rebuild.
-- **Escalations tab**: one row per escalation level a ticket reached since the start of the
-  daily window, newest first: when syncd first saw it reached, its level, the reason (the
-  SLA's standing then), **Notified**: the targets its notifications reached, and for each one
-  that did not go out why ("not sent yet", "not sent: recorded only" on the first sync or in
-  a backfill, "not sent: skipped, <reason>"), from the outcomes the state store recorded (a
-  tab built in the cycle that carries the notifications out shows them in the next build),
-  and the rule: the ladder's name and its file and line in the rules folder.
+- **SLA breaches tab**: one row per breached target, newest due first: every breach still open
+  (the ticket is open and the target unmet) and every breach that ended (met late, or the
+  ticket solved) within the last `settings.recent_breaches` (`sheets.history_days`), at most
+  `settings.tab_rows` rows. When older breaches are left out, the first line under the header
+  says how many (syncd's state database keeps every ticket's facts). **Hours late**: from the
+  due moment to when it was met or the ticket solved, or, while it is open, to `now` (wall
+  clock). The pipeline rebuilds the tabs when a ticket's facts change and once a day, so an
+  open breach's hours are those of the last rebuild.
+- **Escalations tab**: one row per escalation level a ticket reached, newest first, for every
+  ticket still open and every level reached within the last `settings.recent_breaches`
+  (`sheets.history_days`), at most `settings.tab_rows` rows, with a first line counting the
+  older ones left out, as on SLA breaches. A row holds when syncd first saw the level reached,
+  its level, the reason (the SLA's standing then), **Notified**: the targets its notifications
+  reached, and for each one that did not go out why ("not sent yet", "not sent: recorded
+  only" on the first sync or in a backfill, "not sent: skipped, <reason>"), from the outcomes
+  the state store recorded (a tab built in the cycle that carries the notifications out shows
+  them in the next build), and the rule: the ladder's name and its file and line in the rules
+  folder.
 - **Agents tab**: one row per agent (the ticket's current assignee, by name when the helpdesk
   gives it, else by id; "(unassigned)" for tickets without one) and week, newest week first
   and, within a week, the heaviest open load first. **Assigned**: their tickets created in the
@@ -92,6 +97,9 @@ TOP_CATEGORIES = 3
 CSAT_AVERAGE = "CSAT average"
 CSAT_GOOD = "CSAT good"  # share of good ratings, when every rating is good/bad
 UNASSIGNED = "(unassigned)"
+# The most rows the SLA breaches and Escalations tabs show: a manager reads the newest, and a
+# backfill of old tickets must not fill the spreadsheet (10 million cells at most).
+TAB_ROWS = 1000
 
 # The measures every period row shows, in order (daily, weekly and monthly alike).
 MEASURES = (
@@ -134,15 +142,18 @@ class LeadingChart(Chart):
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
     """How the reports are cut: the timezone of days, the week's last day, how many periods to
-    show, how long an ended breach stays listed, and the categories and priorities to break
-    figures down by (from the rule set, so the columns are stable)."""
+    show, how long an ended breach or a closed ticket's escalation stays listed (the history
+    window, `sheets.history_days`) and how many rows those two tabs show at most, and the
+    categories and priorities to break figures down by (from the rule set, so the columns
+    are stable)."""
 
     timezone: str = "UTC"
     week_ends: str = "friday"
     days: int = 92
     weeks: int = 26
     months: int = 24
-    recent_breaches: timedelta = timedelta(days=7)
+    recent_breaches: timedelta = timedelta(days=30)  # the history window (see above)
+    tab_rows: int = TAB_ROWS
     categories: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
     good_bad: bool = False  # set by build_reports: every CSAT score is good/bad
@@ -178,11 +189,10 @@ def build_reports(
     live = [f for f in facts if not f.gone]
     good_bad = good_bad_only(live)
     days = _count_days(live, now, calendar, zone, settings)
-    day_start = datetime.combine(calendar.days.starts[0], time(), zone)
     cut = replace(settings, good_bad=good_bad)
     return [
         breaches_report(live, now, settings),
-        escalations_report(live, day_start, outcomes),
+        escalations_report(live, now - settings.recent_breaches, outcomes, settings.tab_rows),
         daily_report(calendar.days.roll_up(days, calendar.first), calendar.days, cut),
         weekly_report(calendar.weeks.roll_up(days, calendar.first), calendar.weeks, cut),
         monthly_report(calendar.months.roll_up(days, calendar.first), calendar.months, cut),
@@ -586,9 +596,11 @@ BREACH_COLUMNS = (
 
 
 def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSettings) -> Report:
-    """Every open breach and every breach that ended recently, oldest due first."""
+    """Every open breach and every breach that ended within the history window, newest due
+    first, at most `settings.tab_rows`; a first line counts the older ones left out."""
     recent = now - settings.recent_breaches
     found: list[tuple[tuple[float, int, str, int], list[Cell]]] = []
+    older = 0
     for f in live:
         judged_at = min(f.solved_at or now, now)
         for order, label, target in (
@@ -602,6 +614,7 @@ def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSett
             assert target is not None
             ended = target.met_at or f.solved_at
             if ended is not None and ended < recent:
+                older += 1
                 continue
             state = "open" if ended is None else "met late" if target.met_at else "solved unmet"
             row: list[Cell] = [
@@ -619,10 +632,43 @@ def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSett
                 f.escalation_name,
                 f.url,
             ]
-            found.append(((due.timestamp(), len(f.key), f.key, order), row))
-    found.sort(key=itemgetter(0))  # numeric ticket ids in numeric order: shorter first
+            # Newest due first; at the same moment, numeric ticket ids in numeric order.
+            found.append(((-due.timestamp(), len(f.key), f.key, order), row))
+    kept = f"open ones and those ended in the last {_days(settings.recent_breaches)}"
+    rows = _bounded(found, older, settings.tab_rows, BREACH_COLUMNS, ("breach", "breaches"), kept)
     formats = {"Due": "datetime", "Ended": "datetime", "Hours late": "hours"}
-    return Report("breaches", TITLES["breaches"], BREACH_COLUMNS, [r for _, r in found], formats)
+    return Report("breaches", TITLES["breaches"], BREACH_COLUMNS, rows, formats)
+
+
+def _bounded(
+    found: list[tuple[tuple[float, int, str, int], list[Cell]]],
+    older: int,
+    limit: int,
+    columns: Sequence[str],
+    noun: tuple[str, str],
+    kept: str,
+) -> list[list[Cell]]:
+    """The rows in key order, at most `limit`, after a first line saying how many older ones
+    (`older`, plus those past the limit) are not shown, when there are any; `noun`: singular
+    and plural, `kept`: which rows the tab keeps."""
+    found.sort(key=itemgetter(0))
+    rows = [row for _, row in found[:limit]]
+    left_out = older + max(0, len(found) - limit)
+    if not left_out:
+        return rows
+    note = (
+        f"{left_out:,} older {noun[left_out != 1]} not shown: this tab keeps {kept}, newest "
+        f"first, {limit:,} rows at most; syncd's state database keeps every ticket's facts"
+    )
+    return [[note, *([None] * (len(columns) - 1))], *rows]
+
+
+def _days(window: timedelta) -> str:
+    """A history window in words: "30 days", "1 day", "36 hours"."""
+    if window % timedelta(days=1):
+        hours = window / timedelta(hours=1)
+        return f"{hours:g} hour{'' if hours == 1 else 's'}"
+    return f"{window.days} day{'' if window.days == 1 else 's'}"
 
 
 ESCALATION_COLUMNS = (
@@ -678,13 +724,18 @@ def escalations_report(
     live: list[TicketFacts],
     since: datetime,
     outcomes: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+    limit: int = TAB_ROWS,
 ) -> Report:
-    """Every escalation level reached since `since`, newest first; `outcomes` as in
-    `build_reports`."""
+    """Every escalation level of a ticket still open, and every other one reached since
+    `since`, newest first, at most `limit` rows after a first line counting the older ones
+    left out; `outcomes` as in `build_reports`."""
     found: list[tuple[tuple[float, int, str, int], list[Cell]]] = []
+    older = 0
     for f in live:
+        still_open = f.closed_at is None
         for e in f.escalations:
-            if e.reached_at < since:
+            if e.reached_at < since and not still_open:
+                older += 1
                 continue
             row: list[Cell] = [
                 e.reached_at,
@@ -701,12 +752,14 @@ def escalations_report(
                 f.status,
                 f.url,
             ]
-            found.append(((e.reached_at.timestamp(), len(f.key), f.key, e.level), row))
-    found.sort(key=itemgetter(0), reverse=True)
-    formats = {"Escalated at": "datetime", "Level": "count"}
-    return Report(
-        "escalations", TITLES["escalations"], ESCALATION_COLUMNS, [r for _, r in found], formats
+            found.append(((-e.reached_at.timestamp(), len(f.key), f.key, -e.level), row))
+    kept = (
+        f"those of open tickets and those reached since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     )
+    noun = ("escalation", "escalations")
+    rows = _bounded(found, older, limit, ESCALATION_COLUMNS, noun, kept)
+    formats = {"Escalated at": "datetime", "Level": "count"}
+    return Report("escalations", TITLES["escalations"], ESCALATION_COLUMNS, rows, formats)
 
 
 # -- agents -----------------------------------------------------------------------------------

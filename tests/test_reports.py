@@ -63,6 +63,7 @@ BERLIN = ReportSettings(
     months=2,
     categories=CATEGORIES,
     priorities=PRIORITIES,
+    recent_breaches=timedelta(days=7),  # the history window (sheets.history_days)
 )
 
 
@@ -349,28 +350,31 @@ def test_monthly_trends_cell_by_cell_with_charts():
 # -- breaches and escalations -----------------------------------------------------------------
 
 
-def test_breaches_open_and_recent_oldest_first_with_how_late():
+def test_breaches_open_and_recent_newest_first_with_how_late():
     breaches = as_dicts(reports()["breaches"])
     # Recent: ended within 7 days of now, i.e. at or after 02-25 12:00 UTC. Not listed: T8's
-    # and T13's first responses (answered on 02-10 and 02-05) and anything of T5 (merged).
+    # and T13's first responses (answered on 02-10 and 02-05) and anything of T5 (merged):
+    # the first line says the two older ones are left out.
+    note, *breaches = breaches
+    assert note["Ticket"].startswith("2 older breaches not shown: this tab keeps open ones and ")
     assert [
         (b["Ticket"], b["Target"], b["Due"], b["Ended"], b["Hours late"], b["State"])
         for b in breaches
     ] == [
-        # due 02-15 10:00, solved 03-02 15:00: 15 days 5 hours late
-        ("8", "Resolution", at(2, 15, 10), at(3, 2, 15), 365.0, "met late"),
-        # due 02-23 10:00, still open at 03-04 12:00: 9 days 2 hours
-        ("15", "Resolution", at(2, 23, 10), None, 218.0, "open"),
+        # due 03-02 23:30, open at 03-04 12:00: 36.5 hours
+        ("2", "Resolution", at(3, 2, 23, 30), None, 36.5, "open"),
+        # due 01:30, answered 03:30
+        ("2", "First response", at(3, 1, 1, 30), at(3, 1, 3, 30), 2.0, "met late"),
         # due 02-25 10:00 (the same moment: ticket 6 before 11), open: 7 days 2 hours
         ("6", "Resolution", at(2, 25, 10), None, 170.0, "open"),
         # met 02-26 10:00: 24 hours late
         ("11", "Resolution", at(2, 25, 10), at(2, 26, 10), 24.0, "met late"),
-        # due 01:30, answered 03:30
-        ("2", "First response", at(3, 1, 1, 30), at(3, 1, 3, 30), 2.0, "met late"),
-        # due 03-02 23:30, open at 03-04 12:00: 36.5 hours
-        ("2", "Resolution", at(3, 2, 23, 30), None, 36.5, "open"),
+        # due 02-23 10:00, still open at 03-04 12:00: 9 days 2 hours
+        ("15", "Resolution", at(2, 23, 10), None, 218.0, "open"),
+        # due 02-15 10:00, solved 03-02 15:00: 15 days 5 hours late
+        ("8", "Resolution", at(2, 15, 10), at(3, 2, 15), 365.0, "met late"),
     ]
-    first = breaches[1]
+    first = breaches[4]
     assert (first["Subject"], first["Priority"], first["Escalation"]) == (
         "Ticket 15",
         "High",
@@ -379,15 +383,18 @@ def test_breaches_open_and_recent_oldest_first_with_how_late():
     assert first["Link"] == "https://acme.zendesk.com/agent/tickets/15"
 
 
-def test_escalations_since_the_first_day_shown_newest_first():
+def test_escalations_of_open_tickets_and_recent_ones_newest_first():
     rows = as_dicts(reports()["escalations"])
-    # Since 02-28 00:00 Berlin (02-27 23:00 UTC): T6's (02-25) and T15's level 1 (02-23) are
-    # older; T5's is a merged ticket's.
+    # Every level of a ticket still open (T6's of 02-25 and T15's level 1 of 02-23 too, older
+    # than the 7 days of history); T5's is a merged ticket's. Nothing older is left out, so
+    # there is no first line counting it.
     assert [
         (r["Escalated at"], r["Ticket"], r["Level"], r["Level name"], r["Notified"]) for r in rows
     ] == [
         (at(3, 1, 5), "2", 2, "Team lead", "slack:#esc, email:requester"),
         (at(2, 28, 0, 30), "15", 2, "Team lead", "slack:#esc, email:requester"),
+        (at(2, 25, 10, 5), "6", 2, "Team lead", "slack:#esc"),
+        (at(2, 23, 10, 5), "15", 1, "Support agent", "slack:#support"),
     ]
     assert rows[0]["Reason"] == "resolution breached"
     assert rows[0]["Rule"] == "Standard (escalation.yaml:20)", "the ladder and its file"
