@@ -38,6 +38,7 @@ TICKET_KEYS = {
     "channel",
     "tags",
     "helpdesk_priority",
+    "group",
     "requester",
     "organization",
     "custom",
@@ -191,6 +192,7 @@ def ticket_from_data(data: dict[str, Any], now: datetime) -> Ticket:
         if org
         else None,
         custom_fields=dict(_mapping(data, "custom", None)),
+        group_name=str(data.get("group") or ""),  # the helpdesk group's name
         first_response_at=_optional_time(data, "first_response_at"),
         solved_at=_optional_time(data, "solved_at"),
         reopens=_number(data, "reopens", int) or 0,
@@ -303,6 +305,7 @@ Getter = Callable[[Decision], Any]
 SLA_EXPECTATIONS: dict[str, Getter] = {
     "policy": lambda d: d.sla.policy if d.sla else None,
     "state": lambda d: d.sla.state if d.sla else None,
+    "calendar": lambda d: d.sla.calendar if d.sla else None,
     "breached": lambda d: d.sla.breached if d.sla else False,
     "at_risk": lambda d: d.sla.at_risk if d.sla else False,
     "first_response_due": lambda d: _iso(d.sla.first_response.due) if d.sla else None,

@@ -133,7 +133,7 @@ class RuleSet:
         next_checks: list[datetime] = []
         if policy is not None:
             facts.sla, next_sla = self.sla.measure(policy, ticket, chosen.value, now)
-            facts.calendar = policy.calendar
+            facts.calendar = policy.calendar_for(ticket) if policy.by_group else policy.calendar
             reasons.append(policy.reason)
             if next_sla:
                 next_checks.append(next_sla)

@@ -126,7 +126,7 @@ def _facts(ruleset: RuleSet, ticket: Ticket, now: datetime, decision: Decision) 
     if decision.sla is not None:
         policy = next((p for p in ruleset.sla.policies if p.name == decision.sla.policy), None)
         if policy is not None:
-            facts.calendar = policy.calendar
+            facts.calendar = policy.calendar_for(ticket)
     return facts
 
 

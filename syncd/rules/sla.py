@@ -11,6 +11,8 @@ sla:
   policies:
     - policy: Standard
       calendar: business       # "24/7" is built in
+      calendar_by_group:       # optional: teams keeping other hours (by the group's name)
+        Support Berlin: berlin
       when: {...}              # optional: which tickets (first matching policy wins)
       targets:
         High: {first_response: 2h, resolution: 24h}   # hours: working hours of the calendar
@@ -21,13 +23,15 @@ Measuring, as Zendesk and Freshdesk do: a target is breached once its due time h
 target in days on a business calendar counts business days (1d from Friday 10:00 ends Monday
 10:00); on 24/7 a day is 24 hours. The resolution clock leaves out every stretch the ticket
 spent in a `pause_on` status: from its status history when the source gives one, else from the
-helpdesk's paused-time totals (`Ticket.paused_minutes`) plus the current stretch.
+helpdesk's paused-time totals (`Ticket.paused_minutes`) plus the current stretch. A ticket of a
+group named in `calendar_by_group` is measured on that group's calendar (its hours and
+holidays), as Freshdesk applies a group's business hours; any other on the policy's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from operator import attrgetter
@@ -86,6 +90,14 @@ class Policy:
     targets: dict[str, Targets]
     where: str
     reason: Reason
+    # calendar_by_group: the group's name, case-folded -> its team's calendar.
+    by_group: dict[str, BusinessCalendar] = field(default_factory=dict)
+
+    def calendar_for(self, ticket: Ticket) -> BusinessCalendar:
+        """The calendar the ticket is measured on: its group's, else the policy's."""
+        if self.by_group and ticket.group_name:
+            return self.by_group.get(ticket.group_name.casefold(), self.calendar)
+        return self.calendar
 
 
 @dataclass
@@ -109,26 +121,27 @@ class SlaRules:
         """Where the ticket stands against the policy at `now`, and the next moment that
         changes by the clock alone (a target turning at risk or breached)."""
         targets = policy.targets.get(priority, NO_TARGETS)
+        calendar = policy.calendar_for(ticket) if policy.by_group else policy.calendar
         status = ticket.status
         resolved = None
         if status is Status.SOLVED or status is Status.CLOSED:
             # Without the helpdesk's solve time, the last update is when it was solved.
             resolved = ticket.solved_at or ticket.updated_at
-        clock = self._clock(policy.calendar, ticket, now, self.pause_on)
+        clock = self._clock(calendar, ticket, now, self.pause_on)
         first, next_first = clock.standing(targets.first_response, ticket.first_response_at)
         if not ticket.replies_known and ticket.first_response_at is None:
             first, next_first = SlaTarget(due=first.due), None  # cannot judge: show due only
         past = _ZERO
         if ticket.paused_minutes and (targets.resolution is not None or targets.more):
-            past = self.past_pauses(ticket, policy.calendar, clock, resolved, self.pause_on)
+            past = self.past_pauses(ticket, calendar, clock, resolved, self.pause_on)
         resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
-        sla = SlaStatus(policy.name, policy.calendar.name, first, resolution)
+        sla = SlaStatus(policy.name, calendar.name, first, resolution)
         if not targets.more:
             if not status.is_open:
                 return sla, None
             return sla, _earliest(next_first, next_resolution)
         changes = [next_first, next_resolution]
-        self._more(sla, targets, policy.calendar, ticket, now, (clock, past, resolved), changes)
+        self._more(sla, targets, calendar, ticket, now, (clock, past, resolved), changes)
         if not status.is_open:
             return sla, None
         return sla, min((c for c in changes if c is not None), default=None)
@@ -475,7 +488,7 @@ def _policy(
         problems.add(loc, "each SLA policy needs `policy:` with a name", "e.g. - policy: Standard")
         return None
     if not problems.only_keys(
-        path, item, {"policy", "when", "calendar", "targets"}, "an SLA policy"
+        path, item, {"policy", "when", "calendar", "calendar_by_group", "targets"}, "an SLA policy"
     ):
         return None
     calendar_name = str(item.get("calendar", ALWAYS))
@@ -493,8 +506,60 @@ def _policy(
     targets = _targets(path, item, problems, levels, aliases, calendar)
     if targets is None:
         return None
+    by_group = _by_group(path, item, problems, calendars, calendar)
+    if by_group is None:
+        return None
     name = item["policy"]
-    return Policy(name, when, calendar, targets, loc, Reason("sla", name, name, loc))
+    return Policy(name, when, calendar, targets, loc, Reason("sla", name, name, loc), by_group)
+
+
+def _by_group(
+    path: Path,
+    item: dict[str, Any],
+    problems: Problems,
+    calendars: dict[str, BusinessCalendar],
+    calendar: BusinessCalendar,
+) -> dict[str, BusinessCalendar] | None:
+    """A policy's `calendar_by_group:` (group name -> calendar name), by case-folded group
+    name; None after a problem. Days count business days on a business calendar and 24 h on
+    24/7, so a policy with targets in days keeps to one kind of calendar."""
+    section = item.get("calendar_by_group")
+    if section is None:
+        return {}
+    example = "e.g. calendar_by_group: {Support Berlin: berlin, Support US: new_york}"
+    if not isinstance(section, dict) or not section:
+        problems.add(
+            where(path, item, "calendar_by_group"),
+            "calendar_by_group maps group names to calendars",
+            example,
+        )
+        return None
+    days = any(
+        duration_parts(value)[1] in ("d", "w")
+        for spec in item["targets"].values()
+        for value in spec.values()
+    )
+    out: dict[str, BusinessCalendar] = {}
+    for group, name in section.items():
+        loc = where(path, section, group)
+        chosen = calendars.get(str(name))
+        if chosen is None:
+            problems.add(
+                loc,
+                f"group {group!r}: unknown calendar {name!r}",
+                f"Define it under calendars:, or use one of: {', '.join(calendars)}",
+            )
+            return None
+        if days and chosen.round_the_clock != calendar.round_the_clock:
+            problems.add(
+                loc,
+                f"group {group!r}: calendar {name!r} and the policy's {calendar.name!r} count "
+                "days differently (business days against 24 hours)",
+                "Write the targets in hours, or give this team a policy of its own",
+            )
+            return None
+        out[str(group).casefold()] = chosen
+    return out
 
 
 def _targets(
