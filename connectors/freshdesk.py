@@ -300,7 +300,7 @@ def normalize(
             if stat.get("reopened_at")
             else frozenset()
         ),
-        helpdesk_sla=_helpdesk_slas(raw, stat, solved),
+        helpdesk_sla=_helpdesk_slas(raw, stat, solved, status),
     )
 
 
@@ -322,11 +322,16 @@ def _awaiting_reply(stats: Mapping[str, Any]) -> datetime | None:
 
 
 def _helpdesk_slas(
-    raw: Mapping[str, Any], stats: Mapping[str, Any], solved: Any
+    raw: Mapping[str, Any], stats: Mapping[str, Any], solved: Any, status: Status = Status.OPEN
 ) -> tuple[HelpdeskSla, ...]:
     """Freshdesk's own SLA state: fr_due_by/fr_escalated (first response), due_by/
     is_escalated (resolution) and, where the account has next-response SLAs,
-    nr_due_by/nr_escalated."""
+    nr_due_by/nr_escalated. A target not met while the ticket is in a status that stops the
+    SLA timer (Pending, or a custom status with the timer off: read as pending or on_hold) is
+    paused: Freshdesk keeps its last due time until the timer runs again
+    (https://support.freshdesk.com/support/solutions/articles/229718), so that due time is
+    not a verdict."""
+    stopped = status is Status.PENDING or status is Status.ON_HOLD
     met = {
         "first_response": bool(stats.get("first_responded_at")),
         "next_reply": _awaiting_reply(stats) is None,
@@ -338,13 +343,16 @@ def _helpdesk_slas(
         if not isinstance(due, str) or not due:
             continue
         escalated = raw.get(flag)
+        stage = "achieved" if met[measure] else "paused" if stopped else "active"
         out.append(
             HelpdeskSla(
                 measure,
                 due_key,
-                "achieved" if met[measure] else "active",
+                stage,
                 parse_timestamp(due, due_key),
-                escalated if isinstance(escalated, bool) else None,
+                # Escalated means breached; not escalated proves nothing (the policy's
+                # escalations may be off, or not run yet): judged by the due time then.
+                True if escalated is True else None,
             )
         )
     return tuple(out)

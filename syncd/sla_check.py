@@ -9,9 +9,11 @@ is breached now, and whether it is met or paused. Each disagreement names its re
 by measuring again with one thing changed (pure, like the rules engine):
 
 - priority: syncd's rules decided another priority than the helpdesk's own;
-- calendar: syncd counts on a business calendar, the helpdesk round the clock (or the
-  reverse), and measuring on the other calendar agrees;
-- pause: syncd stops the clock in a status where the helpdesk does not (or the reverse);
+- calendar: measuring on another of the rule set's calendars (another team's hours, round
+  the clock, or a business calendar where syncd counts round the clock) agrees;
+- pause: syncd stops the clock in a status where the helpdesk does not (or the reverse), or
+  the helpdesk gives more time by what fits in a stretch before the ticket's current status,
+  which the source cannot tell syncd about (Freshdesk dates the current status only);
 - a measure the helpdesk does not track, or one syncd does not track or cannot see;
 - different policy: none of the above explains it (another target or policy).
 
@@ -29,7 +31,7 @@ from syncd.model import SLA_MEASURES, Decision, HelpdeskSla, SlaTarget, Status, 
 from syncd.ports import Source
 from syncd.rules.calendar import BusinessCalendar
 from syncd.rules.engine import RuleSet
-from syncd.rules.sla import ALWAYS, NO_TARGETS, Policy
+from syncd.rules.sla import NO_TARGETS, Policy
 
 TOLERANCE = timedelta(seconds=60)  # Zendesk's metrics and targets are whole minutes
 # The helpdesks' priorities, most urgent first (Zendesk: normal; Freshdesk: medium).
@@ -204,16 +206,23 @@ def _reason(
         )
     policy = _policy(rules, decision)
     if policy is not None:
-        other = rules.calendars[ALWAYS] if not policy.calendar.round_the_clock else None
-        if other is not None:
+        ours = policy.calendar_for(ticket)
+        for other in rules.calendars.values():
+            if other.name == ours.name:
+                continue
             again = _remeasure(rules, ticket, decision, now, calendar=other)
             if _agrees_with(rules, again, measure, theirs, now):
+                where = "round the clock" if other.round_the_clock else f"on {other.name!r}"
+                group = f" (group {ticket.group_name!r})" if ticket.group_name else ""
                 return (
-                    f"calendar: syncd counts on {policy.calendar.name!r}, the helpdesk "
-                    "round the clock"
+                    f"calendar: syncd counts on {ours.name!r}{group}, the helpdesk's due "
+                    f"matches {where}"
                 )
-        elif theirs.business_hours:
+        if ours.round_the_clock and theirs.business_hours:
             return "calendar: syncd counts round the clock, the helpdesk in business hours"
+        hidden = _hidden_pause(ticket, theirs, decision, measure)
+        if hidden:
+            return hidden
         if rules.sla.pause_on:
             again = _remeasure(rules, ticket, decision, now, pause_on=frozenset())
             if _agrees_with(rules, again, measure, theirs, now):
@@ -225,6 +234,32 @@ def _reason(
     return (
         f"different policy: the helpdesk's target differs from syncd's {name} "
         f"({decision.priority}); check the targets"
+    )
+
+
+def _hidden_pause(
+    ticket: Ticket, theirs: HelpdeskSla, decision: Decision, measure: str
+) -> str | None:
+    """A pause syncd cannot see: the helpdesk gives more time than syncd, the ticket changed
+    status after its creation, and the source tells neither the statuses before the current
+    one nor the time spent paused (Freshdesk's API keeps when the current status began only).
+    The extra time then fits in the stretch before the current status."""
+    if decision.sla is None or measure not in SLA_MEASURES or ticket.paused_minutes:
+        return None
+    ours: SlaTarget = getattr(decision.sla, measure)
+    history = ticket.status_history
+    if theirs.due is None or ours.due is None or theirs.due <= ours.due or len(history) != 1:
+        return None
+    began = history[0].at
+    later = theirs.due - ours.due
+    if began <= ticket.created_at or later > began - ticket.created_at:
+        return None
+    minutes = round(later.total_seconds() / 60)
+    return (
+        f"pause: the helpdesk's due is {minutes} min later; the ticket changed status before "
+        f"its current {ticket.status_name or ticket.status.value} (since {_at(began)}) and "
+        f"{ticket.source} does not tell syncd the statuses before it, so a past pending "
+        "stretch the helpdesk left out is likely (else a different target)"
     )
 
 
@@ -263,7 +298,7 @@ def _remeasure(
         return None
     sla_rules = rules.sla if pause_on is None else replace(rules.sla, pause_on=pause_on)
     if calendar is not None:
-        policy = replace(policy, calendar=calendar)
+        policy = replace(policy, calendar=calendar, by_group={})
     status, _next = sla_rules.measure(policy, ticket, priority or decision.priority, now)
     return Decision(decision.category, priority or decision.priority, sla=status)
 

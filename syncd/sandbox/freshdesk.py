@@ -14,7 +14,9 @@ Vendor endpoints (Basic auth: API key as user name, "X" or any dummy password [A
     GET    /api/v2/admin/ticket_fields/{id}  one field, choices as objects (admins only)
 
 `FreshdeskApp` serves a `FreshdeskStore` (freshdesk_store: records, validation, stats, merge);
-freshdesk_data holds the account setup and the sample-data planner behind `generate`.
+freshdesk_data holds the account setup and the sample-data planner behind `generate`;
+freshdesk_sla computes Freshdesk's own SLA (fr_due_by, due_by, nr_due_by, the escalation flags)
+from the policy `configure_sla` sets (default: freshdesk_data.SLA_HOURS in calendar hours).
 
 Sections of https://developers.freshdesk.com/api/ followed here:
 [Auth] #authentication; [RL] #ratelimit; [Pg] #pagination; [Err] #error;
@@ -694,19 +696,21 @@ class FreshdeskApp(FreshdeskStore):
         created, updated = int(spec["created_at"]), int(spec["updated_at"])
         t = self._record(self._take_id("ticket"), spec["subject"], requester["id"],
                          requester["company_id"], created, spec["priority"])  # fmt: skip
-        fr_hours, due_hours = data.SLA_HOURS[spec["priority"]]
         stats = {k: (iso(v) if v is not None else None) for k, v in spec["stats"].items()}
-        first, done = spec["stats"]["first_responded_at"], spec["stats"]["resolved_at"]
         responder = spec["responder"]
+        # Open from creation, then the current status since the stats say (the planner keeps
+        # no longer history): Freshdesk's SLA (freshdesk_sla) is calculated from it on save.
+        began = spec["stats"].get("status_updated_at") or created
+        history = [(created, OPEN)]
+        if spec["status"] != OPEN:
+            history.append((max(created, int(began)), spec["status"]))
         t.update(
             status=spec["status"], priority=spec["priority"], source=spec["source"],
             type=spec["type"], tags=list(spec["tags"]), group_id=spec["group_id"],
             responder_id=data.AGENTS[responder][0] if responder is not None else None,
             custom_fields={**t["custom_fields"], **spec["custom_fields"]},
             description=to_html(spec["description"]), description_text=spec["description"],
-            fr_escalated=(first or updated) > created + fr_hours * 3600,
-            is_escalated=(done or updated) > created + due_hours * 3600,
-            spam=spec["spam"], _deleted=spec["deleted"], _stats=stats,
+            spam=spec["spam"], _deleted=spec["deleted"], _stats=stats, _hist=history,
         )  # fmt: skip
         self._save(t, updated, bulk=True)
         rating = spec["rating"]

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncd.sandbox import freshdesk_data as data
+from syncd.sandbox import freshdesk_sla as sla
 from syncd.sandbox.freshdesk_data import CLOSED, OPEN, PENDING, RESOLVED
 from syncd.sandbox.server import clone
 
@@ -33,7 +34,9 @@ WRITABLE = {
 }  # fmt: skip
 CREATE_ONLY = {"cc_emails", "created_at", "updated_at", "spam"}
 LIST_FIELDS = ("cc_emails", "fwd_emails", "reply_cc_emails", "ticket_cc_emails", "tags")
-HIDDEN = ("_c", "_u", "_d", "_deleted", "_stats")  # private record keys, see module docstring
+# Private record keys, see module docstring; _hist (status history), _due (SLA due times as
+# epochs) and _manual (due fields set by hand) keep Freshdesk's own SLA (freshdesk_sla).
+HIDDEN = ("_c", "_u", "_d", "_deleted", "_stats", "_hist", "_due", "_manual")
 STATS_KEYS = (
     "agent_responded_at", "requester_responded_at", "first_responded_at", "status_updated_at",
     "reopened_at", "resolved_at", "closed_at", "pending_since",
@@ -64,6 +67,10 @@ def to_epoch(value: float | str | datetime) -> int:
     if isinstance(value, str):
         return to_epoch(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     return int(value)
+
+
+def _epoch(value: Any) -> int | None:
+    return to_epoch(value) if value else None
 
 
 def to_html(text: str) -> str:
@@ -133,6 +140,11 @@ class FreshdeskStore:
         self._contact_by_email: dict[str, int] = {}
         self._company_by_name: dict[str, int] = {}
         self._index = TicketIndex()
+        # Freshdesk's own SLA: the default policy on calendar hours (freshdesk_data.SLA_HOURS)
+        # until `configure_sla` sets another (business hours, groups' own hours).
+        self.sla = sla.SlaSetup(
+            {p: sla.Targets(fr * 60, due * 60) for p, (fr, due) in data.SLA_HOURS.items()}
+        )
         self._agents = {aid: {"id": aid, "name": n, "email": e} for aid, n, e in data.AGENTS}
         # Distinct id ranges per kind, so a client mixing up ids gets a 404, not a wrong record.
         self._next_id = {"ticket": 1, "contact": 47_000_000_001, "company": 48_000_000_001,
@@ -264,7 +276,6 @@ class FreshdeskStore:
             stats["agent_responded_at"] = iso(when)
             if stats["first_responded_at"] is None:
                 stats["first_responded_at"] = iso(when)
-                t["fr_escalated"] = t["fr_escalated"] or when > to_epoch(t["fr_due_by"])
             user = t["responder_id"] or data.API_AGENT_ID
             self._add_conversation(t, body, when, user, note=False, markup=markup)
             self._save(t, when)
@@ -504,6 +515,7 @@ class FreshdeskStore:
             "tags": [], "source_additional_info": None,
             "_c": created, "_u": created, "_d": created + due_hours * 3600, "_deleted": False,
             "_stats": {**dict.fromkeys(STATS_KEYS), "status_updated_at": at},
+            "_hist": [(created, OPEN)], "_due": {}, "_manual": [],
         }  # fmt: skip
         self._tickets[tid] = t
         return t
@@ -587,6 +599,8 @@ class FreshdeskStore:
                 t["description"], t["description_text"] = value, _text(value)
             elif key in ("due_by", "fr_due_by"):
                 t[key] = iso(value)
+                if key not in t["_manual"]:  # set by hand: kept through later changes ([Due])
+                    t["_manual"].append(key)
                 if key == "due_by":
                     t["_d"] = value
             else:
@@ -608,12 +622,55 @@ class FreshdeskStore:
         elif status == CLOSED:
             stats["resolved_at"] = stats["resolved_at"] or at
             stats["closed_at"] = at
-        if status in (RESOLVED, CLOSED) and when > t["_d"]:
-            t["is_escalated"] = True
+        t["_hist"].append((when, status))
+
+    def configure_sla(self, setup: sla.SlaSetup) -> None:
+        """Set the account's SLA policy and business hours; every ticket's due times are
+        calculated again (as after a change of policy)."""
+        with self._lock:
+            self.sla = setup
+            for t in self._tickets.values():
+                self._refresh_sla(t)
+
+    def _refresh_sla(self, t: dict[str, Any]) -> None:
+        """Calculate the ticket's due times and escalation flags again (freshdesk_sla): a
+        due time stays as it was while the timer is stopped, or when set by hand."""
+        stats = t["_stats"]
+        moments = {k: _epoch(stats.get(k)) for k in STATS_KEYS}
+        moments["created_at"] = t["_c"]
+        due = sla.due_times(self.sla, t, t["_hist"], data.STOPS_SLA_TIMER, moments)
+        for key, value in due.items():
+            if key in t["_manual"]:
+                continue
+            if value is not None:
+                t[key] = iso(value)
+                t["_due"][key] = value
+            elif key == "nr_due_by" or not data.STOPS_SLA_TIMER.get(t["status"], False):
+                t[key] = None  # no target (or nobody waits for a next response)
+                t["_due"].pop(key, None)
+            if key == "due_by" and t["_due"].get(key) is not None:
+                t["_d"] = t["_due"][key]
+        for key in t["_manual"]:
+            t["_due"][key] = to_epoch(t[key])
+        self._escalate(t, int(self.clock()))
+
+    def _escalate(self, t: dict[str, Any], now: int) -> None:
+        """Set the escalation flags that hold at `now` (a flag, once set, stays)."""
+        stats = t["_stats"]
+        met = {
+            "first_response": _epoch(stats.get("first_responded_at")),
+            "resolution": _epoch(stats.get("resolved_at") or stats.get("closed_at")),
+        }
+        running = not data.STOPS_SLA_TIMER.get(t["status"], False)
+        for flag, late in sla.escalations(t["_due"], met, now, running).items():
+            if late:
+                t[flag] = True
 
     def _save(self, t: dict[str, Any], updated: int, bulk: bool = False) -> None:
-        """Stamp updated_at and re-index the ticket under its current bucket."""
+        """Stamp updated_at, calculate the SLA again and re-index the ticket under its
+        current bucket."""
         t["_u"], t["updated_at"] = updated, iso(updated)
+        self._refresh_sla(t)
         bucket = "deleted" if t["_deleted"] else "spam" if t["spam"] else "live"
         self._index.put(t["id"], bucket, t["_c"], updated, bulk)
 
@@ -649,6 +706,8 @@ class FreshdeskStore:
         view: bool = False,
     ) -> dict[str, Any]:  # fmt: skip
         """The API form of a ticket: hidden keys dropped, embeds added, containers copied."""
+        if t["_due"]:
+            self._escalate(t, int(self.clock()))  # overdue since the last change
         out = t.copy()  # C-speed copy, then drop the private keys (generate renders 40k)
         for key in HIDDEN:
             del out[key]
