@@ -206,6 +206,14 @@ class SheetsSink:
 
     # --- writing -------------------------------------------------------------------------
 
+    def write_reports(self, reports: Sequence[Report]) -> None:
+        """Write report tabs alone, outside a cycle (`syncd sla check --sheet`): one read and
+        one write request, never the daily archive sweep (that stays the cycle's)."""
+        _tickets, payloads = _split(self.render_reports(reports))
+        with_retry(
+            lambda: self._write_once({}, payloads, False), api="sheets", attempts=self.attempts
+        )
+
     def write(self, records: Sequence[SinkRecord]) -> SinkResult:
         """Write the cycle's records: one read and one or two writes (see the module
         docstring); the first write of a day also sweeps old finished tickets to the

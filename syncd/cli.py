@@ -621,21 +621,44 @@ def rules_preview(
 
 
 @sla_app.command("check")
-def sla_check(config: ConfigOption) -> None:
+def sla_check(
+    config: ConfigOption,
+    sheet: Annotated[
+        bool,
+        typer.Option(
+            "--sheet",
+            help="Also write the disagreements to the sheet's 'SLA check' tab (replaced "
+            "each time: one read and one write request).",
+        ),
+    ] = False,
+) -> None:
     """Compare syncd's SLA verdicts with the helpdesk's own for every ticket it measures
     (Zendesk's SLA policies, Freshdesk's due dates); each disagreement is printed with its
     reason. Exit 1 if there is any."""
     from datetime import UTC, datetime
 
-    from syncd.sla_check import check_source
-    from syncd.wiring import build_source
+    from syncd.sla_check import check_source, sheet_report
+    from syncd.wiring import build_sinks, build_source
 
     loaded = _load(config)
     rules = _rules_or_exit(loaded.rules.dir)
-    found, measured = check_source(rules, build_source(loaded), datetime.now(UTC))
+    now = datetime.now(UTC)
+    writer = None
+    if sheet:
+        writer = next((s for s in build_sinks(loaded) if hasattr(s, "write_reports")), None)
+        if writer is None:
+            raise UserError(
+                "--sheet needs the sheet: no sheets sink is configured",
+                where=str(config),
+                hint="Add a sheets sink to the config, or leave out --sheet",
+            )
+    found, measured = check_source(rules, build_source(loaded), now)
     for disagreement in found:
         typer.echo(disagreement.line())
     typer.echo(f"{measured} ticket(s) measured by the helpdesk, {len(found)} disagreement(s)")
+    if writer is not None:
+        writer.write_reports([sheet_report(found, measured, now)])
+        typer.echo("written to the sheet's SLA check tab")
     if found:
         raise typer.Exit(1)
 

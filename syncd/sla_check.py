@@ -19,6 +19,8 @@ by measuring again with one thing changed (pure, like the rules engine):
 
 `check` is pure (tickets and `now` in, disagreements out); `check_source` reads every
 ticket from a source first (the export from the configured start, one request a page).
+`sheet_report` makes the sheet's "SLA check" tab of them, which `syncd sla check --sheet`
+writes (one read and one write, outside the cycle: a cycle's cost does not change).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from syncd.model import SLA_MEASURES, Decision, HelpdeskSla, SlaTarget, Status, Ticket
-from syncd.ports import Source
+from syncd.ports import Cell, Report, Source
 from syncd.rules.calendar import BusinessCalendar
 from syncd.rules.engine import RuleSet
 from syncd.rules.sla import NO_TARGETS, Policy
@@ -47,6 +49,7 @@ class Disagreement:
     helpdesk: str  # the helpdesk's view, in words
     syncd: str  # syncd's view, in words
     reason: str
+    url: str = ""  # the ticket in the helpdesk, for agents
 
     def line(self) -> str:
         """One line for the terminal."""
@@ -65,6 +68,24 @@ def check(rules: RuleSet, tickets: Iterable[Ticket], now: datetime) -> list[Disa
     return out
 
 
+SHEET_COLUMNS = ("Ticket", "Measure", "Helpdesk", "syncd", "Reason", "Checked at", "Link")
+
+
+def sheet_report(found: list[Disagreement], measured: int, now: datetime) -> Report:
+    """The sheet's "SLA check" tab: one row per disagreement (ticket, measure, the helpdesk's
+    verdict and due time, syncd's, the reason), in ticket order; with none, one row saying
+    how many tickets agree. "Checked at" dates the check (the tab is rebuilt by each
+    `syncd sla check --sheet`, not by the cycle)."""
+    rows: list[list[Cell]] = [
+        [d.ticket, d.measure, d.helpdesk, d.syncd, d.reason, now, d.url]
+        for d in sorted(found, key=lambda d: (len(d.ticket), d.ticket, d.measure))
+    ]
+    if not rows:
+        agree = f"no disagreement: syncd agrees on the {measured} ticket(s) the helpdesk measures"
+        rows.append(["", "", "", "", agree, now, ""])
+    return Report("sla_check", "SLA check", SHEET_COLUMNS, rows, {"Checked at": "datetime"})
+
+
 def check_source(rules: RuleSet, source: Source, now: datetime) -> tuple[list[Disagreement], int]:
     """The disagreements on every ticket the source exports from its configured start (a
     ticket changed during the read counts in its latest version), and how many tickets the
@@ -81,6 +102,11 @@ def check_source(rules: RuleSet, source: Source, now: datetime) -> tuple[list[Di
 
 def check_ticket(rules: RuleSet, ticket: Ticket, now: datetime) -> list[Disagreement]:
     """The disagreements on one ticket."""
+    found = _check_ticket(rules, ticket, now)
+    return [replace(d, url=ticket.url) for d in found] if ticket.url else found
+
+
+def _check_ticket(rules: RuleSet, ticket: Ticket, now: datetime) -> list[Disagreement]:
     decision = rules.evaluate(ticket, now)
     out: list[Disagreement] = []
     seen = set()

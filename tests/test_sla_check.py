@@ -17,7 +17,7 @@ from syncd.config import ZendeskConfig
 from syncd.model import Ticket
 from syncd.rules import load_rules
 from syncd.rules.engine import RuleSet
-from syncd.sandbox import Sandbox
+from syncd.sandbox import SPREADSHEET_ID, Sandbox
 from syncd.sandbox.zendesk import ZendeskApp
 from syncd.sla_check import check
 from tests.conftest import run_cli, write_config
@@ -257,3 +257,38 @@ def test_sla_check_command_prints_each_disagreement_and_exits_1(
         assert "2 ticket(s) measured by the helpdesk" in result.stdout
         if code:
             assert "first_response" in result.stdout and "different policy" in result.stdout
+
+
+def test_sla_check_sheet_writes_the_sla_check_tab(tmp_path: Path, sandbox: Sandbox) -> None:
+    # `syncd sla check --sheet` writes each disagreement to the sheet's "SLA check" tab, read
+    # back here as a manager sees it; the tab is replaced by each check.
+    burning = sandbox.zendesk.add_ticket(
+        "burning", "Help", requester_email="burning@globex.example.com", priority="urgent"
+    )
+    key = sandbox.write_service_account(tmp_path / "sa.json")
+    for text, code in (
+        (MIRROR.replace("first_response: 1h", "first_response: 2h"), 1),
+        (MIRROR, 0),
+    ):
+        rules_dir = tmp_path / f"rules{code}"
+        rules_dir.mkdir()
+        (rules_dir / "sla.yaml").write_text(text)
+        data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(rules_dir), key)
+        config = write_config(tmp_path / f"syncd{code}.yaml", data)
+        sandbox.reset_counts()
+        result = run_cli("sla", "check", "--sheet", "--config", str(config))
+        assert result.returncode == code, result.stdout + result.stderr
+        assert sandbox.counts().get("sheets", 0) <= 3  # open, one read, one write
+        rows = sandbox.sheets.values(SPREADSHEET_ID, "SLA check")
+        assert rows[0][:5] == ["Ticket", "Measure", "Helpdesk", "syncd", "Reason"]
+        if code:
+            table = [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
+            assert [(r["Ticket"], r["Measure"]) for r in table] == [
+                (str(burning["id"]), "first_response")
+            ]
+            assert table[0]["Reason"].startswith("different policy")
+            assert table[0]["Helpdesk"].startswith("active, due")
+            assert table[0]["syncd"].startswith("active, due")
+            assert table[0]["Checked at"] and "/agent/tickets/" in table[0]["Link"]
+        else:
+            assert len(rows) == 2 and rows[1][4].startswith("no disagreement")
