@@ -130,6 +130,35 @@ FIELDS: dict[str, tuple[Getter, int]] = {
         for attr in ("breached", "at_risk", "used")
     },
 }
+# The same getters as Python expressions over the facts `f`, written into the compiled
+# conditions instead of a call each (fields not named here, and custom fields, are called).
+_INLINE: dict[str, str] = {
+    **{
+        name: f"f.ticket.{name}"
+        for name in (
+            "subject", "description", "channel", "tags", "created_at", "updated_at",
+            "solved_at", "first_response_at", "csat", "csat_at", "reopens",
+        )
+    },
+    "status": "f.ticket.status.value",
+    "unresolved": "f.ticket.status.is_open",
+    "helpdesk_priority": "(f.ticket.helpdesk_priority or '')",
+    "category": "f.decided.get('category', '')",
+    "priority": "f.decided.get('priority', '')",
+}  # fmt: skip
+_ATTRIBUTES = re.compile(r"[a-z_]+(?:\.[a-z_]+)*")
+
+
+def _inline(name: str) -> str | None:
+    """The field's getter as an expression over `f` (None: call the getter)."""
+    if name in _INLINE:
+        return _INLINE[name]
+    path = name.removeprefix("sla.")
+    if path != name and _ATTRIBUTES.fullmatch(path):  # sla.<measure>.<attr>, as _sla reads it
+        return f"(None if f.sla is None else f.sla.{path})"
+    return None
+
+
 _NOT_TEXT = {
     "unresolved", "created_at", "updated_at", "solved_at", "first_response_at", "csat",
     "csat_at", "reopens",
@@ -230,6 +259,8 @@ class Compiler:
     scanners: dict[str, Any] = field(default_factory=dict)
     languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
     _env: dict[str, Any] = field(default_factory=dict, repr=False)
+    _names: int = field(default=0, repr=False)
+    _get_expr: str = field(default="", repr=False)  # the field being compiled, inline
 
     def condition(self, node: Any, parent: Any, key: Any) -> Predicate | None:
         """Compile `parent[key]`; records problems and returns None when it is wrong."""
@@ -305,12 +336,14 @@ class Compiler:
             return None
         # Text fields are compared lower-cased; the lowering is done once per evaluation and
         # kept in `f.lowered`, read inline.
+        get_expr = _inline(name) or f"{self._const(get)}(f)"
         if name in _NOT_TEXT or name in _LOWER_CASE:
-            low, low_expr = get, f"{self._const(get)}(f)"
+            low, low_expr = get, get_expr
         else:
             low = _lowered(name, get)
             cached = repr(name)
             low_expr = f"(f.lowered[{cached}] if {cached} in f.lowered else {self._const(low)}(f))"
+        self._get_expr = get_expr
         if not isinstance(value, dict):
             return self._operator("equals", value, get, low, low_expr, loc, name)
         parts = []
@@ -369,18 +402,19 @@ class Compiler:
                 return None
             search = regex.search
             return self._call(_each(get, lambda v: v is not None and search(str(v)) is not None))
+        value = self._get_expr  # the field's value, inline
         if op == "is_empty":
-            expected = bool(arg)
-            return self._call(lambda f: (get(f) in (None, "", (), [])) == expected)
+            empty = self._const((None, "", (), []))
+            return f"(({value}) {'in' if arg else 'not in'} {empty})"
         if op in _COMPARE:
             if not isinstance(arg, int | float) or isinstance(arg, bool):
                 self.problems.add(loc, f"{op} needs a number, got {arg!r}")
                 return None
-            compare = _COMPARE[op]
-            return self._call(lambda f: (n := _number(get(f))) is not None and compare(n, arg))
+            n = self._name()
+            number, bound = self._const(_number), self._const(arg)
+            return f"(({n} := {number}({value})) is not None and {n} {_COMPARE_OP[op]} {bound})"
         if op in ("older_than", "within"):
-            pred = self._age(op, arg, get, loc)
-            return None if pred is None else self._call(pred)
+            return self._age(op, arg, get, value, loc)
         self.problems.add(loc, f"unknown operator {op!r}", f"Use one of: {OPERATORS}")
         return None
 
@@ -516,7 +550,13 @@ class Compiler:
     def _call(self, predicate: Predicate) -> str:
         return f"{self._const(predicate)}(f)"
 
-    def _age(self, op: str, arg: Any, get: Getter, loc: str) -> Predicate | None:
+    def _name(self) -> str:
+        """A fresh local name for an assignment expression in a compiled condition."""
+        name = f"_v{self._names}"
+        self._names += 1
+        return name
+
+    def _age(self, op: str, arg: Any, get: Getter, value: str, loc: str) -> str | None:
         business = isinstance(arg, dict)
         raw = arg.get("business") if business else arg
         if business and set(arg) != {"business"}:
@@ -528,27 +568,22 @@ class Compiler:
             self.problems.add(loc, str(exc))
             return None
         self.thresholds.append(Threshold(get, duration, business))
-        older = op == "older_than"
+        # Inline: `value` is read once; a business duration counts the working time of the
+        # facts' calendar when there is one (the SLA policy's, or the default calendar).
+        compare = ">" if op == "older_than" else "<="
+        moment, limit, is_time = self._name(), self._const(duration), self._const(datetime)
+        if business:
+            age = (
+                f"(f.calendar.elapsed({moment}, f.now) if f.calendar is not None "
+                f"else f.now - {moment})"
+            )
+        else:
+            age = f"(f.now - {moment})"
+        return f"(isinstance(({moment} := {value}), {is_time}) and {age} {compare} {limit})"
 
-        def age_check(f: Facts) -> bool:
-            moment = get(f)
-            if not isinstance(moment, datetime):
-                return False
-            if business and f.calendar is not None:
-                age = f.calendar.elapsed(moment, f.now)
-            else:
-                age = f.now - moment
-            return age > duration if older else age <= duration
 
-        return age_check
-
-
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-}
+_COMPARE_OP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_COMPARE = frozenset(_COMPARE_OP)
 
 
 def _words(values: list[str]) -> re.Pattern[str]:
