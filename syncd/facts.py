@@ -24,7 +24,10 @@ from typing import Any
 from syncd.model import Decision, SlaStatus, SlaTarget, Ticket
 
 _GONE = ("merged", "spam", "deleted")
-_LAYOUT = 2  # of the JSON list `to_json` writes (layout 1 lacks the agent and CSAT scale)
+# Of the JSON list `to_json` writes (layout 1 lacks the agent and CSAT scale). Layout 2 may
+# end with the other measures' targets, only when there are any: a reader that does not know
+# them ignores the extra item.
+_LAYOUT = 2
 _SOLVED = ("solved", "closed")
 
 
@@ -76,6 +79,9 @@ class TicketFacts:
     assignee_id: str = ""  # "" while unassigned
     assignee_name: str = ""  # as the helpdesk shows it; "" when unknown
     csat_scale: int | None = None  # the survey's points: 2 (good/bad), 3 or 5; None: 1-5
+    # The other measures' targets the policy sets and syncd can see (next_reply,
+    # periodic_update, first_resolution, requester_wait, agent_work), for the SLA breaches tab.
+    other_targets: tuple[tuple[str, Target], ...] = ()
 
     @property
     def agent(self) -> str:
@@ -94,7 +100,8 @@ class TicketFacts:
         if self.status not in _SOLVED and not self.gone:
             return None
         moments = [self.seen_at if self.gone else self.solved_at or self.seen_at]
-        for target in (self.first_response, self.resolution):
+        others = tuple(t for _m, t in self.other_targets)
+        for target in (self.first_response, self.resolution, *others):
             if target is not None:
                 moments.extend(m for m in (target.due, target.met_at) if m is not None)
         return max(moments)
@@ -134,6 +141,8 @@ class TicketFacts:
             self.assignee_name,
             self.csat_scale,
         ]
+        if self.other_targets:
+            data.append([[m, _dump_target(t)] for m, t in self.other_targets])
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -142,9 +151,8 @@ class TicketFacts:
         data = json.loads(text)
         if data[0] not in (1, _LAYOUT):
             raise ValueError(f"ticket facts of layout {data[0]!r}, expected {_LAYOUT}")
-        assignee_id, assignee_name, csat_scale = (
-            data[19:22] if data[0] == _LAYOUT else ("", "", None)
-        )
+        assignee_id, assignee_name, csat_scale = data[19:22] if data[0] > 1 else ("", "", None)
+        others = tuple((m, _load_target(t)) for m, t in data[22]) if len(data) > 22 else ()
         (_, key, subject, requester, category, priority, status, created_at, replied_at) = data[:9]
         (solved_at, csat, url, seen_at, policy, first, resolution, level, name) = data[9:18]
         return cls(
@@ -172,7 +180,18 @@ class TicketFacts:
             assignee_id,
             assignee_name,
             csat_scale,
+            tuple((m, t) for m, t in others if t is not None),
         )
+
+
+# The measures besides first response and resolution, as the SLA breaches tab names them.
+OTHER_MEASURES = {
+    "next_reply": "Next reply",
+    "periodic_update": "Periodic update",
+    "first_resolution": "First resolution",
+    "requester_wait": "Requester wait",
+    "agent_work": "Agent work",
+}
 
 
 def project(
@@ -213,7 +232,21 @@ def project(
         # Agent names come with issue 14's normalisation; until a source sets them, the id.
         assignee_name=str(getattr(ticket, "assignee_name", "") or ""),
         csat_scale=ticket.csat_scale if ticket.csat is not None else None,
+        other_targets=_other_targets(sla),
     )
+
+
+def _other_targets(sla: SlaStatus | None) -> tuple[tuple[str, Target], ...]:
+    """The other measures' targets that apply and can be judged (known)."""
+    if sla is None:
+        return ()
+    out = []
+    for measure in OTHER_MEASURES:
+        target: SlaTarget = getattr(sla, measure)
+        kept = _target(target) if target.known else None
+        if kept is not None:
+            out.append((measure, kept))
+    return tuple(out)
 
 
 def _target(target: SlaTarget) -> Target | None:

@@ -37,7 +37,10 @@ What every figure means (the README's "What the report tabs mean" says the same)
 - **Volume change**: (new − new of the previous period) / new of the previous period (a share:
   0.25 shows as 25%); empty when the previous period had none. **Attainment change (pts)**:
   attainment minus the previous period's, in percentage points; empty when either is empty.
-- **SLA breaches tab**: one row per breached target, newest due first: every breach still open
+- **SLA breaches tab**: one row per breached target, its measure named (first response,
+  resolution, or next reply, periodic update, first resolution, requester wait, agent work
+  where the policy sets them; the attainment figures count the first two only), newest due
+  first: every breach still open
   (the ticket is open and the target unmet) and every breach that ended (met late, or the
   ticket solved) within the last `settings.recent_breaches` (`sheets.history_days`), at most
   `settings.tab_rows` rows. When older breaches are left out, the first line under the header
@@ -80,7 +83,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from syncd.facts import Escalation, Target, TicketFacts, rule_file
+from syncd.facts import OTHER_MEASURES, Escalation, Target, TicketFacts, rule_file
 from syncd.ports import Cell, Chart, Report
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -595,6 +598,18 @@ BREACH_COLUMNS = (
 )
 
 
+def _targets_of(f: TicketFacts) -> list[tuple[int, str, Target | None]]:
+    """A ticket's targets as the SLA breaches tab names their measure, in a fixed order:
+    first response, resolution, then the other measures its policy sets."""
+    out: list[tuple[int, str, Target | None]] = [
+        (0, "First response", f.first_response),
+        (1, "Resolution", f.resolution),
+    ]
+    order = list(OTHER_MEASURES)
+    out.extend((2 + order.index(m), OTHER_MEASURES[m], t) for m, t in f.other_targets)
+    return out
+
+
 def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSettings) -> Report:
     """Every open breach and every breach that ended within the history window, newest due
     first, at most `settings.tab_rows`; a first line counts the older ones left out."""
@@ -603,10 +618,7 @@ def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSett
     older = 0
     for f in live:
         judged_at = min(f.solved_at or now, now)
-        for order, label, target in (
-            (0, "First response", f.first_response),
-            (1, "Resolution", f.resolution),
-        ):
+        for order, label, target in _targets_of(f):
             outcome = settled(target, judged_at)
             if outcome is None or outcome[1]:
                 continue
