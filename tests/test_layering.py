@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def imports(path: Path) -> set[str]:
     """Top-level project modules a file imports (syncd.x, connectors.y)."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -25,14 +25,14 @@ def files(folder: str) -> list[Path]:
     return sorted((ROOT / folder).rglob("*.py"))
 
 
-def test_the_rules_engine_touches_no_state_connector_pipeline_or_sandbox():
+def test_the_rules_engine_touches_no_state_connector_pipeline_or_sandbox() -> None:
     allowed = ("syncd.model", "syncd.rules", "syncd.errors", "syncd.durations", "syncd.yamlfile")
     for path in files("syncd/rules"):
         for module in imports(path):
             assert module.startswith(allowed), f"{path.name} imports {module}"
 
 
-def test_connectors_import_no_other_connector_nor_the_pipeline():
+def test_connectors_import_no_other_connector_nor_the_pipeline() -> None:
     for path in files("connectors"):
         # A connector may be split into modules of its own (freshdesk.py, freshdesk_api.py).
         vendor = path.stem.split("_")[0]
@@ -45,12 +45,12 @@ def test_connectors_import_no_other_connector_nor_the_pipeline():
             ), (path.name, module)
 
 
-def test_the_pipeline_sees_sources_and_sinks_only_through_the_ports():
+def test_the_pipeline_sees_sources_and_sinks_only_through_the_ports() -> None:
     for module in imports(ROOT / "syncd" / "pipeline.py"):
         assert not module.startswith(("connectors", "syncd.sandbox", "syncd.state")), module
 
 
-def test_production_code_never_imports_the_sandbox():
+def test_production_code_never_imports_the_sandbox() -> None:
     allowed = {"cli.py", "demo.py"}
     for path in files("syncd") + files("connectors"):
         if "sandbox" in path.parts or path.name in allowed:
@@ -58,13 +58,13 @@ def test_production_code_never_imports_the_sandbox():
         assert not any(m.startswith("syncd.sandbox") for m in imports(path)), path
 
 
-def test_the_sandbox_follows_the_docs_not_the_connectors():
+def test_the_sandbox_follows_the_docs_not_the_connectors() -> None:
     for path in files("syncd/sandbox"):
         for module in imports(path):
             assert module.startswith("syncd.sandbox"), f"{path.name} imports {module}"
 
 
-def test_model_and_errors_import_nothing_of_the_project():
+def test_model_and_errors_import_nothing_of_the_project() -> None:
     for name in ("model.py", "errors.py", "durations.py"):
         assert imports(ROOT / "syncd" / name) == set(), name
 
@@ -99,7 +99,7 @@ def import_graph() -> dict[str, set[str]]:
     modules = {module_name(p): p for p in files("syncd") + files("connectors")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        found = set()
+        found: set[str] = set()
         for node in module_level(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
@@ -144,7 +144,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_no_import_cycles_among_the_pipeline_retry_metrics_and_report_tabs():
+def test_no_import_cycles_among_the_pipeline_retry_metrics_and_report_tabs() -> None:
     # metrics -> pipeline -> report_tabs -> retry -> metrics was one, behind TYPE_CHECKING.
     watched = {
         "syncd.pipeline",
@@ -162,11 +162,11 @@ def test_no_import_cycles_among_the_pipeline_retry_metrics_and_report_tabs():
     assert tangled == []
 
 
-def test_the_cycle_report_and_mode_import_nothing_of_the_project():
+def test_the_cycle_report_and_mode_import_nothing_of_the_project() -> None:
     assert imports(ROOT / "syncd" / "cycle.py") == set()
 
 
-def test_retry_used_by_every_connector_loads_without_the_pipeline():
+def test_retry_used_by_every_connector_loads_without_the_pipeline() -> None:
     # A fresh interpreter: what importing retry (as each connector does) drags in.
     probe = (
         "import sys, syncd.retry, syncd.metrics; "
