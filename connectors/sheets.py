@@ -478,11 +478,14 @@ class _RedirectedSession(AuthorizedSession):
     Sheets, and the IAM endpoint google-auth consults about a service-account key."""
 
     def __init__(self, credentials: Any, base: str) -> None:
-        super().__init__(credentials, auth_request=Request(session=_RedirectingSession(base)))
+        # google-auth's AuthorizedSession is not annotated.
+        auth_request = Request(session=_RedirectingSession(base))
+        super().__init__(credentials, auth_request=auth_request)  # type: ignore[no-untyped-call]
         self.base = base
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
-        return super().request(method, _redirect(self.base, str(url)), *args, **kwargs)
+        target = _redirect(self.base, str(url))
+        return super().request(method, target, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _credentials(config: SheetsConfig) -> service_account.Credentials:
@@ -505,7 +508,10 @@ def _credentials(config: SheetsConfig) -> service_account.Credentials:
     if config.token_url:
         info["token_uri"] = config.token_url
     try:
-        return service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+        credentials: service_account.Credentials = (
+            service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+        )
+        return credentials
     except (ValueError, KeyError) as exc:
         raise ConfigError(
             f"{path} is not a service-account key: {exc}",
