@@ -10,11 +10,14 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
+from connectors.sheets_format import column_letter
 from syncd.model import Status
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from syncd.sheet_columns import DEFAULT_COLUMNS
 from tests.sheets_support import NOW, records, rows, sheets_requests, sheets_sink, ticket
 
-NOTES = 20
+NOTES = len(DEFAULT_COLUMNS)  # the first column right of syncd's default columns
+CREATED = column_letter(DEFAULT_COLUMNS.index("created"))
 
 
 def at(day: str) -> datetime:
@@ -54,7 +57,7 @@ def test_old_finished_tickets_move_to_their_years_archive(sandbox: Sandbox, tmp_
     for year in ("2024", "2025"):
         tab = sandbox.sheets.sheet(SPREADSHEET_ID, f"Archive {year}")
         assert tab["properties"]["gridProperties"]["frozenRowCount"] == 1
-        assert tab["formats"]["K2"]["numberFormat"]["type"] == "DATE_TIME"
+        assert tab["formats"][f"{CREATED}2"]["numberFormat"]["type"] == "DATE_TIME"
 
     batches = len(sandbox.sheets.batches(SPREADSHEET_ID))
     sandbox.reset_counts()

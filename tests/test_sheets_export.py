@@ -8,8 +8,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from connectors.sheets_format import header_width
+from connectors.sheets_format import column_letter, header_width
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from syncd.sheet_columns import DEFAULT_COLUMNS
 from syncd.sheet_export import export
 from tests.conftest import run_cli
 from tests.sheets_support import records, rows, sheets_sink, ticket
@@ -31,14 +32,18 @@ def test_every_tab_exports_to_csv_and_to_an_xlsx_with_its_look(sandbox: Sandbox,
     book = load_workbook(tmp_path / "out" / "syncd-demo.xlsx")
     assert book.sheetnames == ["Tickets", "Daily summary", "Monthly trends"]
     ws = book["Tickets"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:T4"
+    last = column_letter(len(DEFAULT_COLUMNS) - 1)  # the last of syncd's default columns
+    created = column_letter(DEFAULT_COLUMNS.index("created"))
+    sla = column_letter(DEFAULT_COLUMNS.index("sla"))
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:{last}4"
     assert ws["A1"].value == "Ticket" and ws["A1"].font.b
     assert ws["A2"].value == 1 and ws["A2"].hyperlink.target.endswith("/tickets/1")
     assert ws["B2"].value == "=1+1" and ws["B2"].data_type == "s", "text stays text"
-    assert ws["K2"].is_date and ws["K2"].number_format == "yyyy-mm-dd hh:mm"
+    assert ws[f"{created}2"].is_date and ws[f"{created}2"].number_format == "yyyy-mm-dd hh:mm"
     assert round(ws.column_dimensions["B"].width) == round(320 / 7)
     rules = {str(r.formula[0]) for rng in ws.conditional_formatting for r in rng.rules if r.formula}
-    assert rules == {'$P2="breached"', '$P2="at_risk"', '"Critical"', '"High"', '"Medium"', '"Low"'}
+    sla_rules = {f'${sla}2="breached"', f'${sla}2="at_risk"'}
+    assert rules == {*sla_rules, '"Critical"', '"High"', '"Medium"', '"Low"'}
     assert ws.oddHeader.center.text == "&A", "the tab's name heads each printed page"
     monthly = book["Monthly trends"]
     (chart,) = monthly._charts

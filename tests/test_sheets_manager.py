@@ -13,9 +13,10 @@ from connectors.sheets_format import LEGACY_HEADER
 from syncd.model import Status, Ticket
 from syncd.ports import Report
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from syncd.sheet_columns import DEFAULT_COLUMNS
 from tests.sheets_support import NOW, records, rows, sheets_requests, sheets_sink, ticket
 
-NOTES = 20  # the first column right of syncd's 20 default columns
+NOTES = len(DEFAULT_COLUMNS)  # the first column right of syncd's default columns
 
 
 def daily(day: int) -> Report:
@@ -46,7 +47,9 @@ def test_a_managers_column_and_tab_survive_100_cycles(sandbox: Sandbox, tmp_path
         {
             "sortRange": {
                 "range": {"sheetId": tab, "startRowIndex": 1},
-                "sortSpecs": [{"dimensionIndex": 10, "sortOrder": "ASCENDING"}],
+                "sortSpecs": [
+                    {"dimensionIndex": DEFAULT_COLUMNS.index("created"), "sortOrder": "ASCENDING"}
+                ],
             }
         },
     )

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from connectors.sheets_format import column_letter
 from syncd.ports import Chart, Report
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from syncd.sheet_columns import DEFAULT_COLUMNS
 from tests.sheets_support import records, rows, sheets_requests, sheets_sink, ticket
+
+# Where the default columns are: derived, so that a new column moves them along.
+CREATED = DEFAULT_COLUMNS.index("created")
+SLA = DEFAULT_COLUMNS.index("sla")
 
 FORMATTING = {
     "addSheet",
@@ -103,7 +109,7 @@ def test_ten_thousand_changed_tickets_cost_the_same_as_one(sandbox: Sandbox, tmp
     assert sheets_requests(sandbox) == 2
     shown = rows(sandbox)
     assert len(shown) == 10_001, "updated in place, none appended"
-    assert all(r[1] == f"Changed {r[0]}" and r[15] == "breached" for r in shown[1:])
+    assert all(r[1] == f"Changed {r[0]}" and r[SLA] == "breached" for r in shown[1:])
 
     # A restarted daemon meets 10,000 new tickets: the tab list and the key column are read,
     # and the grid must grow, so the cells ride in that batch rather than cost a fourth.
@@ -123,7 +129,7 @@ def test_formatting_is_sent_once_and_kept(sandbox: Sandbox, tmp_path: Path):
     assert tickets["formats"]["A1"]["textFormat"]["bold"] is True
     assert tickets["basicFilter"]["range"] == {"sheetId": tickets["properties"]["sheetId"]}
     assert tickets["columnMetadata"]["1"]["pixelSize"] == 320  # Subject
-    created = tickets["formats"]["K2"]["numberFormat"]  # Created (UTC)
+    created = tickets["formats"][f"{column_letter(CREATED)}2"]["numberFormat"]  # Created (UTC)
     assert created == {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
     rules = tickets["conditionalFormats"]
     conditions = [r["booleanRule"]["condition"] for r in rules]
@@ -132,10 +138,11 @@ def test_formatting_is_sent_once_and_kept(sandbox: Sandbox, tmp_path: Path):
         "High",
         "Medium",
         "Low",
-        '=$P2="breached"',
-        '=$P2="at_risk"',
+        f'=${column_letter(SLA)}2="breached"',
+        f'=${column_letter(SLA)}2="at_risk"',
     ]
-    assert rules[4]["ranges"][0]["endColumnIndex"] == 20, "a breached row is red across"
+    across = len(DEFAULT_COLUMNS)
+    assert rules[4]["ranges"][0]["endColumnIndex"] == across, "a breached row is red across"
     report = sandbox.sheets.sheet(SPREADSHEET_ID, "Monthly trends")
     charts = {c["spec"]["title"]: c for c in report["charts"]}
     assert set(charts) == {"New tickets by category", "SLA attainment"}
@@ -226,6 +233,6 @@ def test_a_grown_grid_formats_its_new_rows_without_formatting_again(
     assert kinds[0] == "appendDimension" and "addConditionalFormatRule" not in kinds
     grid = sandbox.sheets.sheet(SPREADSHEET_ID, "Tickets")["properties"]["gridProperties"]
     assert grid["rowCount"] == 1504
-    created = sandbox.sheets.cell(SPREADSHEET_ID, "Tickets", 1000, 10)
+    created = sandbox.sheets.cell(SPREADSHEET_ID, "Tickets", 1000, CREATED)
     assert created["effectiveFormat"]["numberFormat"]["type"] == "DATE_TIME"
-    assert rows(sandbox)[1000][10] == "2026-03-09 12:00"
+    assert rows(sandbox)[1000][CREATED] == "2026-03-09 12:00"
