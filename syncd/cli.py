@@ -21,6 +21,7 @@ from syncd import logs
 from syncd.config import Config, load_config
 from syncd.dlq import dlq_app
 from syncd.errors import SyncdError, UserError
+from syncd.registry import HELPDESKS, SINKS
 
 
 class _OneLineErrors(TyperGroup):
@@ -189,13 +190,10 @@ def _once(cfg: Config, parts: Any, dry_run: bool) -> None:
     verb = "record" if baseline else "carry out"
     for planned in report.planned_actions:
         typer.echo(f"actions: would {verb} {planned}")
-    summary = {
-        "pulled": report.pulled,
-        "changed": report.changed,
-        "crm_upserts": report.sinks["hubspot"].written if "hubspot" in report.sinks else 0,
-        "sheet_rows_written": report.sinks["sheets"].written if "sheets" in report.sinks else 0,
-        "errors": report.errors,
-    }
+    summary: dict[str, Any] = {"pulled": report.pulled, "changed": report.changed}
+    for kind, entry in SINKS.items():  # each sink's count, under the registry's name for it
+        summary[entry.summary] = report.sinks[kind].written if kind in report.sinks else 0
+    summary["errors"] = report.errors
     if dry_run:
         summary["dry_run"] = True
     typer.echo(json.dumps(summary))
@@ -401,15 +399,15 @@ def setup(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
 ) -> None:
     """Create the HubSpot properties syncd writes (idempotent)."""
+    from syncd.ports import ChecksScopes, SetsUp
     from syncd.wiring import build_sinks
 
     cfg = _load(config)
     for sink in build_sinks(cfg):
-        prepare = getattr(sink, "setup", None)
-        if prepare is None:
+        if not isinstance(sink, SetsUp):
             continue
-        actions = prepare(dry_run=dry_run)
-        scopes = getattr(sink, "scope_check", None)
+        actions = sink.setup(dry_run=dry_run)
+        scopes = sink.scope_check if isinstance(sink, ChecksScopes) else None
         if scopes is not None:
             warning = "" if scopes.ok else "warning: "
             typer.echo(f"{warning}{sink.name}: {scopes.message}", err=not scopes.ok)
@@ -637,6 +635,7 @@ def sla_check(
     reason. Exit 1 if there is any."""
     from datetime import UTC, datetime
 
+    from syncd.ports import WritesReports
     from syncd.sla_check import check_source, sheet_report
     from syncd.wiring import build_sinks, build_source
 
@@ -645,7 +644,7 @@ def sla_check(
     now = datetime.now(UTC)
     writer = None
     if sheet:
-        writer = next((s for s in build_sinks(loaded) if hasattr(s, "write_reports")), None)
+        writer = next((s for s in build_sinks(loaded) if isinstance(s, WritesReports)), None)
         if writer is None:
             raise UserError(
                 "--sheet needs the sheet: no sheets sink is configured",
@@ -709,7 +708,7 @@ def sandbox(
         str,
         typer.Option(
             help="The helpdesk that --tickets, --generate and the config are for: "
-            "zendesk or freshdesk."
+            f"{' or '.join(HELPDESKS)}."
         ),
     ] = "zendesk",
     config_out: Annotated[

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +26,9 @@ from pydantic import (
 
 from syncd.durations import parse_duration
 from syncd.errors import ConfigError
+from syncd.registry import HELPDESKS, HelpdeskSection
+from syncd.registry import FreshdeskConfig as FreshdeskConfig  # the helpdesks' sections,
+from syncd.registry import ZendeskConfig as ZendeskConfig  # where they were before
 from syncd.yamlfile import load_yaml
 
 
@@ -43,66 +44,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ZendeskConfig(_Section):
-    """Tickets from Zendesk Support."""
-
-    kind: Literal["zendesk"] = "zendesk"
-    subdomain: str
-    email: str
-    token_env: str = "ZENDESK_TOKEN"
-    base_url: str | None = None
-    start_time: datetime | None = None  # first sync starts here; default: the beginning
-    page_size: int = Field(1000, ge=1, le=1000)
-    timeout: float = Field(30.0, gt=0)
-    # rule name -> Zendesk custom field id, so rules say `custom.plan`, not `custom.360001`
-    custom_fields: dict[str, str] = {}
-    # Carry out the rules' `tag:` actions as tags on the helpdesk ticket (plus the tag
-    # `syncd`); off: they are recorded as skipped and the helpdesk is only read.
-    write_back: bool = False
-
-
-class FreshdeskConfig(_Section):
-    """Tickets from Freshdesk."""
-
-    kind: Literal["freshdesk"]
-    domain: str  # acme for acme.freshdesk.com
-    api_key_env: str = "FRESHDESK_API_KEY"
-    base_url: str | None = None
-    start_time: datetime | None = None  # first sync starts here; default: the beginning
-    page_size: int = Field(100, ge=1, le=100)
-    timeout: float = Field(30.0, gt=0)
-    # API credits per minute syncd allows itself: Freshdesk counts its plan limits in credits
-    # (a listing with embeds costs 7), shared with agents' apps and integrations; None: only
-    # the helpdesk's rate-limit headers and 429s slow it down. `requests_per_minute`, the old
-    # name, is read as this with a deprecation warning.
-    credits_per_minute: int | None = Field(None, ge=1)
-    # rule name -> Freshdesk custom field name, e.g. plan: cf_plan
-    custom_fields: dict[str, str] = {}
-    # Freshdesk status name -> syncd status, overriding how a custom status is read (by
-    # whether it stops the SLA timer, then by its name), e.g. {"Waiting on Customer": pending}
-    statuses: dict[str, Literal["open", "pending", "on_hold", "solved", "closed"]] = {}
-    # Carry out the rules' `tag:` actions as tags on the helpdesk ticket (plus the tag
-    # `syncd`); off: they are recorded as skipped and the helpdesk is only read.
-    write_back: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _old_budget_name(cls, data: Any) -> Any:
-        # requests_per_minute counted requests; the plan's figure it was set to is credits.
-        if isinstance(data, dict) and "requests_per_minute" in data:
-            data = dict(data)
-            old = data.pop("requests_per_minute")
-            warnings.warn(
-                "helpdesk.requests_per_minute is now helpdesk.credits_per_minute (Freshdesk "
-                "counts its limits in credits); the value is read as credits",
-                FutureWarning,  # shown by default: meant for the admin, not a developer
-                stacklevel=2,
-            )
-            data.setdefault("credits_per_minute", old)
-        return data
-
-
-HelpdeskConfig = Annotated[ZendeskConfig | FreshdeskConfig, Field(discriminator="kind")]
+# The `helpdesk:` section: one model per registered helpdesk (syncd.registry), told apart by
+# `kind`. Type checkers see what every helpdesk's section has.
+if TYPE_CHECKING:
+    HelpdeskConfig = HelpdeskSection
+else:
+    HelpdeskConfig = Annotated[
+        Union[tuple(entry.model for entry in HELPDESKS.values())],  # noqa: UP007
+        Field(discriminator="kind"),
+    ]
 
 
 class HubSpotConfig(_Section):
@@ -519,11 +469,10 @@ class Config(_Section):
         return self
 
 
-def default_pipeline(helpdesk: ZendeskConfig | FreshdeskConfig) -> str:
+def default_pipeline(helpdesk: HelpdeskSection) -> str:
     """The pipeline's name when `state.pipeline` is not set: the helpdesk and its account,
     e.g. zendesk-acme (for acme.zendesk.com) or freshdesk-acme."""
-    account = helpdesk.subdomain if helpdesk.kind == "zendesk" else helpdesk.domain
-    words = re.findall(r"[a-z0-9]+", account.lower())
+    words = re.findall(r"[a-z0-9]+", helpdesk.account.lower())
     return "-".join([helpdesk.kind, *words])[:48].strip("-")
 
 
@@ -606,7 +555,7 @@ def _url_problems(data: Any) -> list[Problem]:
 def _problem(error: Any) -> Problem:
     """One pydantic error in the file's terms: where, what, and how to fix it."""
     loc = tuple(error["loc"])
-    if loc[:1] == ("helpdesk",) and len(loc) > 1 and loc[1] in ("zendesk", "freshdesk"):
+    if loc[:1] == ("helpdesk",) and len(loc) > 1 and loc[1] in HELPDESKS:
         loc = loc[:1] + loc[2:]  # pydantic names the union member; the file does not
     message = str(error["msg"]).removeprefix("Value error, ")
     hint = f"got {error['input']!r}" if "input" in error else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from syncd.facts import TicketFacts
 from syncd.model import Action, Decision, Ticket
@@ -139,12 +139,69 @@ class Sink(Protocol):
         ...
 
 
-class ReportSink(Sink, Protocol):
+# Optional capabilities. A connector has one by having its methods; the code that uses one
+# asks `isinstance(sink, ShowsReports)`, never `getattr`, so a type checker sees the call.
+
+
+@runtime_checkable
+class ShowsReports(Protocol):
     """A sink that also shows the reports (the sheet)."""
 
     def render_reports(self, reports: Sequence[Report]) -> list[SinkRecord]:
         """Records for the reports (pure), keyed apart from ticket ids ("report:daily");
         `write` receives them with the ticket records of the same cycle."""
+        ...
+
+
+class ReportSink(Sink, ShowsReports, Protocol):
+    """A sink that shows the reports."""
+
+
+@runtime_checkable
+class WritesReports(Protocol):
+    """A sink that writes report tabs on their own, outside a cycle (`syncd sla check
+    --sheet`): one read and one write, nothing else."""
+
+    def write_reports(self, reports: Sequence[Report]) -> None:
+        """Replace the reports' tabs with these reports."""
+        ...
+
+
+@runtime_checkable
+class SetsUp(Protocol):
+    """A sink whose vendor needs preparing once (`syncd setup`: HubSpot's properties)."""
+
+    def setup(self, dry_run: bool = False) -> list[str]:
+        """Create what is missing (idempotent); the actions taken (or, dry, to take)."""
+        ...
+
+
+class ScopeReport(Protocol):
+    """What a scope check found: `ok` False when the scopes could not be read."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+@runtime_checkable
+class ChecksScopes(Protocol):
+    """A sink whose `setup` also checks the token's scopes; `scope_check` says what the last
+    one found (None before any)."""
+
+    @property
+    def scope_check(self) -> ScopeReport | None: ...
+
+
+@runtime_checkable
+class RemembersCrm(Protocol):
+    """A sink that keeps what it knows of the vendor's objects in a CrmMemory (the state
+    store), so a restart sends nothing the vendor holds already."""
+
+    def remember_in(self, memory: CrmMemory) -> None:
+        """Use `memory` from now on."""
         ...
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from syncd.facts import TicketFacts, project
 from syncd.keys import REPORTS_DAY, report_key
 from syncd.model import Decision, Ticket
-from syncd.ports import Report, Sink, SinkRecord, StateStore
+from syncd.ports import Report, ShowsReports, Sink, SinkRecord, StateStore
 from syncd.reports import ReportSettings, build_reports, report_since
 
 
@@ -45,7 +45,7 @@ class ReportTabs:
         later by the minute) ride along the writes of ticket changes, or are written once a
         day. While a backlog is worked off (`more` tickets wait) only the facts are kept; the
         cycle that catches up builds the tabs."""
-        if reporter is None or not any(_shows_reports(sink) for sink in sinks):
+        if reporter is None or not any(isinstance(sink, ShowsReports) for sink in sinks):
             return cls()
         day = reporter.local_day(now).isoformat()
         stored = store.facts(t.id for t, _ in decided) if decided else {}
@@ -64,9 +64,9 @@ class ReportTabs:
 
     def records(self, sink: Sink) -> list[SinkRecord]:
         """The sink's records of the tabs (none if it shows no reports)."""
-        if not self.reports or not _shows_reports(sink):
+        if not self.reports or not isinstance(sink, ShowsReports):
             return []
-        return sink.render_reports(self.reports)  # type: ignore[attr-defined, no-any-return]
+        return sink.render_reports(self.reports)
 
     def plan(self, sink: Sink, changed: list[SinkRecord], tabs: list[SinkRecord]) -> str:
         """--dry-run: what the sink would write, ticket rows and report tabs."""
@@ -84,7 +84,3 @@ class ReportTabs:
         if not self.day:
             return {}
         return {REPORTS_DAY: self.day if self.complete and taken else ""}
-
-
-def _shows_reports(sink: Sink) -> bool:
-    return callable(getattr(sink, "render_reports", None))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from pydantic import BaseModel
 
 from syncd import retry
 from syncd.config import Config, secret
@@ -21,7 +22,9 @@ from syncd.errors import ConfigError
 from syncd.logs import register_secret
 from syncd.model import Action, Decision, Ticket
 from syncd.pipeline import CycleReport, Evaluate, Pipeline, RetryPolicy, run_cycle
-from syncd.ports import Notifier, Sink, Source, StateStore
+from syncd.ports import Notifier, RemembersCrm, Sink, Source, StateStore
+from syncd.registry import SINKS
+from syncd.registry import helpdesk as helpdesk_kind
 from syncd.reports import ReportSettings
 from syncd.rules import RuleSet, load_rules
 from syncd.rules.engine import DEFAULT_CATEGORY
@@ -96,50 +99,35 @@ class Parts:
 
 
 def build_source(config: Config) -> Source:
-    """The helpdesk source named by helpdesk.kind."""
-    helpdesk = config.helpdesk
-    if helpdesk.kind == "zendesk":
-        from connectors.zendesk import ZendeskSource
-
-        return ZendeskSource(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
-    from connectors.freshdesk import FreshdeskSource
-
-    return FreshdeskSource(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
+    """The helpdesk source named by helpdesk.kind (syncd.registry)."""
+    entry = helpdesk_kind(config.helpdesk.kind)
+    return entry.source(config.helpdesk, _helpdesk_secrets(config), config.retry_attempts)
 
 
-def _helpdesk_secret(config: Config) -> str:
+def _helpdesk_secrets(config: Config) -> list[str]:
     """The helpdesk's API token or key, from the environment, masked in logs from now on."""
-    helpdesk = config.helpdesk
-    if helpdesk.kind == "zendesk":
-        value = secret(helpdesk.token_env, "helpdesk.token_env")
-    else:
-        value = secret(helpdesk.api_key_env, "helpdesk.api_key_env")
-    register_secret(value)
-    return value
+    return _secrets(config.helpdesk, "helpdesk", helpdesk_kind(config.helpdesk.kind).secrets)
+
+
+def _secrets(section: BaseModel, key: str, settings: tuple[str, ...]) -> list[str]:
+    """The values of the environment variables a section's `settings` name, each masked in
+    logs from now on; a ConfigError naming the setting when one is not set."""
+    values = []
+    for setting in settings:
+        value = secret(getattr(section, setting), f"{key}.{setting}")
+        register_secret(value)
+        values.append(value)
+    return values
 
 
 def build_sinks(config: Config) -> list[Sink]:
-    """The enabled sinks, HubSpot first."""
+    """The enabled sinks, in the registry's order (HubSpot first)."""
     sinks: list[Sink] = []
-    if config.hubspot.enabled:
-        from connectors.hubspot import HubSpotSink
-
-        token = secret(config.hubspot.token_env, "hubspot.token_env")
-        register_secret(token)
-        crm = config.notifications.crm
-        sinks.append(
-            HubSpotSink(
-                config.hubspot,
-                token,
-                attempts=config.retry_attempts,
-                tasks=crm.tasks,
-                notes=crm.notes,
-            )
-        )
-    if config.sheets.enabled:
-        from connectors.sheets import SheetsSink
-
-        sinks.append(SheetsSink(config.sheets, attempts=config.retry_attempts))
+    for kind, entry in SINKS.items():
+        section = getattr(config, kind)
+        if section.enabled:
+            secrets = _secrets(section, kind, entry.secrets)
+            sinks.append(entry.build(section, secrets, config.retry_attempts, config))
     return sinks
 
 
@@ -229,14 +217,14 @@ def _email(config: Config, off: OffChannels) -> Notifier | None:
 def _helpdesk_writer(config: Config) -> Notifier:
     """`tag:`, `set_priority:`, `set_group:` actions on the helpdesk ticket, and messages to
     the requester as public replies on it (helpdesk.write_back)."""
-    helpdesk = config.helpdesk
-    if helpdesk.kind == "zendesk":
-        from connectors.zendesk_writeback import ZendeskWriteBack
-
-        return ZendeskWriteBack(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
-    from connectors.freshdesk_writeback import FreshdeskWriteBack
-
-    return FreshdeskWriteBack(helpdesk, _helpdesk_secret(config), attempts=config.retry_attempts)
+    entry = helpdesk_kind(config.helpdesk.kind)
+    if entry.write_back is None:
+        raise ConfigError(
+            f"{entry.vendor} tickets cannot be written back to",
+            where="helpdesk.write_back",
+            hint="Set helpdesk.write_back: false",
+        )
+    return entry.write_back(config.helpdesk, _helpdesk_secrets(config), config.retry_attempts)
 
 
 class OffChannels:
@@ -317,9 +305,8 @@ def build(config: Config) -> Parts:
     for sink in sinks:
         # A CRM sink remembers its contacts, companies and associations in the state store
         # (syncd.ports.CrmMemory), so a restart sends HubSpot nothing it holds already.
-        remember_in = getattr(sink, "remember_in", None)
-        if remember_in is not None:
-            remember_in(store)
+        if isinstance(sink, RemembersCrm):
+            sink.remember_in(store)
     parts = Parts(
         source,
         sinks,

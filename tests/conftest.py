@@ -70,8 +70,10 @@ class Syncd:
         self.parts: Parts = build(self.config)
 
     def setup(self) -> None:
+        from syncd.ports import SetsUp
+
         for sink in self.parts.sinks:
-            if hasattr(sink, "setup"):
+            if isinstance(sink, SetsUp):
                 sink.setup()
 
     def once(self, dry_run: bool = False, at: datetime | None = None) -> CycleReport:
