@@ -17,10 +17,13 @@ from connectors.freshdesk_writeback import FreshdeskWriteBack
 from connectors.zendesk_writeback import ZendeskWriteBack
 from syncd.config import FreshdeskConfig, ZendeskConfig
 from syncd.model import Action, Decision, Status, Ticket
+from syncd.registry import HELPDESKS
 from syncd.sandbox import FRESHDESK_API_KEY, ZENDESK_EMAIL, ZENDESK_TOKEN, Sandbox
 from syncd.state import schema
 from tests.conftest import RULES, Syncd, write_config
 
+# Every registered helpdesk that can be written back to (syncd.registry).
+WRITERS = [kind for kind, entry in HELPDESKS.items() if entry.write_back is not None]
 TICKETS = 3
 CYCLES = 100
 WRITES = ("PUT", "POST")  # Freshdesk's public reply is a POST (issue 14)
@@ -84,7 +87,7 @@ def _tag_actions(syncd: Syncd) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in rows]
 
 
-@pytest.mark.parametrize("kind", ["zendesk", "freshdesk"])
+@pytest.mark.parametrize("kind", WRITERS)
 def test_write_back_tags_each_ticket_once_and_makes_no_loop(
     kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -154,7 +157,7 @@ def _fired(syncd: Syncd, kind: str) -> list[dict[str, Any]]:
         return [dict(row._mapping) for row in rows]
 
 
-@pytest.mark.parametrize("kind", ["zendesk", "freshdesk"])
+@pytest.mark.parametrize("kind", WRITERS)
 def test_write_back_sets_priority_and_group_once_and_makes_no_loop(
     kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -201,7 +204,7 @@ def test_write_back_sets_priority_and_group_once_and_makes_no_loop(
     assert set(settled[0]) == {kind}, settled[0]  # only the source's own polling
 
 
-@pytest.mark.parametrize("kind", ["zendesk", "freshdesk"])
+@pytest.mark.parametrize("kind", WRITERS)
 def test_without_write_back_tag_actions_are_skipped_and_the_helpdesk_is_only_read(
     kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from syncd.sandbox.freshdesk import FreshdeskApp
 from syncd.sandbox.hubspot import HubSpotApp
@@ -98,9 +99,15 @@ class Sandbox:
         self.slack = SlackApp()
         self.webhooks = WebhookApp()
         self.faults = Faults(rate=fault_rate, seed=seed)
-        # Freshdesk first: Zendesk paths take an optional ".json", so /api/v2/tickets/{id}
-        # would otherwise reach the Zendesk emulator.
-        apps: list[VendorApp] = [self.freshdesk, self.zendesk, self.hubspot, self.sheets]
+        # Every helpdesk's emulator by kind: the built-in ones, then those registered with
+        # `helpdesk_emulator`. Freshdesk first: Zendesk paths take an optional ".json", so
+        # /api/v2/tickets/{id} would otherwise reach the Zendesk emulator.
+        self.helpdesks: dict[str, VendorApp] = {
+            "freshdesk": self.freshdesk,
+            "zendesk": self.zendesk,
+            **{kind: make() for kind, make in HELPDESK_EMULATORS.items()},
+        }
+        apps: list[VendorApp] = [*self.helpdesks.values(), self.hubspot, self.sheets]
         apps += [self.oauth, self.slack]
         self.smtp = SmtpServer(host, smtp_port)  # SMTP is not HTTP: a port of its own
         apps += [self.webhooks, _Emails(self.smtp)]
@@ -164,31 +171,23 @@ class Sandbox:
             for channel in SLACK_CHANNELS
         }
 
+    def helpdesk_section(self, kind: str) -> dict[str, Any]:
+        """The `helpdesk:` section of a config pointing syncd at that helpdesk's emulator."""
+        app = self.helpdesks[kind]
+        if isinstance(app, HelpdeskEmulator):
+            return app.config_section(self.url)
+        return _BUILT_IN[kind](self.url)
+
     def config(
         self, state_url: str, rules_dir: str, credentials_file: Path, helpdesk: str = "zendesk"
     ) -> dict[str, Any]:
         """A syncd config (as a dict) pointing every vendor at this sandbox; `helpdesk` is
-        zendesk (token in ZENDESK_TOKEN) or freshdesk (API key in FRESHDESK_API_KEY). Email
+        zendesk (token in ZENDESK_TOKEN), freshdesk (API key in FRESHDESK_API_KEY) or the
+        kind of a registered emulator (HELPDESK_EMULATORS). Email
         goes to the sandbox's SMTP server without logging in (it accepts SMTP_USERNAME /
         SMTP_PASSWORD too, for configs that name `username_env` and `password_env`)."""
-        source: dict[str, Any] = {
-            "kind": "zendesk",
-            "subdomain": "acme",
-            "email": ZENDESK_EMAIL,
-            "token_env": "ZENDESK_TOKEN",
-            "base_url": self.url,
-            "custom_fields": {"plan": str(ZENDESK_PLAN_FIELD)},
-        }
-        if helpdesk == "freshdesk":
-            source = {
-                "kind": "freshdesk",
-                "domain": FRESHDESK_DOMAIN,
-                "api_key_env": "FRESHDESK_API_KEY",
-                "base_url": self.url,
-                "custom_fields": {"plan": "cf_plan"},
-            }
         return {
-            "helpdesk": source,
+            "helpdesk": self.helpdesk_section(helpdesk),
             "hubspot": {"token_env": "HUBSPOT_TOKEN", "base_url": self.url},
             "sheets": {
                 "spreadsheet_id": SPREADSHEET_ID,
@@ -210,6 +209,57 @@ class Sandbox:
             "rules": {"dir": rules_dir},
             "poll_interval": "1s",
         }
+
+
+@runtime_checkable
+class HelpdeskEmulator(VendorApp, Protocol):
+    """A helpdesk's emulator: a vendor app (its `name` is the helpdesk's kind) that says
+    what `helpdesk:` section points syncd at it."""
+
+    def config_section(self, base_url: str) -> dict[str, Any]:
+        """The `helpdesk:` section of a config for the emulator served at `base_url`."""
+        ...
+
+
+# Emulators of helpdesks beyond Zendesk and Freshdesk, by kind: every Sandbox made after
+# their module is imported mounts them (`@helpdesk_emulator` on the class; syncd sandbox
+# --helpdesk imports syncd.sandbox.<kind>).
+HELPDESK_EMULATORS: dict[str, Callable[[], HelpdeskEmulator]] = {}
+
+_E = TypeVar("_E", bound=Callable[[], HelpdeskEmulator])
+
+
+def helpdesk_emulator(make: _E) -> _E:
+    """Register a helpdesk's emulator (a class made without arguments, or a factory)."""
+    HELPDESK_EMULATORS[make().name] = make
+    return make
+
+
+def _zendesk_section(base_url: str) -> dict[str, Any]:
+    return {
+        "kind": "zendesk",
+        "subdomain": "acme",
+        "email": ZENDESK_EMAIL,
+        "token_env": "ZENDESK_TOKEN",
+        "base_url": base_url,
+        "custom_fields": {"plan": str(ZENDESK_PLAN_FIELD)},
+    }
+
+
+def _freshdesk_section(base_url: str) -> dict[str, Any]:
+    return {
+        "kind": "freshdesk",
+        "domain": FRESHDESK_DOMAIN,
+        "api_key_env": "FRESHDESK_API_KEY",
+        "base_url": base_url,
+        "custom_fields": {"plan": "cf_plan"},
+    }
+
+
+_BUILT_IN: dict[str, Callable[[str], dict[str, Any]]] = {
+    "zendesk": _zendesk_section,
+    "freshdesk": _freshdesk_section,
+}
 
 
 class _Emails:

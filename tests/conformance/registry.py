@@ -1,11 +1,13 @@
 """Every connector the conformance suite runs, and how to run it against the sandbox.
 
 The suite's parametrize lists are `SOURCES` and `SINKS` and nothing else: a new helpdesk or
-sink joins the suite by one entry here (its module and emulator aside). An entry says how to
-build the connector from its section of `Sandbox.config()` (the real client over real HTTP,
-with `attempts` so a failure surfaces at once), the sandbox API it talks to (request counts,
-fault injection), the vendor name its errors carry, and how to plant test data in its
-emulator: a ticket (sources), a malformed ticket (sources), a bad record (sinks).
+sink joins the suite by one entry here (its module, emulator and syncd.registry entry aside).
+How to build the connector and the vendor name its errors carry come from syncd.registry (the
+real client over real HTTP, from its section of `Sandbox.config()`, with `attempts` so a
+failure surfaces at once); an entry here says what the sandbox's side needs: the API it talks
+to (request counts, fault injection), the secret its emulator accepts, and how to plant test
+data in its emulator: a ticket (sources), a malformed ticket (sources), a bad record (sinks).
+tests/test_registry.py checks that every registered kind has an entry here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from syncd.config import FreshdeskConfig, HubSpotConfig, SheetsConfig, ZendeskConfig
+from syncd import registry
 from syncd.model import Decision, Ticket
 from syncd.ports import Sink, Source
 from syncd.sandbox import (
@@ -32,19 +34,28 @@ BAD_TIME = "yesterday"
 
 @dataclass(frozen=True)
 class SourceKind:
-    """A helpdesk as the suite drives it."""
+    """A helpdesk as the suite drives it: how to build it comes from syncd.registry, how to
+    plant data in its emulator from here."""
 
     kind: str  # helpdesk.kind in the config, and the source's `name`
     api: str  # the sandbox API it calls (counts, faults)
-    vendor: str  # the `vendor` its errors carry
-    # (its `helpdesk:` section of Sandbox.config(helpdesk=kind), attempts) -> the source
-    build: Callable[[Mapping[str, Any], int], Source]
+    secret: str  # what its emulator accepts as its secret
     # (sandbox, subject, requester email, changed at) -> the new ticket's id
     plant: Callable[[Sandbox, str, str, datetime], str]
     # (sandbox, id): make that ticket malformed in the emulator, without a new version
     garble: Callable[[Sandbox, str], None]
     # config keys that make pages hold two tickets, so a few tickets make several pages
     small_pages: Mapping[str, Any] = field(default_factory=lambda: {"page_size": 2})
+
+    @property
+    def vendor(self) -> str:
+        """The `vendor` its errors carry."""
+        return registry.HELPDESKS[self.kind].vendor
+
+    def build(self, section: Mapping[str, Any], attempts: int) -> Source:
+        """The source from its `helpdesk:` section of Sandbox.config(helpdesk=kind)."""
+        entry = registry.HELPDESKS[self.kind]
+        return entry.source(entry.model.model_validate(section), [self.secret], attempts)
 
 
 @dataclass(frozen=True)
@@ -61,26 +72,29 @@ class BadRecord:
 
 @dataclass(frozen=True)
 class SinkKind:
-    """A sink as the suite drives it."""
+    """A sink as the suite drives it: how to build it comes from syncd.registry, how to
+    read back what its emulator holds from here."""
 
     kind: str  # its config section, and the sink's `name`
     api: str
-    vendor: str
-    # (its section of Sandbox.config(), attempts) -> the sink (the suite runs its `setup`,
-    # if it has one, before it writes: HubSpot's creates the properties its records carry)
-    build: Callable[[Mapping[str, Any], int], Sink]
+    secrets: tuple[str, ...]  # what its emulator accepts as its secrets
     # what the vendor holds, by record key: every copy (a record held once has one)
     held: Callable[[Sandbox], dict[str, list[Any]]]
     bad: BadRecord
 
+    @property
+    def vendor(self) -> str:
+        """The `vendor` its errors carry."""
+        return registry.SINKS[self.kind].vendor
+
+    def build(self, section: Mapping[str, Any], attempts: int) -> Sink:
+        """The sink from its section of Sandbox.config() (the suite runs its `setup`, if it
+        has one, before it writes: HubSpot's creates the properties its records carry)."""
+        entry = registry.SINKS[self.kind]
+        return entry.build(entry.model.model_validate(section), self.secrets, attempts, None)
+
 
 # -- sources ---------------------------------------------------------------------------------
-
-
-def _zendesk(section: Mapping[str, Any], attempts: int) -> Source:
-    from connectors.zendesk import ZendeskSource
-
-    return ZendeskSource(ZendeskConfig.model_validate(section), ZENDESK_TOKEN, attempts=attempts)
 
 
 def _zendesk_ticket(sandbox: Sandbox, subject: str, email: str, at: datetime) -> str:
@@ -89,13 +103,6 @@ def _zendesk_ticket(sandbox: Sandbox, subject: str, email: str, at: datetime) ->
         subject, subject, email, name, organization="Initech", created_at=at, updated_at=at
     )
     return str(created["id"])
-
-
-def _freshdesk(section: Mapping[str, Any], attempts: int) -> Source:
-    from connectors.freshdesk import FreshdeskSource
-
-    config = FreshdeskConfig.model_validate(section)
-    return FreshdeskSource(config, FRESHDESK_API_KEY, attempts=attempts)
 
 
 def _freshdesk_ticket(sandbox: Sandbox, subject: str, email: str, at: datetime) -> str:
@@ -110,16 +117,14 @@ SOURCES: tuple[SourceKind, ...] = (
     SourceKind(
         kind="zendesk",
         api="zendesk",
-        vendor="Zendesk",
-        build=_zendesk,
+        secret=ZENDESK_TOKEN,
         plant=_zendesk_ticket,
         garble=lambda sandbox, key: sandbox.zendesk.garble(int(key), created_at=BAD_TIME),
     ),
     SourceKind(
         kind="freshdesk",
         api="freshdesk",
-        vendor="Freshdesk",
-        build=_freshdesk,
+        secret=FRESHDESK_API_KEY,
         plant=_freshdesk_ticket,
         garble=lambda sandbox, key: sandbox.freshdesk.garble(int(key), created_at=BAD_TIME),
     ),
@@ -127,12 +132,6 @@ SOURCES: tuple[SourceKind, ...] = (
 
 
 # -- sinks -----------------------------------------------------------------------------------
-
-
-def _hubspot(section: Mapping[str, Any], attempts: int) -> Sink:
-    from connectors.hubspot import HubSpotSink
-
-    return HubSpotSink(HubSpotConfig.model_validate(section), HUBSPOT_TOKEN, attempts=attempts)
 
 
 # Stamped by HubSpot on every write, whether or not a value changed.
@@ -156,12 +155,6 @@ def _critical(ticket: Ticket, decision: Decision) -> tuple[Ticket, Decision]:
     return ticket, replace(decision, priority="Critical")
 
 
-def _sheets(section: Mapping[str, Any], attempts: int) -> Sink:
-    from connectors.sheets import SheetsSink
-
-    return SheetsSink(SheetsConfig.model_validate(section), attempts=attempts)
-
-
 def _sheets_held(sandbox: Sandbox) -> dict[str, list[Any]]:
     held: dict[str, list[Any]] = {}
     try:
@@ -182,8 +175,7 @@ SINKS: tuple[SinkKind, ...] = (
     SinkKind(
         kind="hubspot",
         api="hubspot",
-        vendor="HubSpot",
-        build=_hubspot,
+        secrets=(HUBSPOT_TOKEN,),
         held=_hubspot_held,
         # An hs_ticket_priority option the portal does not have: HubSpot refuses that input
         # alone (multi-status) and writes the rest.
@@ -192,8 +184,7 @@ SINKS: tuple[SinkKind, ...] = (
     SinkKind(
         kind="sheets",
         api="sheets",
-        vendor="Google Sheets",
-        build=_sheets,
+        secrets=(),
         held=_sheets_held,
         # Google refuses a whole write with a cell past 50,000 characters; the sink fits it.
         bad=BadRecord(config={}, spoil=_long_subject, refused=False),
