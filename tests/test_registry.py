@@ -90,8 +90,8 @@ def _config(kind: str, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.Mon
     data: dict[str, Any] = sandbox.config(
         f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key, helpdesk=kind
     )
-    entry = registry.HELPDESKS[kind]
-    for setting in entry.secrets:
-        monkeypatch.setenv(data["helpdesk"].get(setting) or "UNSET", "sandbox-secret")
+    config = Config.model_validate(data)
+    for setting in registry.HELPDESKS[kind].secrets:  # the variables its section names
+        monkeypatch.setenv(getattr(config.helpdesk, setting), "sandbox-secret")
     monkeypatch.setenv("HUBSPOT_TOKEN", "sandbox-hubspot-token")
-    return Config.model_validate(data)
+    return config
