@@ -57,6 +57,7 @@ _ZERO = timedelta(0)
 _DAY = timedelta(days=1)
 _US = timedelta(microseconds=1)
 _WHOLE_DAY = ((END_OF_DAY, END_OF_DAY),)
+_LOCATED_LIMIT = 4096  # moments remembered per calendar (see `_locate`)
 
 _DAY_NAMES = {
     "mon": 0, "monday": 0,
@@ -159,9 +160,7 @@ class BusinessCalendar:
     holidays: frozenset[date] = frozenset()
     _continuous: bool = field(init=False, repr=False, compare=False)
     _years: dict[int, _Year] = field(init=False, repr=False, compare=False)
-    _recent: list[tuple[datetime, _Year, timedelta] | None] = field(
-        init=False, repr=False, compare=False
-    )
+    _located: dict[datetime, tuple[_Year, timedelta]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.timezone, tzinfo):
@@ -185,7 +184,7 @@ class BusinessCalendar:
         continuous = not self.holidays and all(hours.get(d) == _WHOLE_DAY for d in range(7))
         object.__setattr__(self, "_continuous", continuous)
         object.__setattr__(self, "_years", {})
-        object.__setattr__(self, "_recent", [None, None])
+        object.__setattr__(self, "_located", {})
 
     def __hash__(self) -> int:
         # The generated hash would fail on the mapping; hash its items instead.
@@ -271,7 +270,7 @@ class BusinessCalendar:
             return at + duration
         if not duration:
             return self._next_open(at)
-        year, worked = self._locate(at, 0)
+        year, worked = self._locate(at)
         target = worked + duration
         # Skip whole years (rarely more than one step); within the year, one binary search.
         while target > year.total:
@@ -288,8 +287,8 @@ class BusinessCalendar:
             return _ZERO
         if self._continuous:
             return b - a
-        ya, worked_a = self._locate(a, 0)
-        yb, worked_b = self._locate(b, 1)
+        ya, worked_a = self._locate(a)
+        yb, worked_b = self._locate(b)
         if ya is yb:
             return worked_b - worked_a
         total = ya.total - worked_a + worked_b
@@ -391,20 +390,23 @@ class BusinessCalendar:
             i = 0
         return at if at >= year.starts[i] else year.starts[i]
 
-    def _locate(self, at: datetime, slot: int) -> tuple[_Year, timedelta]:
+    def _locate(self, at: datetime) -> tuple[_Year, timedelta]:
         """The local year holding the UTC moment `at`, and the working time from its start.
 
-        The last answer is kept per slot (0: starts, 1: ends): an SLA asks about one ticket's
-        start several times, and about the same `now` for every ticket of a cycle. A slot
-        holds one tuple, replaced whole, so threads sharing the calendar read consistent ones.
+        Remembered per moment: an SLA asks about one ticket's start several times, and about
+        the same `now` for every ticket of a cycle (a one-answer cache lost `now` to each
+        ticket's met-at lookup). Bounded: emptied when full, which only costs recomputing.
+        Dict reads and writes are atomic, so threads sharing the calendar stay consistent.
         """
-        recent = self._recent[slot]
-        if recent is not None and recent[0] == at:
-            return recent[1], recent[2]
+        known = self._located.get(at)
+        if known is not None:
+            return known
         year = self._year_at(at)
-        worked = year.worked(at)
-        self._recent[slot] = (at, year, worked)
-        return year, worked
+        located = self._located
+        if len(located) >= _LOCATED_LIMIT:
+            located.clear()
+        found = located[at] = (year, year.worked(at))
+        return found
 
     def _year_at(self, at: datetime) -> _Year:
         """The local year holding the UTC moment `at`."""

@@ -32,14 +32,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from functools import partial
+from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from syncd.durations import duration_parts, parse_duration
-from syncd.model import SLA_MEASURES, Reason, SlaStatus, SlaTarget, Status, Ticket
+from syncd.model import (
+    SLA_MEASURES,
+    Reason,
+    SlaStatus,
+    SlaTarget,
+    Status,
+    Ticket,
+    no_target,
+)
 from syncd.rules.calendar import BusinessCalendar, merge_pauses
 from syncd.rules.conditions import FIELDS, SLA, Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
@@ -135,7 +142,7 @@ class SlaRules:
         if ticket.paused_minutes and (targets.resolution is not None or targets.more):
             past = self.past_pauses(ticket, calendar, clock, resolved, self.pause_on)
         resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
-        sla = SlaStatus(policy.name, calendar.name, first, resolution)
+        sla = SlaStatus(policy.name, calendar.name, first, resolution, *_UNSET)
         if not targets.more:
             if not status.is_open:
                 return sla, None
@@ -156,7 +163,7 @@ class SlaRules:
             # The helpdesk's totals hold every stretch before the current one: keep only the
             # current (open-ended) pause from the history, so nothing counts twice.
             pauses = [p for p in pauses if p[1] is None]
-        return _Clock(calendar, ticket.created_at, pauses, now, self.at_risk)
+        return _Clock.on(calendar, ticket.created_at, pauses, now, self.at_risk)
 
     def _more(
         self,
@@ -182,7 +189,7 @@ class SlaRules:
             if "next_reply" in unseen:
                 sla.next_reply = SlaTarget(None, known=False)
             elif is_open and ticket.first_response_at and ticket.awaiting_reply_since:
-                clock = _Clock(calendar, ticket.awaiting_reply_since, (), now, self.at_risk)
+                clock = _Clock.on(calendar, ticket.awaiting_reply_since, (), now, self.at_risk)
                 sla.next_reply, change = clock.standing(targets.next_reply, None)
                 changes.append(change)
             else:
@@ -191,7 +198,7 @@ class SlaRules:
             if "periodic_update" in unseen:
                 sla.periodic_update = SlaTarget(None, known=False)
             elif is_open and ticket.last_agent_reply_at is not None:
-                clock = _Clock(calendar, ticket.last_agent_reply_at, (), now, self.at_risk)
+                clock = _Clock.on(calendar, ticket.last_agent_reply_at, (), now, self.at_risk)
                 sla.periodic_update, change = clock.standing(targets.periodic_update, None)
                 changes.append(change)
         full, past, resolved = resolution
@@ -277,33 +284,49 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
 class _Clock:
     """One ticket's SLA clock on a calendar: working time from its creation, minus pauses."""
 
-    __slots__ = ("after", "at_risk", "calendar", "now", "pauses", "start", "until_now", "worked")
+    __slots__ = ("at_risk", "calendar", "now", "pauses", "start", "until_now")
 
     def __init__(
         self,
         calendar: BusinessCalendar,
         start: datetime,
-        pauses: Sequence[Pause],
+        merged: Sequence[Pause],
         now: datetime,
         at_risk: float,
     ) -> None:
-        # Merged once here rather than on each of the calendar calls below.
-        self.pauses = merge_pauses(pauses, start) if pauses else ()
+        self.pauses = merged  # as `merge_pauses` gives them (see `on`)
         self.calendar = calendar
         self.start = start
         self.now = now
         self.at_risk = at_risk
         self.until_now: timedelta | None = None  # shared by both targets
-        # The calendar's functions with this ticket's start (and pauses) bound once: the
-        # moment a duration of clock time is reached, and the clock time up to a moment.
-        after: Callable[[timedelta], datetime | None]
-        worked: Callable[[datetime], timedelta]
+
+    @staticmethod
+    def on(
+        calendar: BusinessCalendar,
+        start: datetime,
+        pauses: Sequence[Pause],
+        now: datetime,
+        at_risk: float,
+    ) -> _Clock:
+        """The clock for `start`: plain arithmetic when the calendar is open around the clock
+        and nothing paused it (most tickets of 24/7 policies), else the calendar's."""
+        # Merged once here rather than on each of the calendar calls of the clock.
+        merged = merge_pauses(pauses, start) if pauses else ()
+        plain = calendar.round_the_clock and not merged and start.tzinfo is UTC
+        return (_RoundTheClock if plain else _Clock)(calendar, start, merged, now, at_risk)
+
+    def after(self, duration: timedelta) -> datetime | None:
+        """The moment `duration` of clock time has run (None: paused for good before)."""
         if self.pauses:
-            after = partial(calendar.add_with_pauses, start, pauses=self.pauses, merged=True)
-            worked = partial(calendar.elapsed_with_pauses, start, pauses=self.pauses, merged=True)
-        else:
-            after, worked = partial(calendar.add, start), partial(calendar.elapsed, start)
-        self.after, self.worked = after, worked
+            return self.calendar.add_with_pauses(self.start, duration, self.pauses, merged=True)
+        return self.calendar.add(self.start, duration)
+
+    def worked(self, moment: datetime) -> timedelta:
+        """The clock time from the start to `moment`."""
+        if self.pauses:
+            return self.calendar.elapsed_with_pauses(self.start, moment, self.pauses, merged=True)
+        return self.calendar.elapsed(self.start, moment)
 
     def standing(
         self, span: Span | None, met_at: datetime | None, past: timedelta = _ZERO
@@ -343,12 +366,30 @@ class _Clock:
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
 
 
+class _RoundTheClock(_Clock):
+    """A clock that never paused on a calendar open around the clock: clock time is elapsed
+    time, so `add` and `elapsed` come to datetime arithmetic (their checks done once, in
+    `_Clock.on`: the start is in UTC, the durations are positive)."""
+
+    __slots__ = ()
+
+    def after(self, duration: timedelta) -> datetime | None:
+        return self.start + duration
+
+    def worked(self, moment: datetime) -> timedelta:
+        return moment - self.start if moment > self.start else _ZERO
+
+
 def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
     """False while the ticket sits in a paused status (an open-ended pause)."""
     return all(end is not None for _start, end in pauses)
 
 
 NO_TARGETS = Targets(None, None)
+# The five other measures of a new SlaStatus, before `_more` sets those a policy has: one
+# shared "no target" each, rather than five made per ticket by the fields' default factory
+# (targets are values, never changed once made; `_more` replaces, never edits, them).
+_UNSET = (no_target(),) * 5
 
 
 def _sla_field(path: str) -> Callable[[Facts], Any]:
