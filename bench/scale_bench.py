@@ -300,7 +300,7 @@ def one_size(count: int, batch: int, workdir: Path) -> dict[str, Any]:
 
 def report(results: list[dict[str, Any]], batch: int) -> None:
     print()
-    header = f"{'':44}" + "".join(f"{r['count']:>16,}" for r in results)
+    header = f"{'':44}" + "".join(f"{r['count']:>18,}" for r in results)
     print(header + "   goal")
     rows: list[tuple[str, list[str], str]] = [
         (
@@ -364,7 +364,7 @@ def report(results: list[dict[str, Any]], batch: int) -> None:
         ("10-change cycle: peak RSS (MB)", [f"{r['cycle'].peak_mb:.0f}" for r in results], ""),
     ]
     for label, values, goal in rows:
-        print(f"{label:44}" + "".join(f"{v:>16}" for v in values) + f"   {goal}")
+        print(f"{label:44}" + "".join(f"{v:>18}" for v in values) + f"   {goal}")
 
 
 def main() -> None:
