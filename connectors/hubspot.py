@@ -60,9 +60,9 @@ unchanged costs only the ticket upserts: ceil(n/b).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from hubspot import HubSpot
 from hubspot.crm.tickets import (
@@ -98,7 +98,9 @@ from syncd.errors import TerminalError
 from syncd.model import Decision, Status, Ticket
 from syncd.ports import CrmMemory, SinkRecord, SinkResult
 from syncd.ratelimit import RateLimiter
-from syncd.retry import stop_requested
+from syncd.retry import stop_requested, with_retry
+
+T = TypeVar("T")
 
 __all__ = ["CUSTOM_PROPERTIES", "GROUP", "HubSpotSink", "invalid_value", "translate"]
 
@@ -400,8 +402,12 @@ class HubSpotSink:
             return required_scopes(self.config, tasks=tasks, notes=notes, granular=granular)
 
         base = self.config.base_url or DEFAULT_BASE
-        self.scope_check = check_scopes(self._token, base, self.config.timeout, needs)
-        check_pipeline(self.client, self.config, self.stage_for)
+        # Each step is retried like every other call (429s and 5xx); each is safe to repeat,
+        # since create_properties reads what exists before it creates anything.
+        self.scope_check = self._retried(
+            lambda: check_scopes(self._token, base, self.config.timeout, needs)
+        )
+        self._retried(lambda: check_pipeline(self.client, self.config, self.stage_for))
         tickets = {
             self.config.id_property: ("Helpdesk ticket id", "string", "text"),
             **CUSTOM_PROPERTIES,
@@ -409,7 +415,10 @@ class HubSpotSink:
         wanted = [("tickets", "", tickets, {self.config.id_property})]
         if self.config.companies:
             wanted.append(("companies", "company", COMPANY_PROPERTIES, set(COMPANY_PROPERTIES)))
-        return create_properties(self.client, self.config, wanted, dry_run)
+        return self._retried(lambda: create_properties(self.client, self.config, wanted, dry_run))
+
+    def _retried(self, call: Callable[[], T]) -> T:
+        return with_retry(call, api="hubspot", attempts=self.attempts)
 
 
 def invalid_value(payload: Mapping[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ holds across tickets, contacts, companies and associations alike.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,11 @@ DEFAULT_BASE = "https://api.hubapi.com"
 # update/upsert by non-unique 0-5 property helpdesk_ticket_id"): the request, not a record, is
 # wrong, so splitting the batch would only repeat it once per record.
 _NON_UNIQUE = "upsert by non-unique"
+# An upsert keyed by a property the portal lacks ("Property helpdesk_ticket_id does not exist
+# for object type 0-5"), or writing one (error PROPERTY_DOESNT_EXIST): `syncd setup` was not
+# run. Every record would meet it alike, so it is one error for the user, not a dead letter
+# per ticket.
+_MISSING_PROPERTY = re.compile(r"[Pp]roperty \S+ does not exist")
 
 
 class HubSpotApi:
@@ -102,7 +108,7 @@ def _property_problem(error: Exception, body: str) -> UserError | None:
             hint="A property that keys syncd's upserts exists without unique values; run "
             "`syncd setup --config ...`, which names it and says how to fix it",
         )
-    if "PROPERTY_DOESNT_EXIST" in body:
+    if "PROPERTY_DOESNT_EXIST" in body or _MISSING_PROPERTY.search(body):
         return UserError(
             "HubSpot has no property that syncd writes",
             where="hubspot",

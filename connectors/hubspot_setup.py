@@ -36,8 +36,9 @@ from hubspot.crm.properties import PropertyCreate, PropertyGroupCreate
 
 from connectors.hubspot_api import DEFAULT_BASE, translate
 from syncd.config import HubSpotConfig
-from syncd.errors import ConfigError, CredentialsError
+from syncd.errors import ConfigError, CredentialsError, error_for
 from syncd.model import Status
+from syncd.retry import retry_after_seconds
 
 GROUP = "syncd"
 PropertySpec = tuple[str, str, str]  # (label, type, field type)
@@ -112,6 +113,14 @@ def token_scopes(token: str, base: str, timeout: float) -> list[str] | None:
                 hint="Check the private app's access token",
                 vendor="HubSpot",
                 status=401,
+            )
+        if response.status == 429 or response.status >= 500:
+            # A busy or failing portal is no answer about the token: retried by the caller.
+            raise error_for(
+                "HubSpot",
+                response.status,
+                "token info",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if response.status != 200:
             continue  # 400/403/404: not a token of this kind
