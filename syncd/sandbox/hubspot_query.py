@@ -9,6 +9,7 @@ groups of 6 filters (18 in all), ``limit`` up to 200, an integer ``after`` offse
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from syncd.sandbox.hubspot_rules import as_string, parse_datetime, validation
@@ -68,9 +69,7 @@ def search(
     for sort in reversed(body.get("sorts") or []):
         name = sort if isinstance(sort, str) else str(sort.get("propertyName", ""))
         descending = not isinstance(sort, str) and sort.get("direction") == "DESCENDING"
-        rows.sort(
-            key=lambda r, n=name: _sort_key(r.properties.get(n), defs.get(n)), reverse=descending
-        )
+        rows.sort(key=partial(_record_key, name, defs), reverse=descending)
     end = offset + limit
     nxt = end if end < len(rows) and end < SEARCH_MAX_RESULTS else None
     return len(rows), rows[offset:end], nxt
@@ -89,6 +88,11 @@ def _comparable(value: str | None, definition: PropertyDef | None) -> float | st
         except ValueError:
             return None
     return value.casefold()
+
+
+def _record_key(name: str, defs: dict[str, PropertyDef], record: Any) -> tuple[int, Any]:
+    """A record's sort key by one property (for `list.sort`)."""
+    return _sort_key(record.properties.get(name), defs.get(name))
 
 
 def _sort_key(value: str | None, definition: PropertyDef | None) -> tuple[int, Any]:

@@ -15,6 +15,7 @@ the two can be read separately:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,11 @@ TICKET_STAGES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _props(group: str, *specs: tuple) -> dict[str, PropertyDef]:
+def _props(group: str, *specs: tuple[Any, ...]) -> dict[str, PropertyDef]:
     """Build definitions from (name, label, type, fieldType, **flags) tuples."""
     out: dict[str, PropertyDef] = {}
     for order, (name, label, ptype, ftype, *rest) in enumerate(specs):
-        flags: dict = rest[0] if rest else {}
+        flags: dict[str, Any] = rest[0] if rest else {}
         out[name] = PropertyDef(name, label, ptype, ftype, group, display_order=order, **flags)
     return out
 
