@@ -11,8 +11,9 @@ or the clock. Texts arrive lower-cased (the compiler lowers each field once per 
   so "billed", "bills" and "billing" are all `bill`; English contractions become two words
   ("can't", "cannot" -> `can not`) and hyphens split words ("log-in" -> `log in`). Every phrase
   any `contains_word` looks for in a field is found in one Aho-Corasick pass over the stems.
-  Stems of whitespace-separated pieces of text are memoised, so a ticket costs one split, one
-  dictionary lookup per piece and one automaton pass.
+  Stems of lines, and of whitespace-separated pieces of text, are memoised, so a ticket costs
+  one split, one dictionary lookup per line it shares with texts read before (greetings,
+  signatures, quoted replies, itself on the previous cycle) and one automaton pass.
 * `Fuzzy` (`fuzzy`): a phrase matches whole words spelled at least `threshold`% alike
   (rapidfuzz's ratio, in C): "dubble charged" is 93% "double charged"; "down" is not found in
   "download" (the words around the match count).
@@ -42,6 +43,7 @@ MIN_FUZZY_LENGTH = 4  # shorter phrases match too much by accident: use contains
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _EDGES = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'’“”«»…¿¡"  # around a word: not part of it
 _MEMO_LIMIT = 200_000  # pieces of text remembered per language; memory stays bounded
+_LINE_MEMO_LIMIT = 50_000  # lines of text remembered per field and language, likewise
 # English contractions whose first word is not the word before "n't".
 _NOT = {"can't": "can", "cannot": "can", "won't": "will", "shan't": "shall", "ain't": "is"}
 _CLITICS = ("'s", "'re", "'ve", "'ll", "'d", "'m")
@@ -118,6 +120,7 @@ class WordScanner:
         self.phrases: set[str] = set()  # as keys: one character per stem
         self._codes: dict[str, str] = {}  # stem -> its character
         self._memo: dict[str, str] = {}  # piece of text -> its characters
+        self._lines: dict[str, str] = {}  # line of text -> its characters
         self._automaton: Any = None
 
     def code(self, stem: str) -> str:
@@ -126,7 +129,7 @@ class WordScanner:
         if found is None:
             n = len(self._codes)
             found = self._codes[stem] = chr(0xE000 + n if n < 6400 else 0xF0000 + n - 6400)
-            self._memo = {}  # pieces read before may hold the stem
+            self._memo, self._lines = {}, {}  # text read before may hold the stem
         return found
 
     def codes(self, stems: Iterable[str]) -> frozenset[str]:
@@ -155,8 +158,29 @@ class WordScanner:
         if value.__class__ is tuple:  # tags: a phrase lies within one item
             parts = [self.read(v) for v in value]
             return frozenset().union(*(p[0] for p in parts)), " ".join(p[1] for p in parts)
+        # Line by line: greetings, signatures, quoted replies and the ticket's own text on
+        # later cycles come back again and again, so most lines are one lookup. Lines joined
+        # as they are give the same characters as the whole text read piece by piece (a line
+        # break is whitespace, like the spaces between pieces).
+        memo = self._lines
+        lines = str(value).split("\n")
+        kept = list(map(memo.get, lines))
+        if None in kept:
+            if len(memo) > _LINE_MEMO_LIMIT:
+                memo.clear()
+            for index, line in enumerate(lines):
+                if kept[index] is None:
+                    kept[index] = memo[line] = self._line(line)
+        words = "".join(kept)  # type: ignore[arg-type]
+        if not self.phrases or words.isspace():
+            return _NONE, words
+        automaton = self._automaton or self._build()
+        return frozenset([key for _end, key in automaton.iter(words)]), words
+
+    def _line(self, line: str) -> str:
+        """A line as characters: one per stem, a space for a stem no rule looks for."""
         memo = self._memo
-        pieces = str(value).split()
+        pieces = line.split()
         kept = list(map(memo.get, pieces))
         if None in kept:
             if len(memo) > _MEMO_LIMIT:
@@ -166,11 +190,7 @@ class WordScanner:
                 if kept[index] is None:
                     stems = self.stemming.piece(piece).split()
                     kept[index] = memo[piece] = "".join([codes.get(s, " ") for s in stems]) or " "
-        words = "".join(kept)  # type: ignore[arg-type]
-        if not self.phrases or words.isspace():
-            return _NONE, words
-        automaton = self._automaton or self._build()
-        return frozenset([key for _end, key in automaton.iter(words)]), words
+        return "".join(kept)  # type: ignore[arg-type]
 
     def _build(self) -> Any:
         automaton = ahocorasick.Automaton()
