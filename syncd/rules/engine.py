@@ -243,6 +243,9 @@ def load_rules(directory: Path) -> RuleSet:
     _check_reachable(ruleset.categories, "category", problems)
     _check_reachable(ruleset.priorities, "priority", problems)
     _check_policies(ruleset, problems)
+    # Several rules may share a time condition (created_at older than / within 24h): its
+    # crossing is one moment, so each is computed once per evaluation, not once per rule.
+    ruleset.thresholds = list(dict.fromkeys(ruleset.thresholds))
     problems.raise_if_any()
     return ruleset
 
