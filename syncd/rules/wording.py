@@ -41,6 +41,7 @@ DEFAULT_SIMILARITY_THRESHOLD = 75.0
 MIN_FUZZY_LENGTH = 4  # shorter phrases match too much by accident: use contains_word
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_SPACES = re.compile(" {2,}")
 _EDGES = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'’“”«»…¿¡"  # around a word: not part of it
 _MEMO_LIMIT = 200_000  # pieces of text remembered per language; memory stays bounded
 _LINE_MEMO_LIMIT = 50_000  # lines of text remembered per field and language, likewise
@@ -152,7 +153,7 @@ class WordScanner:
 
     def read(self, value: Any) -> tuple[frozenset[str], str]:
         """(the registered phrases found, the text as characters: one per word, a space for
-        a word no rule looks for) of a lower-cased text or texts."""
+        words no rule looks for) of a lower-cased text or texts."""
         if value is None:
             return _NONE, ""
         if value.__class__ is tuple:  # tags: a phrase lies within one item
@@ -178,7 +179,7 @@ class WordScanner:
         return frozenset([key for _end, key in automaton.iter(words)]), words
 
     def _line(self, line: str) -> str:
-        """A line as characters: one per stem, a space for a stem no rule looks for."""
+        """A line as characters: one per stem, a space for stems no rule looks for."""
         memo = self._memo
         pieces = line.split()
         kept = list(map(memo.get, pieces))
@@ -190,7 +191,9 @@ class WordScanner:
                 if kept[index] is None:
                     stems = self.stemming.piece(piece).split()
                     kept[index] = memo[piece] = "".join([codes.get(s, " ") for s in stems]) or " "
-        return "".join(kept)  # type: ignore[arg-type]
+        # Runs of spaces as one: the automaton's pass costs per character, and no phrase
+        # holds a space, so one space separates words as well as several.
+        return _SPACES.sub(" ", "".join(kept))  # type: ignore[arg-type]
 
     def _build(self) -> Any:
         automaton = ahocorasick.Automaton()
