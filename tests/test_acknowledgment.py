@@ -12,9 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from syncd.backfill import run_backfill
-from syncd.config import load_config
 from syncd.sandbox import Sandbox
-from syncd.wiring import build
 from tests.conftest import Syncd, write_config
 
 RECEIPT = "thank you for contacting us"
@@ -86,8 +84,9 @@ def test_a_backfill_never_acknowledges(sandbox: Sandbox, config_path: Path):
             created_at=recent,
             updated_at=recent,
         )
-    parts = build(load_config(config_path))
-    done = run_backfill(parts, datetime.now(UTC) - timedelta(days=1), batch=50)
+    syncd = Syncd(config_path)
+    syncd.setup()  # as the README's steps have it: HubSpot's properties first
+    done = run_backfill(syncd.parts, datetime.now(UTC) - timedelta(days=1), batch=50)
     assert done.finished
     assert sandbox.smtp.messages() == []
     # The daemon's first cycle after it finds them recorded: still nothing is sent.
