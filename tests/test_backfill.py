@@ -68,6 +68,7 @@ def test_backfill_command_prints_a_summary_and_refuses_a_bad_date(
     sandbox: Sandbox, config_path: Path
 ):
     sandbox.zendesk.generate(40, seed=2)
+    assert run_cli("setup", "--config", str(config_path)).returncode == 0
     result = run_cli("backfill", "--config", str(config_path), "--since", "2020-01-01")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
