@@ -269,7 +269,9 @@ def backfill(
         )
     cfg = _load(config)
     parts = build(cfg)
-    budget = getattr(cfg.helpdesk, "requests_per_minute", None)
+    # Freshdesk's budget is in credits (an include costs more than one): shown beside the
+    # request count, not as its ceiling.
+    budget = getattr(cfg.helpdesk, "credits_per_minute", None)
     report = _BackfillDisplay(budget)
     with _one_writer(parts, cfg, wait, "syncd backfill"), report.display:
         done = run_backfill(parts, start, batch=batch, on_progress=report.update)
@@ -284,7 +286,7 @@ class _BackfillDisplay:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.console = Console(stderr=True)
-        self.budget = f" of {budget}/min" if budget else ""
+        self.budget = f" (budget {budget} credits/min)" if budget else ""
         self.display = Progress(
             TextColumn("backfill"),
             BarColumn(),

@@ -12,7 +12,7 @@ import pytest
 from syncd.backfill import run_backfill
 from syncd.config import load_config
 from syncd.errors import TransientError
-from syncd.sandbox import SPREADSHEET_ID, Sandbox
+from syncd.sandbox import FRESHDESK_API_KEY, SPREADSHEET_ID, Sandbox
 from syncd.wiring import build
 from tests.conftest import RULES, Syncd, run_cli, write_config
 
@@ -86,3 +86,21 @@ def test_a_zendesk_backfill_keeps_archived_tickets(sandbox: Sandbox, syncd: Sync
     since = datetime.now(UTC) - timedelta(days=500)
     run_backfill(build(syncd.config), since)
     assert archived <= set(_sheet_ids(sandbox)) and archived <= set(_crm_ids(sandbox))
+
+
+def test_a_freshdesk_backfill_shows_its_credit_budget(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    for name, url in sandbox.slack_webhooks().items():
+        monkeypatch.setenv(name, url)
+    monkeypatch.setenv("FRESHDESK_API_KEY", FRESHDESK_API_KEY)
+    key = sandbox.write_service_account(tmp_path / "sa.json")
+    data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key, "freshdesk")
+    data["helpdesk"]["credits_per_minute"] = 400
+    path = write_config(tmp_path / "syncd.yaml", data)
+    sandbox.freshdesk.generate(30, seed=2)
+    assert run_cli("setup", "--config", str(path)).returncode == 0
+    result = run_cli("backfill", "--config", str(path), "--since", "2020-01-01")
+    assert result.returncode == 0, result.stderr
+    # The budget is Freshdesk's credits a minute, shown beside the requests, not as their cap.
+    assert "(budget 400 credits/min)" in result.stderr
