@@ -17,8 +17,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
@@ -32,11 +32,10 @@ from syncd.reload import apply_rule_change
 from syncd.reports import TITLES, ReportSettings, build_reports, report_since
 from syncd.rules import RuleSet
 from syncd.state import SqlStateStore
-from syncd.wiring import Parts, with_columns
+from syncd.wiring import Parts
 
 if TYPE_CHECKING:
     from syncd.config import Config
-    from syncd.pipeline import Evaluate
 
 log = structlog.get_logger("syncd.upkeep")
 
@@ -205,40 +204,10 @@ def schedules(
     ]
 
 
-class UpkeptParts(Parts):
-    """`Parts` whose cycles (the daemon's, `syncd once`) do the upkeep around them: not a dry
-    run, nor a cycle that only sends what the sinks owe (`syncd dlq retry`)."""
-
-    upkeep: Upkeep
-
-    def cycle(
-        self,
-        *,
-        dry_run: bool = False,
-        evaluate: Evaluate | None = None,
-        clock: Callable[[], datetime] | None = None,
-        pull: bool = True,
-        rules: RuleSet | None = None,
-    ) -> CycleReport:
-        """One cycle (see `Parts.cycle`), with the upkeep before and after it."""
-        now = clock or (lambda: datetime.now(UTC))
-        rules = rules or self.rules
-        upkeep = self.upkeep if pull and not dry_run else None
-        if upkeep is not None:
-            upkeep.before(rules, now())
-        report = super().cycle(
-            dry_run=dry_run, evaluate=evaluate, clock=clock, pull=pull, rules=rules
-        )
-        if upkeep is not None:
-            upkeep.after(report, with_columns(self.reports, rules), now())
-        return report
-
-
-def with_upkeep(parts: Parts, config: Config) -> UpkeptParts:
-    """The same parts, doing the upkeep around each cycle."""
-    upkept = UpkeptParts(**{name: getattr(parts, name) for name in parts.__dataclass_fields__})
+def upkeep_for(parts: Parts, config: Config) -> Upkeep:
+    """The upkeep of these parts' pipeline, with the config's digest schedules."""
     digest = config.digests
-    upkept.upkeep = Upkeep(
+    return Upkeep(
         parts.store,
         parts.sinks,
         parts.notifiers,
@@ -246,4 +215,3 @@ def with_upkeep(parts: Parts, config: Config) -> UpkeptParts:
         schedules(digest.daily.at, digest.daily.to, digest.weekly.at, digest.weekly.to),
         parts.notify_on_first_sync,
     )
-    return upkept

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import structlog
 from pydantic import BaseModel
@@ -33,6 +34,17 @@ from syncd.state import SqlStateStore, open_store
 log = structlog.get_logger("syncd.wiring")
 
 
+class CycleUpkeep(Protocol):
+    """What runs around a cycle (syncd.upkeep.Upkeep): before it, rule and sheet layout
+    changes; after it, the digests."""
+
+    def before(self, rules: RuleSet, now: datetime) -> None: ...
+
+    def after(
+        self, report: CycleReport, settings: ReportSettings | None, now: datetime
+    ) -> None: ...
+
+
 @dataclass
 class Parts:
     """Everything one cycle needs."""
@@ -46,6 +58,7 @@ class Parts:
     notify_on_first_sync: bool = False
     dead_letters: RetryPolicy = field(default_factory=RetryPolicy)
     reports: ReportSettings | None = None  # how the report tabs are cut; None: no tabs
+    upkeep: CycleUpkeep | None = None  # the work around each cycle (syncd.upkeep)
 
     def cycle(
         self,
@@ -59,11 +72,19 @@ class Parts:
         """One sync cycle with these parts; `pull` False sends only what the sinks owe
         (`syncd dlq retry`). `rules` is the rule set in force (default: the loaded one): it
         evaluates unless `evaluate` is given, and its categories and priorities are the
-        report tabs' columns."""
+        report tabs' columns. A cycle that pulls and writes has the upkeep around it."""
         mode = DRY_RUN if dry_run else DAEMON
         if not pull:
             mode = replace(OWED_ONLY, dry_run=dry_run)
-        return run_cycle(self.pipeline(rules, evaluate), mode, self.context(clock))
+        rules = rules or self.rules
+        context = self.context(clock)
+        upkeep = self.upkeep if pull and not dry_run else None
+        if upkeep is not None:
+            upkeep.before(rules, context.clock())
+        report = run_cycle(self.pipeline(rules, evaluate), mode, context)
+        if upkeep is not None:
+            upkeep.after(report, with_columns(self.reports, rules), context.clock())
+        return report
 
     def pipeline(
         self,
@@ -323,9 +344,9 @@ def build(config: Config) -> Parts:
         build_reporter(config),
     )
     # Around each cycle: rule and sheet layout changes, the digests (syncd.upkeep).
-    from syncd.upkeep import with_upkeep
+    from syncd.upkeep import upkeep_for
 
-    return with_upkeep(parts, config)
+    return replace(parts, upkeep=upkeep_for(parts, config))
 
 
 def build_reporter(config: Config) -> ReportSettings | None:

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from syncd import digests
 from syncd.reports import WEEKDAYS, build_reports, report_since
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
-from syncd.upkeep import UpkeptParts
+from syncd.upkeep import Upkeep
 from syncd.wiring import with_columns
 from tests.conftest import Syncd, write_config
 
@@ -87,7 +87,7 @@ def test_daily_and_weekly_digests_go_once_with_the_tabs_figures(
         )
     syncd = Syncd(config_path)
     syncd.setup()
-    assert isinstance(syncd.parts, UpkeptParts)
+    assert isinstance(syncd.parts.upkeep, Upkeep)
 
     syncd.once(at=_at(today, 7, 0))  # the first sync, caught up: nothing due yet
     syncd.once(at=_at(today, 7, 59))
@@ -161,7 +161,7 @@ def test_digests_are_recorded_not_sent_while_the_first_sync_is_under_way(
         syncd.once(at=_at(today, 17, 5))
     assert _digest_texts(sandbox) == ([], []), "recorded once: not sent later that day"
     # Recording only (what a backfill's cycles are to do): marked, never sent afterwards.
-    assert isinstance(syncd.parts, UpkeptParts)
+    assert isinstance(syncd.parts.upkeep, Upkeep)
     settings = with_columns(syncd.parts.reports, syncd.parts.rules)
     assert settings is not None
     tomorrow = today + timedelta(days=1)
