@@ -405,6 +405,9 @@ def _plan_ticket(
     }
 
 
+CLOSE_AFTER = 60.0  # seconds at least between a generated ticket's resolution and its close
+
+
 def _later(rng: random.Random, start: float, now: float, share: float = 0.3) -> float:
     """A time between `start` and `now`, skewed towards `start` (support events cluster)."""
     return start + (now - start) * share * rng.random() ** 2
@@ -445,5 +448,8 @@ def _history(
     else:
         last = stats["resolved_at"] = stats["status_updated_at"] = _later(rng, last, now)
         if status == CLOSED:
-            last = stats["closed_at"] = stats["status_updated_at"] = _later(rng, last, now)
+            # A resolved ticket is closed later, by an agent or the account's automation; only
+            # a merge closes a ticket in the second it is resolved (what syncd checks for).
+            closing = min(max(_later(rng, last, now), last + CLOSE_AFTER), now)
+            last = stats["closed_at"] = stats["status_updated_at"] = closing
     return stats, last
