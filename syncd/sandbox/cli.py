@@ -13,7 +13,8 @@ import shlex
 import signal
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,19 +66,33 @@ def serve(
     except BaseException:
         sandbox.stop()
         raise
-    for line in _instructions(sandbox, helpdesk, key, config, config_path):
-        typer.echo(line)
+    # The signals are caught before the first line is printed: whoever reads that line to
+    # know the sandbox is up may stop it at once.
     try:
-        wait_for_stop()
+        with _stop_on_signals() as stop:
+            for line in _instructions(sandbox, helpdesk, key, config, config_path):
+                typer.echo(line)
+            wait_for_stop(stop)
     finally:
         sandbox.stop()
 
 
-def wait_for_stop() -> None:
-    """Block until SIGINT or SIGTERM (tests put a stand-in here)."""
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGINT or SIGTERM sets, while inside; the former handlers after."""
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in before:
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block until `stop` is set by SIGINT or SIGTERM (tests put a stand-in here)."""
     stop.wait()
 
 
