@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from syncd import metrics, retry
 from syncd.config import load_config
 from syncd.pipeline import CycleReport
+from syncd.rules import RuleSet, load_rules
 from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN, Sandbox
 from syncd.wiring import Parts, build
 from tests.pg import pg_server, pg_url, state_url  # noqa: F401  (fixtures: PostgreSQL)
@@ -60,6 +61,14 @@ def config_path(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatc
     key = sandbox.write_service_account(tmp_path / "sa.json")
     data = sandbox.config(f"sqlite:///{tmp_path / 'state.db'}", str(RULES), key)
     return write_config(tmp_path / "syncd.yaml", data)
+
+
+def rules_from(folder: Path, text: str) -> RuleSet:
+    """A rule set of one SLA rule file holding `text`, in its own folder under `folder`."""
+    directory = folder / f"rules{abs(hash(text))}"
+    directory.mkdir(exist_ok=True)
+    (directory / "sla.yaml").write_text(text)
+    return load_rules(directory)
 
 
 class Syncd:

@@ -252,13 +252,14 @@ def make_source(
     sandbox: Sandbox,
     fake: FakeTime | None = None,
     api_key: str = FRESHDESK_API_KEY,
+    attempts: int = 3,
     **overrides: Any,
 ) -> FreshdeskSource:
     """A source configured as `Sandbox.config` configures syncd, with `overrides`."""
     settings = sandbox.config("sqlite://", "rules", Path("sa.json"), helpdesk="freshdesk")
     config = FreshdeskConfig.model_validate({**settings["helpdesk"], **overrides})
     timing: dict[str, Any] = {"clock": fake, "sleep": fake.sleep} if fake else {}
-    return FreshdeskSource(config, api_key, attempts=3, **timing)
+    return FreshdeskSource(config, api_key, attempts=attempts, **timing)
 
 
 def pull_all(source: FreshdeskSource, cursor: str | None = None) -> tuple[list[Page], str]:

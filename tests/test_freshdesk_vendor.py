@@ -23,6 +23,7 @@ from syncd.model import Status, Ticket
 from syncd.ports import Page
 from syncd.sandbox import FRESHDESK_API_KEY, SPREADSHEET_ID, Sandbox
 from tests.conftest import RULES, Syncd, write_config
+from tests.test_freshdesk_source import FakeTime, make_source
 
 WAITING_ON_CUSTOMER, WAITING_ON_THIRD_PARTY = 6, 7
 HOUR = 3600
@@ -34,31 +35,6 @@ def _fresh_retry_state() -> Iterator[None]:
     retry.configure()
     yield
     retry.configure()
-
-
-class FakeTime:
-    """One clock for the emulator and the source; sleeping moves it on at once."""
-
-    def __init__(self, now: float | None = None) -> None:
-        self.now = float(int(now if now is not None else time.time()))
-        self.slept = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-        self.slept += max(seconds, 0.0)
-
-
-def make_source(
-    sandbox: Sandbox, fake: FakeTime | None = None, attempts: int = 3, **overrides: Any
-) -> FreshdeskSource:
-    """A source configured as `Sandbox.config` configures syncd, with `overrides`."""
-    settings = sandbox.config("sqlite://", "rules", Path("sa.json"), helpdesk="freshdesk")
-    config = FreshdeskConfig.model_validate({**settings["helpdesk"], **overrides})
-    timing: dict[str, Any] = {"clock": fake, "sleep": fake.sleep} if fake else {}
-    return FreshdeskSource(config, FRESHDESK_API_KEY, attempts=attempts, **timing)
 
 
 def pulled(source: FreshdeskSource, cursor: str | None = None) -> tuple[list[Page], list[Ticket]]:

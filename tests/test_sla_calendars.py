@@ -10,8 +10,7 @@ import pytest
 
 from syncd.errors import RuleError
 from syncd.model import Status, Ticket
-from syncd.rules import load_rules
-from syncd.rules.engine import RuleSet
+from tests.conftest import rules_from
 
 RULES = """\
 name: Teams
@@ -34,11 +33,6 @@ sla:
       targets:
         Medium: {first_response: 4h, resolution: 2d}
 """
-
-
-def rules_from(tmp_path: Path, text: str) -> RuleSet:
-    (tmp_path / "sla.yaml").write_text(text)
-    return load_rules(tmp_path)
 
 
 def ticket(group: str, created: datetime) -> Ticket:

@@ -15,12 +15,10 @@ import pytest
 from connectors.zendesk import SIDELOADS, ZendeskSource
 from syncd.config import ZendeskConfig
 from syncd.model import Ticket
-from syncd.rules import load_rules
-from syncd.rules.engine import RuleSet
 from syncd.sandbox import SPREADSHEET_ID, Sandbox
 from syncd.sandbox.zendesk import ZendeskApp
 from syncd.sla_check import check
-from tests.conftest import run_cli, write_config
+from tests.conftest import rules_from, run_cli, write_config
 from tests.sandbox.serving import serving
 
 EMAIL = "ops@acme.test"
@@ -55,13 +53,6 @@ sla:
         Medium: {first_response: 8h, requester_wait: 48h}
         Low: {first_response: 24h, requester_wait: 96h}
 """
-
-
-def rules_from(tmp_path: Path, text: str) -> RuleSet:
-    directory = tmp_path / f"rules{abs(hash(text))}"
-    directory.mkdir(exist_ok=True)
-    (directory / "sla.yaml").write_text(text)
-    return load_rules(directory)
 
 
 class Clock:

@@ -19,12 +19,11 @@ import pytest
 from connectors.freshdesk import FreshdeskSource
 from syncd.config import FreshdeskConfig
 from syncd.model import Ticket
-from syncd.rules import load_rules
-from syncd.rules.engine import RuleSet
 from syncd.sandbox.freshdesk import FreshdeskApp
 from syncd.sandbox.freshdesk_data import GROUPS, PENDING, WAITING_ON_THIRD_PARTY
 from syncd.sandbox.freshdesk_sla import BusinessHours, SlaSetup, Targets, weekdays
 from syncd.sla_check import check
+from tests.conftest import rules_from
 from tests.sandbox.serving import serving
 
 KEY = "sla-check-key"
@@ -96,13 +95,6 @@ sla:
         Medium: {first_response: 8h, next_reply: 8h, resolution: 24h}
         Low: {first_response: 16h, resolution: 40h}
 """
-
-
-def rules_from(tmp_path: Path, text: str) -> RuleSet:
-    directory = tmp_path / f"rules{abs(hash(text))}"
-    directory.mkdir(exist_ok=True)
-    (directory / "sla.yaml").write_text(text)
-    return load_rules(directory)
 
 
 class Clock:
