@@ -29,7 +29,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,6 +50,21 @@ def freshdesk_config(sandbox: RemoteSandbox, workdir: Path, per_minute: int | No
     }
     if per_minute:
         helpdesk["requests_per_minute"] = per_minute
+    return bench_config(sandbox, workdir, helpdesk)
+
+
+class Served(Protocol):
+    """A sandbox in another process: its base URL and the service-account key it wrote."""
+
+    url: str
+    key: Path
+
+
+def bench_config(
+    sandbox: Served, workdir: Path, helpdesk: dict[str, Any], name: str = "syncd.yaml"
+) -> Path:
+    """A syncd config with this helpdesk section and every sink on the sandbox, its state in
+    `workdir` and the default rules, logging warnings only (the benches print figures)."""
     data = {
         "helpdesk": helpdesk,
         "hubspot": {"base_url": sandbox.url},
@@ -62,7 +77,7 @@ def freshdesk_config(sandbox: RemoteSandbox, workdir: Path, per_minute: int | No
         "rules": {"dir": str(ROOT / "rules")},
         "log": {"level": "warning"},
     }
-    return write_config(workdir / "syncd.yaml", data)
+    return write_config(workdir / name, data)
 
 
 def syncd(*args: str) -> list[str]:

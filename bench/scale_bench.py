@@ -45,9 +45,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.backfill_bench import HighWater  # noqa: E402
-from syncd.sandbox import HUBSPOT_TOKEN, SPREADSHEET_ID, ZENDESK_TOKEN  # noqa: E402
-from tests.conftest import write_config  # noqa: E402
+from bench.backfill_bench import HighWater, bench_config  # noqa: E402
+from syncd.sandbox import HUBSPOT_TOKEN, ZENDESK_TOKEN  # noqa: E402
 
 MEMORY_GOAL_MB = 300
 CPU_GOAL_MS = 0.7  # CPU per ticket, end to end
@@ -176,19 +175,7 @@ def config(sandbox: RemoteSandbox, workdir: Path, start: str | None = None) -> P
     }
     if start:
         helpdesk["start_time"] = start
-    data = {
-        "helpdesk": helpdesk,
-        "hubspot": {"base_url": sandbox.url},
-        "sheets": {
-            "spreadsheet_id": SPREADSHEET_ID,
-            "credentials_file": str(sandbox.key),
-            "base_url": sandbox.url,
-        },
-        "state": {"url": f"sqlite:///{workdir / 'state.db'}"},
-        "rules": {"dir": str(ROOT / "rules")},
-        "log": {"level": "warning"},
-    }
-    return write_config(workdir / ("cycle.yaml" if start else "syncd.yaml"), data)
+    return bench_config(sandbox, workdir, helpdesk, "cycle.yaml" if start else "syncd.yaml")
 
 
 @dataclass
