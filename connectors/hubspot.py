@@ -299,16 +299,22 @@ class HubSpotSink:
                 result.rejected[record.key] = reason
 
     def _upsert_body(self, batch: Sequence[SinkRecord]) -> Any:
+        # The api's own configuration: a model built without one makes a Configuration of
+        # its own, a dozen logger calls per ticket (issue 17's profile).
+        conf = self._batch.api_client.configuration
         inputs = [
             SimplePublicObjectBatchInputUpsert(
                 id=r.key,
                 id_property=self.config.id_property,
                 properties=_properties(r.payload),
                 object_write_trace_id=r.key,  # multi-status: a bad record fails alone
+                local_vars_configuration=conf,
             )
             for r in batch
         ]
-        return BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+        return BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=inputs, local_vars_configuration=conf
+        )
 
     # -- contacts, companies, associations ---------------------------------------------------
 

@@ -270,6 +270,10 @@ class CrmLinks:
         self._companies = client.crm.companies.batch_api
         self._company_search = client.crm.companies.search_api
         self._associations = client.crm.associations.v4.batch_api
+        # Given to every association model: a model built without one makes a Configuration of
+        # its own (a dozen logger calls), which for a backfill's association inputs cost more
+        # CPU than everything else syncd does with a ticket (issue 17's profile).
+        self._models = self._associations.api_client.configuration
         # A tenth of a second of margin: HubSpot counts a search when it arrives, later than
         # syncd's clock saw it leave.
         self._search_pacing = RateLimiter(SEARCHES_PER_SECOND, 1.1)
@@ -525,16 +529,20 @@ class CrmLinks:
         ids: dict[str, str],
         errors: dict[str, str],
     ) -> None:
+        conf = models.Configuration()  # one a batch, not one an input: see self._models
         inputs = [
             models.SimplePublicObjectBatchInputUpsert(
                 id=key,
                 id_property=id_property,
                 properties=dict(specs[key]),
                 object_write_trace_id=key if traced else None,
+                local_vars_configuration=conf,
             )
             for key in keys
         ]
-        body = models.BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+        body = models.BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=inputs, local_vars_configuration=conf
+        )
         try:
             response = self.api.call(method, body)
         except TerminalError as exc:
@@ -629,10 +637,15 @@ class CrmLinks:
     def _read(self, to_type: str, object_ids: Sequence[str]) -> dict[str, tuple[set[str], bool]]:
         """ticket object id -> (associated ids, whether that is all of them)."""
         out: dict[str, tuple[set[str], bool]] = {}
+        conf = self._models
         for start in range(0, len(object_ids), ASSOCIATION_READ_BATCH):
             chunk = object_ids[start : start + ASSOCIATION_READ_BATCH]
             body = BatchInputPublicFetchAssociationsBatchRequest(
-                inputs=[PublicFetchAssociationsBatchRequest(id=oid) for oid in chunk]
+                inputs=[
+                    PublicFetchAssociationsBatchRequest(id=oid, local_vars_configuration=conf)
+                    for oid in chunk
+                ],
+                local_vars_configuration=conf,
             )
             try:
                 response = self.api.call(self._associations.get_page, "tickets", to_type, body)
@@ -653,6 +666,9 @@ class CrmLinks:
                     out[str(oid)] = (set(), none)
         return out
 
+    def _object_id(self, object_id: str) -> PublicObjectId:
+        return PublicObjectId(id=object_id, local_vars_configuration=self._models)
+
     def _archive(
         self,
         to_type: str,
@@ -668,10 +684,13 @@ class CrmLinks:
             body = BatchInputPublicAssociationMultiArchive(
                 inputs=[
                     PublicAssociationMultiArchive(
-                        _from=PublicObjectId(id=oid), to=[PublicObjectId(id=t) for t in targets]
+                        _from=self._object_id(oid),
+                        to=[self._object_id(t) for t in targets],
+                        local_vars_configuration=self._models,
                     )
                     for oid, targets in chunk
-                ]
+                ],
+                local_vars_configuration=self._models,
             )
             try:
                 self.api.call(self._associations.archive, "tickets", to_type, body)
@@ -691,16 +710,24 @@ class CrmLinks:
     ) -> set[str]:
         """Create associations (ticket object id, target); the ticket keys that failed."""
         failed: set[str] = set()
-        spec = AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=type_id)
+        spec = AssociationSpec(
+            association_category="HUBSPOT_DEFINED",
+            association_type_id=type_id,
+            local_vars_configuration=self._models,
+        )
         for start in range(0, len(pairs), ASSOCIATION_BATCH):
             chunk = pairs[start : start + ASSOCIATION_BATCH]
             body = BatchInputPublicAssociationMultiPost(
                 inputs=[
                     PublicAssociationMultiPost(
-                        _from=PublicObjectId(id=oid), to=PublicObjectId(id=target), types=[spec]
+                        _from=self._object_id(oid),
+                        to=self._object_id(target),
+                        types=[spec],
+                        local_vars_configuration=self._models,
                     )
                     for oid, target in chunk
-                ]
+                ],
+                local_vars_configuration=self._models,
             )
             try:
                 response = self.api.call(self._associations.create, "tickets", to_type, body)
