@@ -268,7 +268,16 @@ class SlaStatus:
     @property
     def at_risk(self) -> bool:
         """Any target at risk (and none breached)."""
-        return not self.breached and any(t.at_risk for _name, t in self.targets())
+        # Written out like `breached`: escalation conditions ask for every ticket.
+        return not self.breached and (
+            self.first_response.at_risk
+            or self.resolution.at_risk
+            or self.next_reply.at_risk
+            or self.periodic_update.at_risk
+            or self.first_resolution.at_risk
+            or self.requester_wait.at_risk
+            or self.agent_work.at_risk
+        )
 
     @property
     def state(self) -> str:

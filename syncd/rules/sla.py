@@ -47,7 +47,7 @@ from syncd.model import (
     Ticket,
     no_target,
 )
-from syncd.rules.calendar import BusinessCalendar, merge_pauses
+from syncd.rules.calendar import Anchor, BusinessCalendar, merge_pauses
 from syncd.rules.conditions import FIELDS, SLA, Compiler, Facts, Predicate
 from syncd.rules.loader import Problems, where
 
@@ -163,7 +163,12 @@ class SlaRules:
             # The helpdesk's totals hold every stretch before the current one: keep only the
             # current (open-ended) pause from the history, so nothing counts twice.
             pauses = [p for p in pauses if p[1] is None]
-        return _Clock.on(calendar, ticket.created_at, pauses, now, self.at_risk)
+        start = ticket.created_at
+        if pauses or start.tzinfo is not UTC:
+            return _Clock.on(calendar, start, pauses, now, self.at_risk)
+        # Nothing paused it (most tickets): `_Clock.on`'s choice, without its merging.
+        steady = _RoundTheClock if calendar.round_the_clock else _Steady
+        return steady(calendar, start, (), now, self.at_risk)
 
     def _more(
         self,
@@ -313,8 +318,11 @@ class _Clock:
         and nothing paused it (most tickets of 24/7 policies), else the calendar's."""
         # Merged once here rather than on each of the calendar calls of the clock.
         merged = merge_pauses(pauses, start) if pauses else ()
-        plain = calendar.round_the_clock and not merged and start.tzinfo is UTC
-        return (_RoundTheClock if plain else _Clock)(calendar, start, merged, now, at_risk)
+        if merged or start.tzinfo is not UTC:
+            return _Clock(calendar, start, merged, now, at_risk)
+        if calendar.round_the_clock:
+            return _RoundTheClock(calendar, start, merged, now, at_risk)
+        return _Steady(calendar, start, merged, now, at_risk)
 
     def after(self, duration: timedelta) -> datetime | None:
         """The moment `duration` of clock time has run (None: paused for good before)."""
@@ -361,7 +369,8 @@ class _Clock:
             if at_risk:
                 next_change = due + _SECOND
             elif not self.pauses or ticket_clock_runs(self.pauses):
-                risk = self.after(target * self.at_risk + past)
+                share = _RISK_SPANS.get((target, self.at_risk)) or _risk_span(target, self.at_risk)
+                risk = self.after(share + past) if past else self.after(share)
                 next_change = risk + _SECOND if risk else None
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
 
@@ -378,6 +387,49 @@ class _RoundTheClock(_Clock):
 
     def worked(self, moment: datetime) -> timedelta:
         return moment - self.start if moment > self.start else _ZERO
+
+
+class _Steady(_Clock):
+    """A clock that never paused, on a business calendar: the start is located on the
+    calendar once (`Anchor`), not on each of the clock's four or five questions."""
+
+    __slots__ = ("anchor",)
+
+    def __init__(
+        self,
+        calendar: BusinessCalendar,
+        start: datetime,
+        merged: Sequence[Pause],
+        now: datetime,
+        at_risk: float,
+    ) -> None:
+        self.pauses = merged
+        self.calendar = calendar
+        self.start = start
+        self.now = now
+        self.at_risk = at_risk
+        self.until_now = None
+        self.anchor = Anchor(calendar, start)
+
+    def after(self, duration: timedelta) -> datetime | None:
+        return self.anchor.after(duration)
+
+    def worked(self, moment: datetime) -> timedelta:
+        return self.anchor.until(moment)
+
+
+# `target * at_risk` by target and share: a timedelta times a float costs as much as the
+# rest of a target's standing, and a rule set has few targets (business days vary more).
+_RISK_SPANS: dict[tuple[timedelta, float], timedelta] = {}
+_RISK_SPANS_LIMIT = 4096
+
+
+def _risk_span(target: timedelta, share: float) -> timedelta:
+    """The working time after which a target is at risk, remembered."""
+    if len(_RISK_SPANS) >= _RISK_SPANS_LIMIT:
+        _RISK_SPANS.clear()
+    found = _RISK_SPANS[target, share] = target * share
+    return found
 
 
 def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
