@@ -462,16 +462,14 @@ class Compiler:
         parts = []
         for language in languages:
             scanner = self.scanners.setdefault(f"{name} words {language}", WordScanner(language))
-            read = _read_words(scanner, low)
+            # The field's mask of phrases and stems (WordScanner.read), read once per ticket.
+            cached, read = self._const(scanner), self._const(_read_words(scanner, low))
+            found = f"(f.lowered[{cached}] if {cached} in f.lowered else {read}(f))"
             if op == "contains_word":
                 keys = self._words(scanner, texts, items)
                 if keys is None:
                     return None
-                wanted, cached = self._const(keys), self._const(scanner)
-                found = (
-                    f"(f.lowered[{cached}] if {cached} in f.lowered else {self._const(read)}(f))"
-                )
-                parts.append(f"(not {found}[0].isdisjoint({wanted}))")
+                parts.append(f"(({found} & {self._const(scanner.mask(keys))}) != 0)")
                 continue
             index = self.scanners.setdefault(f"{name} similar {language}", SimilarityIndex(scanner))
             try:
@@ -480,8 +478,7 @@ class Compiler:
                 bad = next(i for i, t in enumerate(texts) if not _counts(index, t))
                 self.problems.add(where(self.path, items, bad), str(exc), "Write a sentence")
                 return None
-            stems = _stems(index, scanner, read)
-            parts.append(f"{self._const(similar)}({self._const(stems)}(f))")
+            parts.append(f"{self._const(similar)}({found})")
         return _join(parts, "or")
 
     def _words(
@@ -687,33 +684,14 @@ _WORDING_EXAMPLE = {
 }
 
 
-Reading = tuple[frozenset[str], str]
+def _read_words(scanner: WordScanner, low: Getter) -> Callable[[Facts], int]:
+    """Reads the field's phrases and stems (a mask) and keeps them on the facts."""
 
-
-def _read_words(scanner: WordScanner, low: Getter) -> Callable[[Facts], Reading]:
-    """Finds the scanner's phrases and stems in the field and keeps them on the facts."""
-
-    def read(f: Facts) -> Reading:
+    def read(f: Facts) -> int:
         found = f.lowered[scanner] = scanner.read(low(f))
         return found
 
     return read
-
-
-def _stems(
-    index: SimilarityIndex, scanner: WordScanner, read: Callable[[Facts], Reading]
-) -> Callable[[Facts], frozenset[str]]:
-    """The field's set of stems, kept on the facts for every `similar_to` of the field."""
-
-    def stems(f: Facts) -> frozenset[str]:
-        cache = f.lowered
-        if index in cache:
-            return cache[index]  # type: ignore[no-any-return]
-        words = cache[scanner][1] if scanner in cache else read(f)[1]
-        found = cache[index] = frozenset(words)
-        return found
-
-    return stems
 
 
 def _counts(index: SimilarityIndex, example: str) -> bool:

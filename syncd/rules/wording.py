@@ -10,10 +10,11 @@ or the clock. Texts arrive lower-cased (the compiler lowers each field once per 
 * `WordScanner` (`contains_word`): the text's words become Snowball stems (PyStemmer, in C),
   so "billed", "bills" and "billing" are all `bill`; English contractions become two words
   ("can't", "cannot" -> `can not`) and hyphens split words ("log-in" -> `log in`). Every phrase
-  any `contains_word` looks for in a field is found in one Aho-Corasick pass over the stems.
-  Stems of lines, and of whitespace-separated pieces of text, are memoised, so a ticket costs
-  one split, one dictionary lookup per line it shares with texts read before (greetings,
-  signatures, quoted replies, itself on the previous cycle) and one automaton pass.
+  any `contains_word` looks for in a field is found in one reading of the field, a bit mask.
+  Stems of lines, of whitespace-separated pieces of text and the phrases of runs of stems are
+  memoised, so a ticket costs one dictionary lookup per line it shares with texts read before
+  (greetings, signatures, quoted replies, itself on the previous cycle) and one per run of
+  stems the rules look for.
 * `Fuzzy` (`fuzzy`): a phrase matches whole words spelled at least `threshold`% alike
   (rapidfuzz's ratio, in C): "dubble charged" is 93% "double charged"; "down" is not found in
   "download" (the words around the match count).
@@ -28,6 +29,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from functools import reduce
+from operator import or_
 from typing import Any
 
 import ahocorasick
@@ -110,26 +113,34 @@ class WordScanner:
     """Every phrase the rules look for by stems in one field and language, found in one pass.
 
     Each stem the rules look for (a phrase's or a `similar_to` example's) gets a character of
-    its own (from Unicode's private use areas), and every other word is a space: a ticket's
-    text becomes a short string, one character per word, memoised per piece of text. A phrase
-    is then a substring of it, found with every other phrase in one Aho-Corasick pass, and
-    `similar_to` reads the set of its characters.
+    its own, and every other word is a space: a ticket's text becomes a short string, one
+    character per word, memoised line by line and per piece of text. A phrase is then a
+    substring of one of its runs of characters between spaces ("billed twice" of the run for
+    "i was billed twice", where "i" and "was" have characters too).
+
+    What `read` reports is a bit mask: one bit per phrase and one per stem's character (a
+    one-word phrase and its stem share theirs), so a condition is one `&` and the reading of
+    a text one `|` per run. Runs come back from ticket to ticket ("can not log in", "invoic"),
+    so each run's mask is memoised, its phrases found with an Aho-Corasick automaton the
+    first time.
     """
 
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
         self.stemming = Stemming(language)
         self.phrases: set[str] = set()  # as keys: one character per stem
         self._codes: dict[str, str] = {}  # stem -> its character
+        self._bits: dict[str, int] = {}  # phrase key or stem character -> its bit
         self._memo: dict[str, str] = {}  # piece of text -> its characters
         self._lines: dict[str, str] = {}  # line of text -> its characters
+        self._runs: dict[str, int] = {}  # run of characters -> its mask
         self._automaton: Any = None
 
     def code(self, stem: str) -> str:
         """The stem's character, given to it the first time it is wanted."""
         found = self._codes.get(stem)
         if found is None:
-            n = len(self._codes)
-            found = self._codes[stem] = chr(0xE000 + n if n < 6400 else 0xF0000 + n - 6400)
+            found = self._codes[stem] = _code(len(self._codes))
+            self._bit(found)
             self._memo, self._lines = {}, {}  # text read before may hold the stem
         return found
 
@@ -138,8 +149,8 @@ class WordScanner:
         return frozenset(self.code(stem) for stem in stems)
 
     def add(self, phrases: Iterable[str]) -> frozenset[str]:
-        """Register phrases; returns their keys as `read` reports them. Raises ValueError
-        naming a phrase that holds no word."""
+        """Register phrases; returns their keys (see `mask`). Raises ValueError naming a
+        phrase that holds no word."""
         keys = set()
         for phrase in phrases:
             stems = self.stemming.phrase(phrase).split()
@@ -148,17 +159,25 @@ class WordScanner:
             keys.add("".join(self.code(stem) for stem in stems))
         if not keys <= self.phrases:
             self.phrases |= keys
-            self._automaton = None
+            for key in keys:
+                self._bit(key)
+            self._automaton, self._runs = None, {}
         return frozenset(keys)
 
-    def read(self, value: Any) -> tuple[frozenset[str], str]:
-        """(the registered phrases found, the text as characters: one per word, a space for
-        words no rule looks for) of a lower-cased text or texts."""
+    def mask(self, keys: Iterable[str]) -> int:
+        """The bits of phrase keys or stem characters, as `read` reports them found."""
+        mask = 0
+        for key in keys:
+            mask |= self._bits[key]
+        return mask
+
+    def read(self, value: Any) -> int:
+        """The mask of the registered phrases and of the wanted stems' characters in a
+        lower-cased text or texts."""
         if value is None:
-            return _NONE, ""
+            return 0
         if value.__class__ is tuple:  # tags: a phrase lies within one item
-            parts = [self.read(v) for v in value]
-            return frozenset().union(*(p[0] for p in parts)), " ".join(p[1] for p in parts)
+            return reduce(or_, [self.read(v) for v in value], 0)
         # Line by line: greetings, signatures, quoted replies and the ticket's own text on
         # later cycles come back again and again, so most lines are one lookup. Lines joined
         # as they are give the same characters as the whole text read piece by piece (a line
@@ -172,11 +191,17 @@ class WordScanner:
             for index, line in enumerate(lines):
                 if kept[index] is None:
                     kept[index] = memo[line] = self._line(line)
-        words = "".join(kept)  # type: ignore[arg-type]
-        if not self.phrases or words.isspace():
-            return _NONE, words
-        automaton = self._automaton or self._build()
-        return frozenset([key for _end, key in automaton.iter(words)]), words
+        # No phrase holds a space, so each lies within one run of characters.
+        runs = "".join(kept).split()  # type: ignore[arg-type]
+        known = self._runs
+        masks = list(map(known.get, runs))
+        if None in masks:
+            if len(known) > _MEMO_LIMIT:
+                known.clear()
+            for index, run in enumerate(runs):
+                if masks[index] is None:
+                    masks[index] = known[run] = self._run(run)
+        return reduce(or_, masks, 0)
 
     def _line(self, line: str) -> str:
         """A line as characters: one per stem, a space for stems no rule looks for."""
@@ -191,9 +216,22 @@ class WordScanner:
                 if kept[index] is None:
                     stems = self.stemming.piece(piece).split()
                     kept[index] = memo[piece] = "".join([codes.get(s, " ") for s in stems]) or " "
-        # Runs of spaces as one: the automaton's pass costs per character, and no phrase
-        # holds a space, so one space separates words as well as several.
+        # Runs of spaces as one: a shorter string to split, and no phrase holds a space.
         return _SPACES.sub(" ", "".join(kept))  # type: ignore[arg-type]
+
+    def _run(self, run: str) -> int:
+        """The mask of a run of characters: its characters and the phrases within it."""
+        keys = set(run)
+        if self.phrases:
+            automaton = self._automaton or self._build()
+            keys.update(key for _end, key in automaton.iter(run))
+        return self.mask(keys)
+
+    def _bit(self, key: str) -> int:
+        found = self._bits.get(key)
+        if found is None:
+            found = self._bits[key] = 1 << len(self._bits)
+        return found
 
     def _build(self) -> Any:
         automaton = ahocorasick.Automaton()
@@ -204,7 +242,18 @@ class WordScanner:
         return automaton
 
 
-_NONE: frozenset[str] = frozenset()
+# The characters stems get, in order: first the code points under 256 that are not whitespace
+# (CPython keeps one shared object for each, so taking a run apart allocates nothing), then
+# Unicode's private use areas.
+_CHEAP_CODES = [c for c in map(chr, range(0x21, 0x100)) if not c.isspace()]
+
+
+def _code(n: int) -> str:
+    """The character of the n-th stem a scanner wants."""
+    if n < len(_CHEAP_CODES):
+        return _CHEAP_CODES[n]
+    n -= len(_CHEAP_CODES)
+    return chr(0xE000 + n if n < 6400 else 0xF0000 + n - 6400)
 
 
 class Fuzzy:
@@ -296,12 +345,13 @@ class Similarity:
         self._sets = [index.stems(example) for example in examples]
         index.add(self._sets)
         self.vocabulary = index.scanner.codes(frozenset().union(*self._sets))
+        self._vocabulary_mask = index.scanner.mask(self.vocabulary)
         self._weighted: list[tuple[float, dict[str, float]]] | None = None
         self._fewest = 1  # no example reaches the threshold with fewer stems found
 
     def score(self, stems: frozenset[str] | set[str]) -> float:
-        """The best example's share (0-100) of weighted stems found in `stems` (the
-        characters of `WordScanner.read`)."""
+        """The best example's share (0-100) of weighted stems found in `stems` (stems'
+        characters, as `WordScanner.code` gives them)."""
         common = self.vocabulary.intersection(stems)
         if not common:
             return 0.0
@@ -311,14 +361,16 @@ class Similarity:
             best = max(best, 100.0 * found / total)
         return round(best, 6)  # 3 of 4 equal weights is 75, not 74.99999999999999
 
-    def __call__(self, stems: frozenset[str] | set[str]) -> bool:
-        """Whether the score reaches the threshold; most tickets share too few stems with
-        every example to reach it, which one set intersection tells."""
+    def __call__(self, mask: int) -> bool:
+        """Whether the score of a text (its `WordScanner.read` mask) reaches the threshold;
+        most tickets hold too few of the examples' stems to reach it, which one `&` tells."""
         if self._weighted is None:
             self._weigh()
-        if len(self.vocabulary.intersection(stems)) < self._fewest:
+        common = mask & self._vocabulary_mask
+        if common.bit_count() < self._fewest:
             return False
-        return self.score(stems) >= self.threshold
+        bits = self.index.scanner.mask
+        return self.score({c for c in self.vocabulary if common & bits((c,))}) >= self.threshold
 
     def _weigh(self) -> list[tuple[float, dict[str, float]]]:
         weights = self.index.weights()
