@@ -1,17 +1,22 @@
 """Zendesk source: the cursor-based incremental ticket export, through zenpy. Read-only.
 
-One request per page of up to 1000 tickets, with requester, organization and ticket metrics
-sideloaded (zenpy files users and organizations in its object cache, which we read directly
-so no lazy lookup ever sends a request). We fetch page by page with `cursor=` rather than
-letting zenpy's generator follow `after_url`, so every page is retried on its own and the
-pipeline decides when to stop.
+One request per page of up to 1000 tickets, with requester, organization, assignee, group
+and ticket metrics sideloaded; each ticket's people and group are looked up in the page's
+own sideloads, so no lazy lookup ever sends a request. We fetch page by page with `cursor=`
+rather than letting zenpy's generator follow `after_url`, so every page is retried on its own
+and the pipeline decides when to stop.
+
+zenpy sends the requests (its session and auth, its URLs, its 429 and error handling), but
+the connector reads each answer's JSON itself, once, and normalises straight from its dicts
+(`_answer`, `_Sideloads`): zenpy would decode the JSON three times and map every ticket,
+user, organization and group into objects (which we then turned back into dicts), about
+0.8 ms of CPU a ticket, more than syncd's whole per-ticket budget (issue 17).
 
 The ticket lifecycle as the export shows it: a ticket merged into another is closed with the
 `closed_by_merge` tag (Status.MERGED; the export does not say into which ticket); a ticket
 marked as spam is deleted and its requester suspended (Status.SPAM); archived tickets (closed
 over 120 days) stay in the export, so a backfill from an old start_time still sees them.
-Reply times, solve time and reopens come from the `metric_sets` sideload. zenpy does not turn
-that sideload into objects, so it is read from the page's JSON (`_page_json`).
+Reply times, solve time and reopens come from the `metric_sets` sideload.
 
 Satisfaction: a ticket's `satisfaction_rating` says good or bad. With Zendesk's updated
 (customizable) CSAT that is a conversion of a 2-, 3- or 5-point survey (on 5 points 1-3 are
@@ -113,9 +118,9 @@ class ZendeskSource:
         """Pages of at most `page_size` changed tickets, starting after `cursor` (or at
         start_time the first time).
 
-        zenpy sends per_page with the first export request only (later pages are built from
-        the cursor and include: zenpy lib/endpoint.py, PrimaryEndpoint.__call__), so Zendesk
-        answers those with up to 1,000 tickets. Such an answer is handed over in slices of
+        zenpy's export URLs carry per_page on the first request only (later pages are built
+        from the cursor and include: zenpy lib/endpoint.py, PrimaryEndpoint.__call__), so
+        Zendesk answers those with up to 1,000 tickets. Such an answer is handed over in slices of
         page_size, so the pipeline can stop near max_tickets_per_cycle; a slice's cursor is
         then a time cursor (start_time of the first ticket not handed over yet, see
         `_slices`), which resumes exactly there."""
@@ -130,32 +135,22 @@ class ZendeskSource:
 
     def _fetch(self, cursor: str | None) -> tuple[Page, dict[str, int]]:
         self.requests_sent += 1
-        try:
-            if cursor is None or cursor.startswith(START_PREFIX):
-                start = self.config.start_time
-                start_time = int(start.timestamp()) if start else 0
-                if cursor is not None:
-                    start_time = int(cursor.removeprefix(START_PREFIX))
-                generator = self.client.tickets.incremental(
-                    start_time=start_time,
-                    include=SIDELOADS,
-                    per_page=self.config.page_size,
-                )
-            else:  # zenpy drops per_page here: Zendesk's default, 1,000, applies
-                generator = self.client.tickets.incremental(cursor=cursor, include=SIDELOADS)
-            raw_tickets = [t.to_dict() for t in (generator.values or [])]
-            page_json = _page_json(generator)
-            metrics = {
-                m.get("ticket_id"): m
-                for m in page_json.get("metric_sets") or []
-                if isinstance(m, dict)
-            }
-        except Exception as exc:
-            raise _translate(exc, self.link_base, self._retry_after) from None
-        tickets, rejected = self._normalize_page(raw_tickets, metrics)
-        next_cursor = getattr(generator, "after_cursor", None) or cursor or ""
-        end = bool(getattr(generator, "end_of_stream", True))
-        return Page(tickets, next_cursor, end, rejected), _stamps(page_json)
+        export = self.client.tickets.endpoint.incremental
+        if cursor is None or cursor.startswith(START_PREFIX):
+            start = self.config.start_time
+            start_time = int(start.timestamp()) if start else 0
+            if cursor is not None:
+                start_time = int(cursor.removeprefix(START_PREFIX))
+            endpoint = export.cursor_start(
+                start_time=start_time, include=SIDELOADS, per_page=self.config.page_size
+            )
+        else:  # zenpy's cursor endpoint knows no per_page: Zendesk's default, 1,000, applies
+            endpoint = export.cursor(cursor=cursor, include=SIDELOADS)
+        page = self._answer(endpoint, "the ticket export")
+        tickets, rejected = self._normalize_page(page)
+        next_cursor = page.get("after_cursor") or cursor or ""
+        end = bool(page.get("end_of_stream", True))
+        return Page(tickets, next_cursor, end, rejected), _stamps(page)
 
     def fetch(self, keys: Sequence[str]) -> Page:
         """The current version of these tickets, by id, with the export's sideloads
@@ -250,52 +245,91 @@ class ZendeskSource:
 
     def _show_many(self, ids: list[int]) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
         self.requests_sent += 1
-        self._purge_cache()  # zenpy answers from its cache when it holds every id
+        endpoint = self.client.tickets.endpoint(ids=ids, include=SIDELOADS)
+        return self._normalize_page(self._answer(endpoint, "show_many"))
+
+    def _answer(self, endpoint: Any, what: str) -> dict[str, Any]:
+        """The JSON of Zendesk's answer to a zenpy endpoint (URL), decoded once.
+
+        The request goes zenpy's own way (`_get`: its session with our Retry-After hook, its
+        429 handling under a budget of 0 seconds, `_check_response` raising APIException & co.,
+        which `_translate` maps), but its `raw_response` is read here rather than mapped into
+        zenpy objects: that mapping cost about 0.8 ms a ticket (module docstring)."""
+        api = self.client.tickets
         try:
-            generator = self.client.tickets(ids=ids, include=SIDELOADS)
-            raw_tickets = [t.to_dict() for t in (generator.values or [])]
-            metrics = {
-                m.get("ticket_id"): m
-                for m in _page_json(generator).get("metric_sets") or []
-                if isinstance(m, dict)
-            }
+            response = api._get(api._build_url(endpoint), raw_response=True)
         except Exception as exc:
             raise _translate(exc, self.link_base, self._retry_after) from None
-        return self._normalize_page(raw_tickets, metrics)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise TransientError(f"Zendesk answered {what} with no JSON object", vendor="Zendesk")
+        return body
 
     def _normalize_page(
-        self, raw_tickets: list[dict[str, Any]], metrics: Mapping[Any, Any]
+        self, page: Mapping[str, Any]
     ) -> tuple[list[Ticket], list[tuple[str, str, Any]]]:
+        """The answer's tickets, normalised with its sideloads; malformed ones rejected."""
+        side = _Sideloads.of(page)
         tickets, rejected = [], []
-        for raw in raw_tickets:
+        given = page.get("tickets")
+        for raw in given if isinstance(given, list) else ():
+            if not isinstance(raw, dict):
+                rejected.append(("?", "malformed ticket: not a JSON object", raw))
+                continue
             try:
-                tickets.append(self._normalize(raw, metrics.get(raw.get("id"))))
+                tickets.append(self._normalize(raw, side.metrics.get(raw.get("id")), side))
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(raw.get("id", "?")), f"malformed ticket: {exc}", raw))
-        self._purge_cache()
         return tickets, rejected
 
-    def _purge_cache(self) -> None:
-        # zenpy keeps every object it saw (up to 10,000 each); a page is normalised, so
-        # drop them and keep memory flat however long the export.
-        for kind in ("ticket", "user", "organization", "group"):
-            self.client.cache.purge_cache(kind)
-
-    def _normalize(self, raw: Mapping[str, Any], metrics: Mapping[str, Any] | None) -> Ticket:
-        user = self.client.cache.get("user", raw.get("requester_id"))
+    def _normalize(
+        self, raw: Mapping[str, Any], metrics: Mapping[str, Any] | None, side: _Sideloads
+    ) -> Ticket:
+        user = side.users.get(raw.get("requester_id"))
         requester = _user(user, raw.get("requester_id"))
         org_id = raw.get("organization_id")
-        organization = _organization(self.client.cache.get("organization", org_id), org_id)
+        organization = _organization(side.organizations.get(org_id), org_id)
         ticket = normalize(
             raw,
             requester,
             organization,
             self.link_base,
             metrics=metrics,
-            requester_suspended=bool(getattr(user, "suspended", False)),
+            requester_suspended=bool(user.get("suspended")) if user is not None else False,
             custom_names=self.config.custom_fields,
         )
-        return _named(ticket, raw, self.client.cache)
+        return _named(ticket, raw, side)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sideloads:
+    """An answer's sideloads by id: `users` (requesters and assignees), `organizations`,
+    `groups`, and `metrics` (the `metric_sets`, by ticket id)."""
+
+    users: Mapping[Any, Mapping[str, Any]]
+    organizations: Mapping[Any, Mapping[str, Any]]
+    groups: Mapping[Any, Mapping[str, Any]]
+    metrics: Mapping[Any, Mapping[str, Any]]
+
+    @classmethod
+    def of(cls, page: Mapping[str, Any]) -> _Sideloads:
+        return cls(
+            _by_key(page, "users", "id"),
+            _by_key(page, "organizations", "id"),
+            _by_key(page, "groups", "id"),
+            _by_key(page, "metric_sets", "ticket_id"),
+        )
+
+
+def _by_key(page: Mapping[str, Any], sideload: str, key: str) -> dict[Any, Mapping[str, Any]]:
+    """The records of a sideload (a list of objects) by their `key`; a later one wins."""
+    records = page.get(sideload)
+    if not isinstance(records, list):
+        return {}
+    return {record.get(key): record for record in records if isinstance(record, dict)}
 
 
 def normalize(
@@ -474,12 +508,6 @@ def _cut(tickets: list[Ticket], stamps: Mapping[str, int], earliest: int) -> tup
     return resume_point([stamps[t.id] for t in tickets], earliest)
 
 
-def _page_json(generator: Any) -> dict[str, Any]:
-    """The raw JSON of the page zenpy fetched (for the sideloads zenpy does not map)."""
-    page = getattr(generator, "_response_json", None)
-    return page if isinstance(page, dict) else {}
-
-
 def _reply_time(metrics: Mapping[str, Any] | None) -> timedelta | None:
     """Time to the first public agent reply (calendar minutes), None when not replied yet."""
     if not metrics or not _count(metrics, "replies"):
@@ -565,19 +593,19 @@ def _optional_timestamp(metrics: Mapping[str, Any] | None, key: str) -> datetime
     return parse_timestamp(value, key) if value else None
 
 
-def _named(ticket: Ticket, raw: Mapping[str, Any], cache: Any) -> Ticket:
+def _named(ticket: Ticket, raw: Mapping[str, Any], side: _Sideloads) -> Ticket:
     """The ticket with its assignee's and group's names, from the page's `users` (which hold
     the assignees) and `groups` sideloads; without them the ids stay, names empty."""
-    assignee = cache.get("user", raw.get("assignee_id")) if raw.get("assignee_id") else None
+    assignee = side.users.get(raw.get("assignee_id")) if raw.get("assignee_id") else None
     group_id = raw.get("group_id")
-    group = cache.get("group", group_id) if group_id else None
+    group = side.groups.get(group_id) if group_id else None
     if assignee is None and not group_id:
         return ticket
     return replace(
         ticket,
-        assignee_name=str(getattr(assignee, "name", "") or ""),
+        assignee_name=str((assignee or {}).get("name") or ""),
         group_id=str(group_id) if group_id else None,
-        group_name=str(getattr(group, "name", "") or ""),
+        group_name=str((group or {}).get("name") or ""),
     )
 
 
@@ -585,17 +613,21 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _user(user: Any, user_id: Any) -> Person | None:
+def _user(user: Mapping[str, Any] | None, user_id: Any) -> Person | None:
     if user is None:
         return Person(id=str(user_id)) if user_id else None
-    return Person(id=str(user.id), name=user.name or "", email=user.email or "")
+    return Person(
+        id=str(user.get("id")), name=user.get("name") or "", email=user.get("email") or ""
+    )
 
 
-def _organization(org: Any, org_id: Any) -> Organization | None:
+def _organization(org: Mapping[str, Any] | None, org_id: Any) -> Organization | None:
     if org is None:
         return Organization(id=str(org_id)) if org_id else None
-    domains = getattr(org, "domain_names", None) or []
-    return Organization(id=str(org.id), name=org.name or "", domain=domains[0] if domains else "")
+    domains = org.get("domain_names") or []
+    return Organization(
+        id=str(org.get("id")), name=org.get("name") or "", domain=domains[0] if domains else ""
+    )
 
 
 REFUSAL = Refusal(
