@@ -104,6 +104,7 @@ class _Year:
         "ends",
         "hi",
         "lo",
+        "span_day",
         "starts",
         "through",
         "total",
@@ -140,6 +141,13 @@ class _Year:
         for length in self.day_length:
             self.day_before.append(running)
             running += length
+        # The working day holding each interval (-1: it runs past a midnight, as back-to-back
+        # 24h days do), so a moment located in an interval knows its day without a search.
+        self.span_day = [
+            i - 1 if i == bisect_left(self.day_starts, e) else -1
+            for s, e in spans
+            for i in (bisect_right(self.day_starts, s),)
+        ]
 
     def worked(self, moment: datetime) -> timedelta:
         """Working time from the start of the year to `moment` (inside the year)."""
@@ -152,7 +160,8 @@ class _Year:
 
 class Anchor:
     """Working time counted from one moment on a calendar, without pauses: `after(d)` is
-    `calendar.add(start, d)` and `until(m)` is `calendar.elapsed(start, m)`.
+    `calendar.add(start, d)`, `until(m)` is `calendar.elapsed(start, m)` and
+    `business_days(n)` is `calendar.business_days(start, n)`.
 
     The start is located in its year once, so within that year each answer is one binary
     search: an SLA clock asks four or five of them per ticket, and `add`/`elapsed` would
@@ -160,14 +169,23 @@ class Anchor:
     year, a zero duration, a calendar open around the clock) goes to the calendar itself.
     """
 
-    __slots__ = ("_before", "_year", "calendar", "start")
+    __slots__ = ("_before", "_span", "_year", "calendar", "start")
 
     def __init__(self, calendar: BusinessCalendar, start: datetime) -> None:
         self.calendar = calendar
         self.start = at = start if start.tzinfo is UTC else _utc(start, "start")
         year = None if calendar._continuous else calendar._year_at(at)
         self._year = year
-        self._before = _ZERO if year is None else year.worked(at)
+        if year is None:
+            self._span, self._before = -1, _ZERO
+            return
+        # As `_Year.worked`, keeping the interval: the first one still open after the start.
+        k = self._span = bisect_right(year.ends, at)
+        if k == len(year.ends):
+            self._before = year.total
+        else:
+            opens = year.starts[k]
+            self._before = year.before[k] + (at - opens) if at > opens else year.before[k]
 
     def after(self, duration: timedelta) -> datetime:
         """The moment (UTC) when `duration` of working time has passed after the start."""
@@ -195,6 +213,29 @@ class Anchor:
         return (year.before[i] + (moment - start) if moment > start else year.before[i]) - (
             self._before
         )
+
+    def business_days(self, count: int) -> timedelta:
+        """`calendar.business_days(start, count)`, from the located start."""
+        year, k = self._year, self._span
+        if (
+            year is None
+            or k == len(year.ends)
+            or year.span_day[k] < 0
+            or count.__class__ is not int
+            or count < 0
+        ):
+            return self.calendar.business_days(self.start, count)
+        # The clock starts at the start, or the opening of interval k: `_before` either way.
+        return self.calendar._days_ahead(year, year.span_day[k], self._before, count)
+
+    def until_now(self, now: datetime) -> timedelta:
+        """`until(now)` for the `now` of an evaluation, shared by every ticket: its place in
+        the year is remembered by the calendar (`_locate`), not searched for each ticket."""
+        year = self._year
+        if year is None or now.tzinfo is not UTC or now <= self.start:
+            return self.until(now)
+        located, worked = self.calendar._locate(now)
+        return worked - self._before if located is year else self.until(now)
 
 
 @dataclass(frozen=True)
@@ -375,7 +416,12 @@ class BusinessCalendar:
         # `at` is open, so the day holding it is one of the year's working days.
         i = bisect_right(year.day_starts, at) - 1
         passed = year.before[k] + (at - opens)  # working time of the year before `at`
-        into = passed - year.day_before[i]  # ... and of that day
+        return self._days_ahead(year, i, passed, count)
+
+    def _days_ahead(self, year: _Year, i: int, passed: timedelta, count: int) -> timedelta:
+        """`business_days` from the open moment `passed` into `year`, on its working day `i`:
+        to the same point of the working day `count` working days later."""
+        into = passed - year.day_before[i]  # working time of that day before the moment
         span = -passed
         j = i + count
         while j >= len(year.day_starts):  # the days run into the next year(s)

@@ -163,12 +163,7 @@ class SlaRules:
             # The helpdesk's totals hold every stretch before the current one: keep only the
             # current (open-ended) pause from the history, so nothing counts twice.
             pauses = [p for p in pauses if p[1] is None]
-        start = ticket.created_at
-        if pauses or start.tzinfo is not UTC:
-            return _Clock.on(calendar, start, pauses, now, self.at_risk)
-        # Nothing paused it (most tickets): `_Clock.on`'s choice, without its merging.
-        steady = _RoundTheClock if calendar.round_the_clock else _Steady
-        return steady(calendar, start, (), now, self.at_risk)
+        return _Clock.on(calendar, ticket.created_at, pauses, now, self.at_risk)
 
     def _more(
         self,
@@ -315,14 +310,20 @@ class _Clock:
         at_risk: float,
     ) -> _Clock:
         """The clock for `start`: plain arithmetic when the calendar is open around the clock
-        and nothing paused it (most tickets of 24/7 policies), else the calendar's."""
+        and nothing paused it (most tickets of 24/7 policies); the start located once when
+        nothing paused it or one pause stopped it for good (a ticket waiting in a paused
+        status, the usual way to be paused); else the calendar's, pauses merged once."""
+        if start.tzinfo is UTC:
+            if not pauses:
+                plain = _RoundTheClock if calendar.round_the_clock else _Steady
+                return plain(calendar, start, (), now, at_risk)
+            if len(pauses) == 1:
+                stop, until = pauses[0]
+                if until is None and stop.tzinfo is UTC:  # as `merge_pauses` gives it
+                    return _Steady(calendar, start, ((max(stop, start), None),), now, at_risk)
         # Merged once here rather than on each of the calendar calls of the clock.
         merged = merge_pauses(pauses, start) if pauses else ()
-        if merged or start.tzinfo is not UTC:
-            return _Clock(calendar, start, merged, now, at_risk)
-        if calendar.round_the_clock:
-            return _RoundTheClock(calendar, start, merged, now, at_risk)
-        return _Steady(calendar, start, merged, now, at_risk)
+        return _Clock(calendar, start, merged, now, at_risk)
 
     def after(self, duration: timedelta) -> datetime | None:
         """The moment `duration` of clock time has run (None: paused for good before)."""
@@ -336,6 +337,14 @@ class _Clock:
             return self.calendar.elapsed_with_pauses(self.start, moment, self.pauses, merged=True)
         return self.calendar.elapsed(self.start, moment)
 
+    def worked_now(self) -> timedelta:
+        """The clock time from the start to now."""
+        return self.worked(self.now)
+
+    def business_days(self, count: int) -> timedelta:
+        """The working time of `count` business days from the start (pauses aside)."""
+        return self.calendar.business_days(self.start, count)
+
     def standing(
         self, span: Span | None, met_at: datetime | None, past: timedelta = _ZERO
     ) -> tuple[SlaTarget, datetime | None]:
@@ -345,10 +354,7 @@ class _Clock:
         Friday's closing is breached all weekend, not from Monday's opening)."""
         if span is None:
             return SlaTarget(due=None, met_at=met_at), None
-        if isinstance(span, BusinessDays):
-            target = self.calendar.business_days(self.start, span.count)
-        else:
-            target = span
+        target = self.business_days(span.count) if isinstance(span, BusinessDays) else span
         if target <= _ZERO:
             return SlaTarget(due=None, met_at=met_at), None
         due = self.after(target + past) if past else self.after(target)
@@ -358,7 +364,7 @@ class _Clock:
             late = met_at > due if due is not None else used_time > target
             return SlaTarget(due, met_at, None, used_time / target, late), None
         if self.until_now is None:
-            self.until_now = self.worked(self.now)
+            self.until_now = self.worked_now()
         used_time = self.until_now - past if past else self.until_now
         used = used_time / target
         breached = self.now > due if due is not None else used_time > target
@@ -390,10 +396,11 @@ class _RoundTheClock(_Clock):
 
 
 class _Steady(_Clock):
-    """A clock that never paused, on a business calendar: the start is located on the
+    """A clock that never paused, or that a pause stopped for good at `stop` (the ticket
+    waits in a paused status since then), on any calendar: the start is located on the
     calendar once (`Anchor`), not on each of the clock's four or five questions."""
 
-    __slots__ = ("anchor",)
+    __slots__ = ("anchor", "stop")
 
     def __init__(
         self,
@@ -403,19 +410,34 @@ class _Steady(_Clock):
         now: datetime,
         at_risk: float,
     ) -> None:
-        self.pauses = merged
+        self.pauses = merged  # () or one open-ended pause (see `_Clock.on`)
         self.calendar = calendar
         self.start = start
         self.now = now
         self.at_risk = at_risk
         self.until_now = None
         self.anchor = Anchor(calendar, start)
+        self.stop = merged[0][0] if merged else None
 
     def after(self, duration: timedelta) -> datetime | None:
-        return self.anchor.after(duration)
+        due = self.anchor.after(duration)
+        stop = self.stop
+        # As `add_with_pauses`: a positive duration may run out at the stop, none after it.
+        if stop is None or due < stop or (due == stop and duration > _ZERO):
+            return due
+        return None
 
     def worked(self, moment: datetime) -> timedelta:
-        return self.anchor.until(moment)
+        stop = self.stop
+        return self.anchor.until(moment if stop is None or moment < stop else stop)
+
+    def worked_now(self) -> timedelta:
+        if self.stop is None:
+            return self.anchor.until_now(self.now)
+        return self.worked(self.now)
+
+    def business_days(self, count: int) -> timedelta:
+        return self.anchor.business_days(count)
 
 
 # `target * at_risk` by target and share: a timedelta times a float costs as much as the
