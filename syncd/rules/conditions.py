@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ahocorasick
 
@@ -74,6 +74,8 @@ class Facts:
 
 Predicate = Callable[[Facts], bool]
 Getter = Callable[[Facts], Any]
+T = TypeVar("T")
+Chooser = Callable[[Facts], T | None]
 
 # Phases: a section may use fields of earlier phases only.
 TICKET, CATEGORY, PRIORITY, SLA = 0, 1, 2, 3
@@ -153,6 +155,8 @@ def _inline(name: str) -> str | None:
     """The field's getter as an expression over `f` (None: call the getter)."""
     if name in _INLINE:
         return _INLINE[name]
+    if name.startswith("custom."):
+        return f"f.ticket.custom_fields.get({name.removeprefix('custom.')!r})"
     path = name.removeprefix("sla.")
     if path != name and _ATTRIBUTES.fullmatch(path):  # sla.<measure>.<attr>, as _sla reads it
         return f"(None if f.sla is None else f.sla.{path})"
@@ -242,14 +246,89 @@ class PhraseScanner:
         return automaton
 
 
+class Code:
+    """The namespace compiled conditions run in, and the Python expression of each: shared by
+    the compilers of a rule set, so the conditions of a section can be written into one
+    function (`first_of`, `all_of`) instead of one call per rule."""
+
+    def __init__(self) -> None:
+        self.env: dict[str, Any] = {}
+        self.sources: dict[Callable[..., Any], str] = {}
+        self._locals = 0
+
+    def const(self, value: Any) -> str:
+        """A name for `value` in the namespace."""
+        name = f"_c{len(self.env)}"
+        self.env[name] = value
+        return name
+
+    def local(self) -> str:
+        """A fresh local name for an assignment expression."""
+        self._locals += 1
+        return f"_v{self._locals}"
+
+    def function(self, lines: list[str]) -> Callable[[Facts], Any] | None:
+        """`def _(f):` with these lines as its body, in the namespace (None if Python cannot
+        compile it: nested too deeply)."""
+        source = "def _(f):\n" + "\n".join(f"    {line}" for line in lines)
+        scope: dict[str, Any] = {}
+        try:
+            exec(source, self.env, scope)  # our own pieces only, as `Compiler.condition`
+        except (SyntaxError, RecursionError, MemoryError):
+            return None
+        made: Callable[[Facts], Any] = scope["_"]
+        return made
+
+    def test(self, when: Predicate) -> str:
+        """The condition as an expression over `f`."""
+        return self.sources.get(when) or f"{self.const(when)}(f)"
+
+
+def first_of(code: Code, items: Sequence[T], whens: Sequence[Predicate | None]) -> Chooser[T]:
+    """The first item whose condition holds (None: none does) as one function, the
+    conditions written into it in order; a condition of None always holds."""
+    lines = []
+    for item, when in zip(items, whens, strict=True):
+        if when is None:
+            lines.append(f"return {code.const(item)}")
+            break
+        lines.append(f"if {code.test(when)}: return {code.const(item)}")
+    else:
+        lines.append("return None")
+    chooser = code.function(lines)
+    if chooser is not None:
+        return chooser
+    pairs = list(zip(items, whens, strict=True))
+    return lambda f: next((i for i, w in pairs if w is None or w(f)), None)
+
+
+def all_of(
+    code: Code, items: Sequence[T], whens: Sequence[Predicate]
+) -> Callable[[Facts], list[T]]:
+    """Every item whose condition holds, in order, as one function."""
+    lines = ["found = []"]
+    lines += [
+        f"if {code.test(w)}: found.append({code.const(i)})"
+        for i, w in zip(items, whens, strict=True)
+    ]
+    lines.append("return found")
+    chooser = code.function(lines)
+    if chooser is not None:
+        return chooser
+    pairs = list(zip(items, whens, strict=True))
+    return lambda f: [i for i, w in pairs if w(f)]
+
+
 @dataclass
 class Compiler:
     """Compiles the conditions of one rule file section, collecting problems and thresholds.
 
     Compilers of one rule set share `scanners` (field -> PhraseScanner; "field words
     language" -> WordScanner; "field similar language" -> SimilarityIndex), so a ticket's text
-    is scanned once for all sections. `languages` are the stemming languages of the file's
-    wording operators where a condition names none.
+    is scanned once for all sections, and `code` (the namespace the compiled conditions run
+    in, and each condition's expression), so `first_of` and `all_of` can write the conditions
+    of a whole section into one function. `languages` are the stemming languages of the
+    file's wording operators where a condition names none.
     """
 
     path: Path
@@ -258,8 +337,7 @@ class Compiler:
     thresholds: list[Threshold] = field(default_factory=list)
     scanners: dict[str, Any] = field(default_factory=dict)
     languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
-    _env: dict[str, Any] = field(default_factory=dict, repr=False)
-    _names: int = field(default=0, repr=False)
+    code: Code = field(default_factory=lambda: Code(), repr=False)
     _get_expr: str = field(default="", repr=False)  # the field being compiled, inline
 
     def condition(self, node: Any, parent: Any, key: Any) -> Predicate | None:
@@ -270,8 +348,7 @@ class Compiler:
         # One Python function per condition: `all`/`any`/`not` and the common operators run
         # inline, instead of as a tree of closures calling each other (twice as fast).
         try:
-            predicate: Predicate = eval(f"lambda f: {expr}", self._env)  # our own pieces only
-            return predicate
+            predicate: Predicate = eval(f"lambda f: {expr}", self.code.env)  # our own pieces
         except (SyntaxError, RecursionError, MemoryError):
             self.problems.add(
                 where(self.path, parent, key),
@@ -279,6 +356,8 @@ class Compiler:
                 "Split it into simpler rules",
             )
             return None
+        self.code.sources[predicate] = expr
+        return predicate
 
     def _expr(self, node: Any, parent: Any, key: Any) -> str | None:
         """`parent[key]` as a Python expression over the facts `f`."""
@@ -341,8 +420,11 @@ class Compiler:
             low, low_expr = get, get_expr
         else:
             low = _lowered(name, get)
-            cached = repr(name)
-            low_expr = f"(f.lowered[{cached}] if {cached} in f.lowered else {self._const(low)}(f))"
+            cached, keep = repr(name), self._const(_keep_lowered)
+            low_expr = (
+                f"(f.lowered[{cached}] if {cached} in f.lowered "
+                f"else {keep}(f.lowered, {cached}, {get_expr}))"
+            )
         self._get_expr = get_expr
         if not isinstance(value, dict):
             return self._operator("equals", value, get, low, low_expr, loc, name)
@@ -374,7 +456,9 @@ class Compiler:
             want = self._const(_lower(arg))
             if not many:
                 return f"({low_expr} == {want})"
-            return f"{self._const(_equals_any)}({low_expr}, {want})"
+            # A list field (its items) or a single value equals `want`.
+            n = self._name()
+            return f"({want} in {n} if ({n} := {low_expr}).__class__ is tuple else {n} == {want})"
         if op == "in":
             options = frozenset(_lower(v) for v in _as_list(arg))
             if name == "tags":  # tags are strings: any of them among the options
@@ -393,7 +477,7 @@ class Compiler:
             found = f"(f.lowered[{key}] if {key} in f.lowered else {scan}(f))"
             return f"(not {found}.isdisjoint({wanted}))"
         if op in _WORDING:
-            return self._wording(op, arg, name, low, low_expr, loc)
+            return self._wording(op, arg, name, get, low_expr, loc)
         if op == "matches":
             try:
                 regex = re.compile(str(arg), re.IGNORECASE)
@@ -419,7 +503,7 @@ class Compiler:
         return None
 
     def _wording(
-        self, op: str, arg: Any, name: str, low: Getter, low_expr: str, loc: str
+        self, op: str, arg: Any, name: str, get: Getter, low_expr: str, loc: str
     ) -> str | None:
         """`contains_word`, `fuzzy` or `similar_to`: a list, or a mapping with the list under
         `words`/`phrases`/`examples`, a `threshold` (fuzzy, similar_to) and a `language`."""
@@ -463,7 +547,7 @@ class Compiler:
         for language in languages:
             scanner = self.scanners.setdefault(f"{name} words {language}", WordScanner(language))
             # The field's mask of phrases and stems (WordScanner.read), read once per ticket.
-            cached, read = self._const(scanner), self._const(_read_words(scanner, low))
+            cached, read = self._const(scanner), self._const(_read_words(scanner, get))
             found = f"(f.lowered[{cached}] if {cached} in f.lowered else {read}(f))"
             if op == "contains_word":
                 keys = self._words(scanner, texts, items)
@@ -540,18 +624,14 @@ class Compiler:
 
     def _const(self, value: Any) -> str:
         """A name for `value` in the namespace the compiled conditions run in."""
-        name = f"_c{len(self._env)}"
-        self._env[name] = value
-        return name
+        return self.code.const(value)
 
     def _call(self, predicate: Predicate) -> str:
         return f"{self._const(predicate)}(f)"
 
     def _name(self) -> str:
         """A fresh local name for an assignment expression in a compiled condition."""
-        name = f"_v{self._names}"
-        self._names += 1
-        return name
+        return self.code.local()
 
     def _age(self, op: str, arg: Any, get: Getter, value: str, loc: str) -> str | None:
         business = isinstance(arg, dict)
@@ -601,13 +681,6 @@ def _is_list_field(name: str) -> bool:
     return name == "tags" or name.startswith("custom.")
 
 
-def _equals_any(value: Any, want: Any) -> bool:
-    """A list field (its items) or a single value equals `want`."""
-    if value.__class__ is tuple:
-        return want in value
-    return bool(value == want)
-
-
 def _in_any(value: Any, options: frozenset[Any]) -> bool:
     """A list field has an item among the options, or a single value is one of them."""
     values = value if value.__class__ is tuple else (value,)
@@ -627,15 +700,20 @@ def _lowered(name: str, get: Getter) -> Getter:
         cache = f.lowered
         if name in cache:
             return cache[name]
-        value = get(f)
-        if value.__class__ is str:
-            value = value.lower()
-        elif isinstance(value, list | tuple):
-            value = tuple([_lower(v) for v in value])
-        cache[name] = value
-        return value
+        return _keep_lowered(cache, name, get(f))
 
     return low
+
+
+def _keep_lowered(cache: dict[Any, Any], name: str, value: Any) -> Any:
+    """A field's value lower-cased (a text, or each text of a list, as a tuple), kept in the
+    facts' cache (`Facts.lowered`) under the field's name."""
+    if value.__class__ is str:
+        value = value.lower()
+    elif isinstance(value, list | tuple):
+        value = tuple([_lower(v) for v in value])
+    cache[name] = value
+    return value
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -684,11 +762,12 @@ _WORDING_EXAMPLE = {
 }
 
 
-def _read_words(scanner: WordScanner, low: Getter) -> Callable[[Facts], int]:
-    """Reads the field's phrases and stems (a mask) and keeps them on the facts."""
+def _read_words(scanner: WordScanner, get: Getter) -> Callable[[Facts], int]:
+    """Reads the field's phrases and stems (a mask) and keeps them on the facts. The scanner
+    lower-cases the field itself, line by line, only for lines it has not seen before."""
 
     def read(f: Facts) -> int:
-        found = f.lowered[scanner] = scanner.read(low(f))
+        found = f.lowered[scanner] = scanner.read(get(f))
         return found
 
     return read

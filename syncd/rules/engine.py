@@ -8,6 +8,7 @@ in each ordered section. No I/O and no clock reads here: `now` is an argument.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,15 +28,19 @@ from syncd.rules.conditions import (
     CATEGORY,
     PRIORITY,
     SLA,
+    Chooser,
+    Code,
     Compiler,
     Facts,
     PhraseScanner,
     Predicate,
     Threshold,
+    all_of,
+    first_of,
 )
 from syncd.rules.incidents import IncidentRule, compile_incidents
 from syncd.rules.loader import Problems, read_rule_file, where
-from syncd.rules.sla import ALWAYS, SlaRules, compile_calendars, compile_sla
+from syncd.rules.sla import ALWAYS, Policy, SlaRules, compile_calendars, compile_sla
 from syncd.rules.templates import Template
 
 SECTIONS = (
@@ -81,6 +86,10 @@ class RuleFile:
     review_by: date | None
 
 
+def _nothing(facts: Facts) -> None:
+    return None
+
+
 @dataclass
 class RuleSet:
     """Every rule file of a directory, compiled."""
@@ -106,6 +115,29 @@ class RuleSet:
     scanners: dict[str, PhraseScanner] = field(default_factory=dict)  # shared by all sections
 
     default_calendar: BusinessCalendar = field(default_factory=BusinessCalendar.always)
+    code: Code = field(default_factory=Code, repr=False)  # of every compiled condition
+    # Each ordered section as one function (`compile`): the first rule that matches.
+    _first_category: Chooser[Rule] = field(default=_nothing, init=False, repr=False)
+    _first_priority: Chooser[Rule] = field(default=_nothing, init=False, repr=False)
+    _first_policy: Chooser[Policy] = field(default=_nothing, init=False, repr=False)
+    _first_ladder: Chooser[Callable[[Facts], list[Level]]] = field(
+        default=_nothing, init=False, repr=False
+    )
+
+    def compile(self) -> None:
+        """Write each ordered section's conditions into one function (`first_of`, `all_of`):
+        a ticket then costs one call per section, not one per rule. Called by `load_rules`
+        once every rule is compiled."""
+        code = self.code
+        self._first_category = first_of(code, self.categories, [r.when for r in self.categories])
+        self._first_priority = first_of(code, self.priorities, [r.when for r in self.priorities])
+        policies = self.sla.policies
+        self._first_policy = first_of(code, policies, [p.when for p in policies])
+        self._first_ladder = first_of(
+            code,
+            [all_of(code, lad.levels, [lvl.when for lvl in lad.levels]) for lad in self.ladders],
+            [lad.when for lad in self.ladders],
+        )
 
     def choose_default_calendar(self) -> None:
         """The calendar for business-hour durations outside an SLA policy: `business` if
@@ -123,14 +155,12 @@ class RuleSet:
         decided: dict[str, str] = {}
         lowered: dict[Any, Any] = {}
         facts = Facts(ticket, now, decided, None, self.default_calendar, lowered)
-        for category in self.categories:
-            if category.when is None or category.when(facts):
-                reasons = [category.reason]
-                decided["category"] = value = category.value
-                tags = list(category.tags)
-                break
+        category = self._first_category(facts)
+        if category is not None:
+            reasons = [category.reason]
+            decided["category"] = value = category.value
+            tags = list(category.tags)
         else:
-            category = None
             reasons = [DEFAULT_CATEGORY_REASON]
             decided["category"] = value = DEFAULT_CATEGORY
             tags = []
@@ -139,12 +169,8 @@ class RuleSet:
             if rule.when is None or rule.when(facts):
                 tags.extend(t for t in rule.tags if t not in tags)
                 reasons.append(rule.reason)
-        for priority in self.priorities:
-            if priority.when is None or priority.when(facts):
-                chosen = priority.reason
-                break
-        else:
-            chosen = self.default_priority
+        priority = self._first_priority(facts)
+        chosen = self.default_priority if priority is None else priority.reason
         decided["priority"] = level = chosen.value
         lowered["priority"] = level.lower()
         reasons.append(chosen)
@@ -152,7 +178,7 @@ class RuleSet:
         measurable = status.is_open or (
             ticket.solved_at is not None and status is not Status.DELETED
         )
-        policy = self.sla.policy_for(facts) if measurable else None
+        policy = self._first_policy(facts) if measurable else None
         next_checks: list[datetime] = []
         if policy is not None:
             facts.sla, next_sla = self.sla.measure(policy, ticket, level, now)
@@ -160,11 +186,8 @@ class RuleSet:
             reasons.append(policy.reason)
             if next_sla:
                 next_checks.append(next_sla)
-        levels: list[Level] = []
-        for ladder in self.ladders:  # the first ladder that applies, its levels that hold
-            if ladder.when is None or ladder.when(facts):
-                levels = [lvl for lvl in ladder.levels if lvl.when(facts)]
-                break
+        ladder = self._first_ladder(facts)  # the first ladder that applies: its levels that hold
+        levels: list[Level] = [] if ladder is None else ladder(facts)
         actions: list[Action] = []
         for lvl in levels:
             reasons.append(lvl.reason)
@@ -247,6 +270,7 @@ def load_rules(directory: Path) -> RuleSet:
     # crossing is one moment, so each is computed once per evaluation, not once per rule.
     ruleset.thresholds = list(dict.fromkeys(ruleset.thresholds))
     problems.raise_if_any()
+    ruleset.compile()
     return ruleset
 
 
@@ -335,7 +359,7 @@ def _level(ruleset: RuleSet, value: Any, loc: str, problems: Problems) -> str | 
 
 def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
     if "categories" in data:
-        compiler = Compiler(path, problems, CATEGORY, scanners=ruleset.scanners)
+        compiler = Compiler(path, problems, CATEGORY, scanners=ruleset.scanners, code=ruleset.code)
         for rule in _compile_list(path, data, "categories", "category", compiler, ruleset):
             (ruleset.categories if rule.value else ruleset.tag_rules).append(rule)
         ruleset.thresholds += compiler.thresholds
@@ -354,13 +378,15 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
             if level:
                 ruleset.default_priority = Reason("priority", level, "default", loc)
         if "rules" in section:
-            compiler = Compiler(path, problems, PRIORITY, scanners=ruleset.scanners)
+            compiler = Compiler(
+                path, problems, PRIORITY, scanners=ruleset.scanners, code=ruleset.code
+            )
             ruleset.priorities += _compile_list(
                 path, section, "rules", "priority", compiler, ruleset
             )
             ruleset.thresholds += compiler.thresholds
     if "sla" in data:
-        compiler = Compiler(path, problems, SLA, scanners=ruleset.scanners)
+        compiler = Compiler(path, problems, SLA, scanners=ruleset.scanners, code=ruleset.code)
         compile_sla(
             path,
             data,
@@ -372,7 +398,7 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
             compiler,
         )
         ruleset.thresholds += compiler.thresholds
-    later = Compiler(path, problems, SLA + 1, scanners=ruleset.scanners)
+    later = Compiler(path, problems, SLA + 1, scanners=ruleset.scanners, code=ruleset.code)
     if "escalation" in data:
         ruleset.ladders += compile_escalation(path, data, problems, ruleset.templates, later)
     if "follow_ups" in data:

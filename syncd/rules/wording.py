@@ -5,7 +5,8 @@
     text: {similar_to: {examples: ["I was billed twice"], threshold: 75}}
 
 Everything here is computed once, at load, or once per ticket and field; nothing reads a file
-or the clock. Texts arrive lower-cased (the compiler lowers each field once per evaluation).
+or the clock. `WordScanner` lower-cases what it reads; `Fuzzy` gets texts lower-cased (the
+compiler lowers each field once per evaluation).
 
 * `WordScanner` (`contains_word`): the text's words become Snowball stems (PyStemmer, in C),
   so "billed", "bills" and "billing" are all `bill`; English contractions become two words
@@ -172,11 +173,11 @@ class WordScanner:
         return mask
 
     def read(self, value: Any) -> int:
-        """The mask of the registered phrases and of the wanted stems' characters in a
-        lower-cased text or texts."""
+        """The mask of the registered phrases and of the wanted stems' characters in a text
+        or texts (any case)."""
         if value is None:
             return 0
-        if value.__class__ is tuple:  # tags: a phrase lies within one item
+        if value.__class__ is tuple or value.__class__ is list:  # a phrase lies within one item
             return reduce(or_, [self.read(v) for v in value], 0)
         # Line by line: greetings, signatures, quoted replies and the ticket's own text on
         # later cycles come back again and again, so most lines are one lookup. Lines joined
@@ -204,9 +205,10 @@ class WordScanner:
         return reduce(or_, masks, 0)
 
     def _line(self, line: str) -> str:
-        """A line as characters: one per stem, a space for stems no rule looks for."""
+        """A line (any case) as characters: one per stem, a space for stems no rule looks
+        for."""
         memo = self._memo
-        pieces = line.split()
+        pieces = line.lower().split()
         kept = list(map(memo.get, pieces))
         if None in kept:
             if len(memo) > _MEMO_LIMIT:
