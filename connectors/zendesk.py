@@ -32,6 +32,7 @@ idle cycle's, costs nothing more. An account whose token may not read survey res
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 import structlog
 from zenpy import Zenpy
@@ -261,7 +263,7 @@ class ZendeskSource:
         except Exception as exc:
             raise _translate(exc, self.link_base, self._retry_after) from None
         try:
-            body = response.json()
+            body = _json(response.content)
         except ValueError:
             body = None
         if not isinstance(body, dict):
@@ -635,6 +637,15 @@ REFUSAL = Refusal(
     where="helpdesk",
     hint="Check helpdesk.email and the token in the variable named by helpdesk.token_env",
 )
+
+
+def _json(content: bytes) -> Any:
+    """Decoded JSON: orjson, several times faster on a page of megabytes, or json where orjson
+    refuses what JSON's \\u escapes allow (a lone surrogate in a ticket's text)."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
 
 
 def _translate(exc: Exception, base: str, retry_after: float | None = None) -> Exception:
