@@ -267,16 +267,16 @@ class Code:
         self._locals += 1
         return f"_v{self._locals}"
 
-    def function(self, lines: list[str]) -> Callable[[Facts], Any] | None:
+    def function(self, lines: list[str], parameters: str = "f") -> Callable[..., Any] | None:
         """`def _(f):` with these lines as its body, in the namespace (None if Python cannot
         compile it: nested too deeply)."""
-        source = "def _(f):\n" + "\n".join(f"    {line}" for line in lines)
+        source = f"def _({parameters}):\n" + "\n".join(f"    {line}" for line in lines)
         scope: dict[str, Any] = {}
         try:
             exec(source, self.env, scope)  # our own pieces only, as `Compiler.condition`
         except (SyntaxError, RecursionError, MemoryError):
             return None
-        made: Callable[[Facts], Any] = scope["_"]
+        made: Callable[..., Any] = scope["_"]
         return made
 
     def test(self, when: Predicate) -> str:

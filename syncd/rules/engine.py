@@ -90,6 +90,10 @@ def _nothing(facts: Facts) -> None:
     return None
 
 
+def _no_timers(facts: Facts, actions: list[Action], checks: list[datetime]) -> None:
+    return None
+
+
 @dataclass
 class RuleSet:
     """Every rule file of a directory, compiled."""
@@ -123,6 +127,44 @@ class RuleSet:
     _first_ladder: Chooser[Callable[[Facts], list[Level]]] = field(
         default=_nothing, init=False, repr=False
     )
+    _timers: Callable[[Facts, list[Action], list[datetime]], None] = field(
+        default=_no_timers, init=False, repr=False
+    )
+
+    def _timers_function(self) -> Callable[[Facts, list[Action], list[datetime]], None]:
+        """`_timed` with the follow-ups and thresholds written out, their conditions inline."""
+        code = self.code
+        is_time = code.const(datetime)
+        lines = ["ticket, now = f.ticket, f.now"]
+        for follow_up in self.follow_ups:  # as `_timed`
+            holds = "True" if follow_up.when is None else code.test(follow_up.when)
+            lines += [
+                f"moment = ticket.{follow_up.after}",
+                f"if isinstance(moment, {is_time}):",
+                f"    due = moment + {code.const(follow_up.wait)}",
+                "    if due > now:",
+                "        checks.append(due)",
+                f"    elif {holds}:",
+                f"        actions.extend({code.const(follow_up.actions)})",
+            ]
+        if self.thresholds:
+            lines.append("if ticket.status.is_open:")
+        for threshold in self.thresholds:  # as `_threshold_crossings`
+            duration = code.const(threshold.duration)
+            crossing = f"moment + {duration}"
+            if threshold.business:  # working time of the facts' calendar, when there is one
+                crossing = (
+                    f"({crossing} if f.calendar is None else f.calendar.add(moment, {duration}))"
+                )
+            lines += [
+                f"    moment = {code.const(threshold.get)}(f)",
+                f"    if isinstance(moment, {is_time}):",
+                f"        crossing = {crossing}",
+                "        if crossing is not None and crossing > now:",
+                f"            checks.append(crossing + {code.const(_JUST_PAST)})",
+            ]
+        made = code.function(lines, "f, actions, checks")
+        return self._timed if made is None else made
 
     def compile(self) -> None:
         """Write each ordered section's conditions into one function (`first_of`, `all_of`):
@@ -138,6 +180,7 @@ class RuleSet:
             [all_of(code, lad.levels, [lvl.when for lvl in lad.levels]) for lad in self.ladders],
             [lad.when for lad in self.ladders],
         )
+        self._timers = self._timers_function()
 
     def choose_default_calendar(self) -> None:
         """The calendar for business-hour durations outside an SLA policy: `business` if
@@ -149,9 +192,9 @@ class RuleSet:
 
     def evaluate(self, ticket: Ticket, now: datetime) -> Decision:
         """Apply the rules to a ticket as of `now` (pure)."""
-        # The first-match loops, decisions and ladders are written out here rather than
-        # called (`_first`, `Facts.decide`, `escalate`, `FollowUp.due_at`): this runs for
-        # every ticket of every cycle, and each call saved is time saved.
+        # Each section is one generated function (`compile`), and the decisions are written
+        # out here rather than called (`Facts.decide`): this runs for every ticket of every
+        # cycle, and each call saved is time saved.
         decided: dict[str, str] = {}
         lowered: dict[Any, Any] = {}
         facts = Facts(ticket, now, decided, None, self.default_calendar, lowered)
@@ -192,17 +235,7 @@ class RuleSet:
         for lvl in levels:
             reasons.append(lvl.reason)
             actions.extend(lvl.actions)
-        for follow_up in self.follow_ups:
-            moment = getattr(ticket, follow_up.after)
-            if not isinstance(moment, datetime):
-                continue  # the event has not happened
-            due = moment + follow_up.wait
-            if due > now:
-                next_checks.append(due)
-            elif follow_up.when is None or follow_up.when(facts):
-                actions.extend(follow_up.actions)
-        if self.thresholds and status.is_open:
-            next_checks.extend(self._threshold_crossings(facts))
+        self._timers(facts, actions, next_checks)
         top = levels[-1] if levels else None
         return Decision(
             decided["category"],
@@ -215,6 +248,23 @@ class RuleSet:
             tuple(actions),
             min(next_checks) if next_checks else None,
         )
+
+    def _timed(self, facts: Facts, actions: list[Action], checks: list[datetime]) -> None:
+        """What the clock decides, as `compile` writes it into one function (`_timers`):
+        the follow-ups that are due and hold (their actions), and the moments when one
+        becomes due or a time condition flips (`checks`)."""
+        ticket, now = facts.ticket, facts.now
+        for follow_up in self.follow_ups:
+            moment = getattr(ticket, follow_up.after)
+            if not isinstance(moment, datetime):
+                continue  # the event has not happened
+            due = moment + follow_up.wait
+            if due > now:
+                checks.append(due)
+            elif follow_up.when is None or follow_up.when(facts):
+                actions.extend(follow_up.actions)
+        if self.thresholds and ticket.status.is_open:
+            checks.extend(self._threshold_crossings(facts))
 
     def _threshold_crossings(self, facts: Facts) -> list[datetime]:
         """Future moments when an older_than/within condition flips for an open ticket."""
