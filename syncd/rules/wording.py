@@ -48,7 +48,9 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _SPACES = re.compile(" {2,}")
 _EDGES = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'’“”«»…¿¡"  # around a word: not part of it
 _MEMO_LIMIT = 200_000  # pieces of text remembered per language; memory stays bounded
-_LINE_MEMO_LIMIT = 50_000  # lines of text remembered per field and language, likewise
+# Characters of lines remembered per field and language (keys and their codes, a few MB): a
+# bound on lines alone let a backfill's long descriptions (10-20 KB a line) hold hundreds of MB.
+_LINE_MEMO_CHARS = 2_000_000
 # English contractions whose first word is not the word before "n't".
 _NOT = {"can't": "can", "cannot": "can", "won't": "will", "shan't": "shall", "ain't": "is"}
 _CLITICS = ("'s", "'re", "'ve", "'ll", "'d", "'m")
@@ -133,6 +135,7 @@ class WordScanner:
         self._bits: dict[str, int] = {}  # phrase key or stem character -> its bit
         self._memo: dict[str, str] = {}  # piece of text -> its characters
         self._lines: dict[str, str] = {}  # line of text -> its characters
+        self._line_chars = 0  # the characters of the lines in `_lines`
         self._runs: dict[str, int] = {}  # run of characters -> its mask
         self._automaton: Any = None
 
@@ -142,7 +145,7 @@ class WordScanner:
         if found is None:
             found = self._codes[stem] = _code(len(self._codes))
             self._bit(found)
-            self._memo, self._lines = {}, {}  # text read before may hold the stem
+            self._memo, self._lines, self._line_chars = {}, {}, 0  # read text may hold it
         return found
 
     def codes(self, stems: Iterable[str]) -> frozenset[str]:
@@ -187,11 +190,9 @@ class WordScanner:
         lines = str(value).split("\n")
         kept = list(map(memo.get, lines))
         if None in kept:
-            if len(memo) > _LINE_MEMO_LIMIT:
-                memo.clear()
             for index, line in enumerate(lines):
                 if kept[index] is None:
-                    kept[index] = memo[line] = self._line(line)
+                    kept[index] = self._remember(line)
         # No phrase holds a space, so each lies within one run of characters.
         runs = "".join(kept).split()  # type: ignore[arg-type]
         known = self._runs
@@ -203,6 +204,16 @@ class WordScanner:
                 if masks[index] is None:
                     masks[index] = known[run] = self._run(run)
         return reduce(or_, masks, 0)
+
+    def _remember(self, line: str) -> str:
+        """A line's characters (`_line`), remembered within `_LINE_MEMO_CHARS`."""
+        held = self._line_chars + len(line)
+        if held > _LINE_MEMO_CHARS:
+            self._lines.clear()
+            held = len(line)
+        self._line_chars = held
+        self._lines[line] = codes = self._line(line)
+        return codes
 
     def _line(self, line: str) -> str:
         """A line (any case) as characters: one per stem, a space for stems no rule looks
