@@ -8,7 +8,7 @@ with the snapshots and, once every sink took every tab, the day they were delive
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,12 +55,11 @@ class ReportTabs:
             return cls()
         if more:
             return cls([], changed, day, complete=False)
-        facts = {f.key: f for f in store.report_facts(report_since(now, reporter))}
-        facts.update((f.key, f) for f in fresh)
-        # What became of each escalation's notifications, as recorded so far: the Escalations
-        # tab's Notified (this cycle's own are carried out after the tabs are built).
-        outcomes = store.action_outcomes([f.key for f in facts.values() if f.escalations])
-        return cls(build_reports(facts.values(), now, reporter, outcomes), changed, day)
+        facts = _overlaid(store.report_facts(report_since(now, reporter)), fresh)
+        # What became of each escalation's notifications, as recorded so far, for the rows the
+        # Escalations tab shows: its Notified (this cycle's own are carried out after the tabs
+        # are built).
+        return cls(build_reports(facts, now, reporter, store.action_outcomes), changed, day)
 
     def records(self, sink: Sink) -> list[SinkRecord]:
         """The sink's records of the tabs (none if it shows no reports)."""
@@ -84,3 +83,12 @@ class ReportTabs:
         if not self.day:
             return {}
         return {REPORTS_DAY: self.day if self.complete and taken else ""}
+
+
+def _overlaid(stored: Iterable[TicketFacts], fresh: list[TicketFacts]) -> Iterator[TicketFacts]:
+    """The stored facts with this cycle's in their place, as they are read: those stored but
+    for the tickets of this cycle, then this cycle's (a backfill's facts are streamed from the
+    state store, never held all at once)."""
+    keys = {f.key for f in fresh}
+    yield from (f for f in stored if f.key not in keys)
+    yield from fresh

@@ -75,12 +75,14 @@ from __future__ import annotations
 import functools
 import itertools
 import statistics
+from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from syncd.facts import OTHER_MEASURES, Escalation, Target, TicketFacts, rule_file
@@ -177,37 +179,55 @@ def report_since(now: datetime, settings: ReportSettings) -> datetime:
     )
 
 
+# ticket -> action key -> (target, recorded outcome), as the state store keeps them
+Outcomes = Mapping[str, Mapping[str, tuple[str, str]]]
+
+
 def build_reports(
     facts: Iterable[TicketFacts],
     now: datetime,
     settings: ReportSettings,
-    outcomes: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+    outcomes: Callable[[list[str]], Outcomes] | None = None,
 ) -> list[Report]:
     """The six report tables, from the facts of every ticket open or closed in the window
-    (see `report_since`). `outcomes` (ticket -> action key -> (target, recorded outcome),
-    as the state store keeps them) tell the Escalations tab which notifications went out;
-    without them it lists each level's notify targets as the rules name them."""
+    (see `report_since`). `outcomes` gives the recorded actions of some tickets (the state
+    store's `action_outcomes`): it is asked once, for the tickets of the escalation rows the
+    Escalations tab shows, which notifications went out; without it the tab lists each
+    level's notify targets as the rules name them.
+
+    One pass over `facts`, keeping only what the tables need (counts per day, per agent and
+    week, the hours of the medians, the rows the bounded tabs can still show), so a
+    backfill's hundred thousand facts can be streamed from the state store in bounded
+    memory."""
     zone = ZoneInfo(settings.timezone)
     calendar = _Calendar(now.astimezone(zone).date(), settings)
-    live = [f for f in facts if not f.gone]
-    good_bad = good_bad_only(live)
-    days = _count_days(live, now, calendar, zone, settings)
+    days = _DayTallies(now, calendar, zone, settings)
+    breaches = _BreachRows(now, settings)
+    escalations = _EscalationRows(now - settings.recent_breaches, settings.tab_rows)
+    agents = _AgentTallies(now, calendar.weeks, zone)
+    scales: set[int | None] = set()  # the survey scales of the CSAT scores
+    for f in facts:
+        if f.gone:
+            continue
+        if f.csat is not None:
+            scales.add(f.csat_scale)
+        days.add(f)
+        breaches.add(f)
+        escalations.add(f)
+        agents.add(f)
+    # Every score from a good/bad survey: the tabs show the share of good ratings instead of
+    # an average on 1-5. It changes only how the CSAT cells are figured, from the same sums.
+    good_bad = scales == {2}
+    counted = days.days()
     cut = replace(settings, good_bad=good_bad)
     return [
-        breaches_report(live, now, settings),
-        escalations_report(live, now - settings.recent_breaches, outcomes, settings.tab_rows),
-        daily_report(calendar.days.roll_up(days, calendar.first), calendar.days, cut),
-        weekly_report(calendar.weeks.roll_up(days, calendar.first), calendar.weeks, cut),
-        monthly_report(calendar.months.roll_up(days, calendar.first), calendar.months, cut),
-        agents_report(live, now, calendar.weeks, zone, good_bad),
+        breaches.report(),
+        escalations.report(outcomes),
+        daily_report(calendar.days.roll_up(counted, calendar.first), calendar.days, cut),
+        weekly_report(calendar.weeks.roll_up(counted, calendar.first), calendar.weeks, cut),
+        monthly_report(calendar.months.roll_up(counted, calendar.first), calendar.months, cut),
+        agents.report(good_bad),
     ]
-
-
-def good_bad_only(live: Iterable[TicketFacts]) -> bool:
-    """Whether every CSAT score of these tickets came from a good/bad survey (then the tabs
-    show the share of good ratings instead of an average on 1-5); False without scores."""
-    scales = {f.csat_scale for f in live if f.csat is not None}
-    return scales == {2}
 
 
 def is_good(score: float) -> bool:
@@ -237,7 +257,7 @@ def attainment(met: int, settled_count: int) -> float | None:
     return round(met / settled_count, 4) if settled_count else None
 
 
-def median_hours(hours: list[float]) -> float | None:
+def median_hours(hours: Sequence[float]) -> float | None:
     """The median of some durations in hours; None when there are none."""
     return round(statistics.median(hours), 2) if hours else None
 
@@ -286,6 +306,12 @@ def hours_between(start: datetime, end: datetime) -> float:
 # -- counting: every event once, on its local day; weeks and months are sums of days ---------
 
 
+def _hours() -> array[float]:
+    """Durations in hours for a median, as C doubles: 8 bytes a value, not a float object's
+    32 (a backfill adds one or two per ticket)."""
+    return array("d")
+
+
 @dataclass(slots=True)
 class _Tally:
     """What happened in one day, week or month."""
@@ -298,7 +324,7 @@ class _Tally:
     res_met: int = 0
     res_settled: int = 0
     breaches: int = 0
-    reply_hours: list[float] = field(default_factory=list)
+    reply_hours: array[float] = field(default_factory=_hours)
     csat_total: float = 0.0
     csat_count: int = 0
     csat_good: int = 0
@@ -386,31 +412,36 @@ class _Calendar:
         self.last = max(p.end for p in (self.days, self.weeks, self.months))
 
 
-def _count_days(
-    live: list[TicketFacts],
-    now: datetime,
-    calendar: _Calendar,
-    zone: ZoneInfo,
-    settings: ReportSettings,
-) -> list[_Tally]:
+class _DayTallies:
     """Every counted event of the live tickets, on its local day from `calendar.first` to
-    `calendar.last`, with the backlog at the end of each day."""
-    count = (calendar.last - calendar.first).days + 1
-    # A moment's day by bisecting the UTC timestamps of local midnights: one C call, several
-    # times faster than converting each moment to the zone. Slot 0 gathers what happened
-    # before the first day (its new and solved make the backlog), slot count + 1 what after.
-    midnights = [
-        datetime.combine(calendar.first + timedelta(days=n), time(), zone).timestamp()
-        for n in range(count + 1)
-    ]
-    slots = [_Tally() for _ in range(count + 2)]
-    categories, priorities = set(settings.categories), set(settings.priorities)
-    day = functools.partial(bisect_right, midnights)
-    for f in live:
-        priority = f.priority if f.priority in priorities else OTHER
+    `calendar.last`, counted as the facts go by (`add`); `days()` adds the backlog at the end
+    of each day."""
+
+    def __init__(
+        self, now: datetime, calendar: _Calendar, zone: ZoneInfo, settings: ReportSettings
+    ) -> None:
+        count = (calendar.last - calendar.first).days + 1
+        # A moment's day by bisecting the UTC timestamps of local midnights: one C call,
+        # several times faster than converting each moment to the zone. Slot 0 gathers what
+        # happened before the first day (its new and solved make the backlog), slot count + 1
+        # what after.
+        midnights = [
+            datetime.combine(calendar.first + timedelta(days=n), time(), zone).timestamp()
+            for n in range(count + 1)
+        ]
+        self.day = functools.partial(bisect_right, midnights)
+        self.slots = [_Tally() for _ in range(count + 2)]
+        self.categories, self.priorities = set(settings.categories), set(settings.priorities)
+        self.now = now
+
+    def add(self, f: TicketFacts) -> None:
+        """Count a live ticket's events: created, solved (with its score), first answered,
+        and its first response and resolution targets, once settled."""
+        slots, day = self.slots, self.day
+        priority = f.priority if f.priority in self.priorities else OTHER
         t = slots[day(f.created_at.timestamp())]
         t.new += 1
-        t.new_by_category[f.category if f.category in categories else OTHER] += 1
+        t.new_by_category[f.category if f.category in self.categories else OTHER] += 1
         t.new_by_priority[priority] += 1
         if f.solved_at is not None:
             t = slots[day(max(f.solved_at, f.created_at).timestamp())]
@@ -422,7 +453,7 @@ def _count_days(
         if f.first_response_at is not None:
             t = slots[day(f.first_response_at.timestamp())]
             t.reply_hours.append(hours_between(f.created_at, f.first_response_at))
-        judged_at = min(f.solved_at or now, now)
+        judged_at = min(f.solved_at or self.now, self.now)
         for is_fr, target in ((True, f.first_response), (False, f.resolution)):
             outcome = settled(target, judged_at)
             if outcome is None:
@@ -438,12 +469,16 @@ def _count_days(
             if not met:
                 t.breaches += 1
                 t.breaches_by_priority[priority] += 1
-    before, days = slots[0], slots[1:-1]
-    backlog = before.new - before.solved
-    for t in days:
-        backlog += t.new - t.solved
-        t.backlog = backlog
-    return days
+
+    def days(self) -> list[_Tally]:
+        """The tallies of the days from `calendar.first` to `calendar.last`, each with the
+        backlog at its end."""
+        before, days = self.slots[0], self.slots[1:-1]
+        backlog = before.new - before.solved
+        for t in days:
+            backlog += t.new - t.solved
+            t.backlog = backlog
+        return days
 
 
 # -- the tables ------------------------------------------------------------------------------
@@ -610,14 +645,63 @@ def _targets_of(f: TicketFacts) -> list[tuple[int, str, Target | None]]:
     return out
 
 
-def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSettings) -> Report:
-    """Every open breach and every breach that ended within the history window, newest due
-    first, at most `settings.tab_rows`; a first line counts the older ones left out."""
-    recent = now - settings.recent_breaches
-    found: list[tuple[tuple[float, int, str, int], list[Cell]]] = []
-    older = 0
-    for f in live:
-        judged_at = min(f.solved_at or now, now)
+# The order of a bounded tab's rows: newest first (minus the moment's timestamp); at the same
+# moment, numeric ticket ids in numeric order (length, then id); then the ticket's own order.
+_RowKey = tuple[float, int, str, int]
+_Row = TypeVar("_Row")
+
+
+class _Newest(Generic[_Row]):
+    """The rows a bounded tab can still show, offered in any order: the first `limit` in key
+    order, and a count of the rows left out. It holds at most twice `limit` rows whatever
+    the number offered: when the buffer fills it is sorted and cut back to `limit`, and the
+    last key kept bars any row that would sort after it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.found: list[tuple[_RowKey, _Row]] = []
+        self.left_out = 0  # rows not shown: past the limit, or left out by the tab's caller
+        self.bar: _RowKey | None = None  # a row of this key or later cannot be shown
+
+    def may_show(self, key: _RowKey) -> bool:
+        """Whether a row of this key can still be among the first `limit` (when not, the
+        caller counts it left out and need not build it). At an equal key the row offered
+        first comes first, as in a stable sort, so a key equal to the bar is out too."""
+        return self.bar is None or key < self.bar
+
+    def add(self, key: _RowKey, row: _Row) -> None:
+        """Offer a row that `may_show`."""
+        self.found.append((key, row))
+        if len(self.found) > 2 * self.limit:
+            self._cut()
+
+    def shown(self) -> list[_Row]:
+        """The rows shown, in key order."""
+        self._cut()
+        return [row for _, row in self.found]
+
+    def _cut(self) -> None:
+        self.found.sort(key=itemgetter(0))  # stable: equal keys keep the order offered
+        self.left_out += max(0, len(self.found) - self.limit)
+        del self.found[self.limit :]
+        if self.found and len(self.found) == self.limit:
+            self.bar = self.found[-1][0]
+
+
+class _BreachRows:
+    """The SLA breaches tab: every open breach and every breach that ended within the history
+    window, newest due first, at most `settings.tab_rows`; a first line counts the older ones
+    left out."""
+
+    def __init__(self, now: datetime, settings: ReportSettings) -> None:
+        self.now = now
+        self.window = settings.recent_breaches
+        self.recent = now - settings.recent_breaches
+        self.rows: _Newest[list[Cell]] = _Newest(settings.tab_rows)
+
+    def add(self, f: TicketFacts) -> None:
+        """List the breached targets of a live ticket."""
+        judged_at = min(f.solved_at or self.now, self.now)
         for order, label, target in _targets_of(f):
             outcome = settled(target, judged_at)
             if outcome is None or outcome[1]:
@@ -625,8 +709,9 @@ def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSett
             due = outcome[0]
             assert target is not None
             ended = target.met_at or f.solved_at
-            if ended is not None and ended < recent:
-                older += 1
+            key = (-due.timestamp(), len(f.key), f.key, order)
+            if (ended is not None and ended < self.recent) or not self.rows.may_show(key):
+                self.rows.left_out += 1
                 continue
             state = "open" if ended is None else "met late" if target.met_at else "solved unmet"
             row: list[Cell] = [
@@ -639,33 +724,34 @@ def breaches_report(live: list[TicketFacts], now: datetime, settings: ReportSett
                 label,
                 due,
                 ended,
-                round(hours_between(due, ended or now), 2),
+                round(hours_between(due, ended or self.now), 2),
                 state,
                 f.escalation_name,
                 f.url,
             ]
-            # Newest due first; at the same moment, numeric ticket ids in numeric order.
-            found.append(((-due.timestamp(), len(f.key), f.key, order), row))
-    kept = f"open ones and those ended in the last {_days(settings.recent_breaches)}"
-    rows = _bounded(found, older, settings.tab_rows, BREACH_COLUMNS, ("breach", "breaches"), kept)
-    formats = {"Due": "datetime", "Ended": "datetime", "Hours late": "hours"}
-    return Report("breaches", TITLES["breaches"], BREACH_COLUMNS, rows, formats)
+            self.rows.add(key, row)
+
+    def report(self) -> Report:
+        """The tab, from the breaches listed."""
+        kept = f"open ones and those ended in the last {_days(self.window)}"
+        noun = ("breach", "breaches")
+        shown, left_out = self.rows.shown(), self.rows.left_out
+        rows = _bounded(shown, left_out, self.rows.limit, BREACH_COLUMNS, noun, kept)
+        formats = {"Due": "datetime", "Ended": "datetime", "Hours late": "hours"}
+        return Report("breaches", TITLES["breaches"], BREACH_COLUMNS, rows, formats)
 
 
 def _bounded(
-    found: list[tuple[tuple[float, int, str, int], list[Cell]]],
-    older: int,
+    rows: list[list[Cell]],
+    left_out: int,
     limit: int,
     columns: Sequence[str],
     noun: tuple[str, str],
     kept: str,
 ) -> list[list[Cell]]:
-    """The rows in key order, at most `limit`, after a first line saying how many older ones
-    (`older`, plus those past the limit) are not shown, when there are any; `noun`: singular
-    and plural, `kept`: which rows the tab keeps."""
-    found.sort(key=itemgetter(0))
-    rows = [row for _, row in found[:limit]]
-    left_out = older + max(0, len(found) - limit)
+    """The rows shown (at most `limit`) after a first line saying how many older ones
+    (`left_out`) are not shown, when there are any; `noun`: singular and plural, `kept`: which
+    rows the tab keeps."""
     if not left_out:
         return rows
     note = (
@@ -732,22 +818,31 @@ def _not_sent(outcome: str | None) -> str | None:
     return None
 
 
-def escalations_report(
-    live: list[TicketFacts],
-    since: datetime,
-    outcomes: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
-    limit: int = TAB_ROWS,
-) -> Report:
-    """Every escalation level of a ticket still open, and every other one reached since
-    `since`, newest first, at most `limit` rows after a first line counting the older ones
-    left out; `outcomes` as in `build_reports`."""
-    found: list[tuple[tuple[float, int, str, int], list[Cell]]] = []
-    older = 0
-    for f in live:
+_NOTIFIED = ESCALATION_COLUMNS.index("Notified")
+_RULE = ESCALATION_COLUMNS.index("Rule")
+
+
+class _EscalationRows:
+    """The Escalations tab: every escalation level of a ticket still open, and every other one
+    reached since `since`, newest first, at most `limit` rows after a first line counting the
+    older ones left out."""
+
+    def __init__(self, since: datetime, limit: int = TAB_ROWS) -> None:
+        self.since = since
+        # A row with the ticket's key and the escalation, whose Notified and Rule cells are
+        # filled in once the rows shown are known: only their outcomes are looked up, and
+        # only their rule files named.
+        self.rows: _Newest[tuple[str, Escalation, list[Cell]]] = _Newest(limit)
+
+    def add(self, f: TicketFacts) -> None:
+        """List the escalation levels a live ticket reached."""
+        if not f.escalations:
+            return
         still_open = f.closed_at is None
         for e in f.escalations:
-            if e.reached_at < since and not still_open:
-                older += 1
+            key = (-e.reached_at.timestamp(), len(f.key), f.key, -e.level)
+            if (e.reached_at < self.since and not still_open) or not self.rows.may_show(key):
+                self.rows.left_out += 1
                 continue
             row: list[Cell] = [
                 e.reached_at,
@@ -759,19 +854,31 @@ def escalations_report(
                 e.level,
                 e.name,
                 e.reason,
-                notified(e, None if outcomes is None else outcomes.get(f.key, {})),
-                f"{e.ladder} ({rule_file(e.where)})",
+                None,  # Notified and Rule: filled in for the rows shown (see report())
+                None,
                 f.status,
                 f.url,
             ]
-            found.append(((-e.reached_at.timestamp(), len(f.key), f.key, -e.level), row))
-    kept = (
-        f"those of open tickets and those reached since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    )
-    noun = ("escalation", "escalations")
-    rows = _bounded(found, older, limit, ESCALATION_COLUMNS, noun, kept)
-    formats = {"Escalated at": "datetime", "Level": "count"}
-    return Report("escalations", TITLES["escalations"], ESCALATION_COLUMNS, rows, formats)
+            self.rows.add(key, (f.key, e, row))
+
+    def report(self, outcomes: Callable[[list[str]], Outcomes] | None = None) -> Report:
+        """The tab, from the escalations listed; `outcomes` as in `build_reports`."""
+        shown = self.rows.shown()
+        recorded = None if outcomes is None else outcomes(sorted({key for key, _, _ in shown}))
+        rules: dict[tuple[str, str], str] = {}  # a ladder's levels are a few rules
+        for key, e, row in shown:
+            row[_NOTIFIED] = notified(e, None if recorded is None else recorded.get(key, {}))
+            rule = rules.get((e.ladder, e.where))
+            if rule is None:
+                rule = rules[e.ladder, e.where] = f"{e.ladder} ({rule_file(e.where)})"
+            row[_RULE] = rule
+        since = self.since.astimezone(UTC)
+        kept = f"those of open tickets and those reached since {since:%Y-%m-%d %H:%M} UTC"
+        noun = ("escalation", "escalations")
+        rows = [row for _, _, row in shown]
+        rows = _bounded(rows, self.rows.left_out, self.rows.limit, ESCALATION_COLUMNS, noun, kept)
+        formats = {"Escalated at": "datetime", "Level": "count"}
+        return Report("escalations", TITLES["escalations"], ESCALATION_COLUMNS, rows, formats)
 
 
 # -- agents -----------------------------------------------------------------------------------
@@ -800,7 +907,7 @@ class _AgentWeek:
     assigned: int = 0
     solved: int = 0
     load: int = 0  # change in open tickets over the week (a running sum makes the load)
-    reply_hours: list[float] = field(default_factory=list)
+    reply_hours: array[float] = field(default_factory=_hours)
     met: int = 0
     settled: int = 0
     csat_total: float = 0.0
@@ -814,34 +921,40 @@ class _AgentWeek:
         return any(counts) or bool(self.reply_hours or self.escalations)
 
 
-def agents_report(
-    live: list[TicketFacts], now: datetime, weeks: _Periods, zone: ZoneInfo, good_bad: bool
-) -> Report:
-    """One row per agent and week shown (as on the Weekly report), newest week first and the
-    heaviest open load first; a column chart of the newest week's open load."""
-    starts = [datetime.combine(s, time(), zone).timestamp() for s in weeks.starts]
-    starts.append(datetime.combine(weeks.end + timedelta(days=1), time(), zone).timestamp())
-    count = len(weeks.starts)
+class _AgentTallies:
+    """The Agents tab: one row per agent and week shown (as on the Weekly report), newest week
+    first and the heaviest open load first; a column chart of the newest week's open load.
+    Each agent's weeks are counted as the facts go by (`add`)."""
 
-    def week(moment: datetime) -> int:
+    def __init__(self, now: datetime, weeks: _Periods, zone: ZoneInfo) -> None:
+        starts = [datetime.combine(s, time(), zone).timestamp() for s in weeks.starts]
+        starts.append(datetime.combine(weeks.end + timedelta(days=1), time(), zone).timestamp())
+        self.starts = starts
+        self.count = len(weeks.starts)
+        self.weeks = weeks
+        self.now = now
+        self.tallies: dict[str, list[_AgentWeek]] = {}
+        self.names: dict[str, tuple[datetime, str]] = {}  # agent id -> the latest name seen
+
+    def week(self, moment: datetime) -> int:
         """The week of a moment: -1 before the first, `count` after the last."""
-        return bisect_right(starts, moment.timestamp()) - 1
+        return bisect_right(self.starts, moment.timestamp()) - 1
 
-    tallies: dict[str, list[_AgentWeek]] = {}
-    names: dict[str, tuple[datetime, str]] = {}  # agent id -> the latest name seen
-
-    def tally(agent: str, index: int) -> _AgentWeek | None:
-        if not 0 <= index < count:
+    def tally(self, agent: str, index: int) -> _AgentWeek | None:
+        """The agent's week `index`; None outside the weeks shown."""
+        if not 0 <= index < self.count:
             return None
-        weeks_of = tallies.get(agent)
+        weeks_of = self.tallies.get(agent)
         if weeks_of is None:
-            weeks_of = tallies[agent] = [_AgentWeek() for _ in range(count)]
+            weeks_of = self.tallies[agent] = [_AgentWeek() for _ in range(self.count)]
         return weeks_of[index]
 
-    for f in live:
+    def add(self, f: TicketFacts) -> None:
+        """Count a live ticket for its assignee."""
+        week, tally = self.week, self.tally
         agent = f.assignee_id or f.assignee_name
-        if f.assignee_name and (agent not in names or names[agent][0] < f.seen_at):
-            names[agent] = (f.seen_at, f.assignee_name)
+        if f.assignee_name and (agent not in self.names or self.names[agent][0] < f.seen_at):
+            self.names[agent] = (f.seen_at, f.assignee_name)
         created = week(f.created_at)
         if (t := tally(agent, max(created, 0))) is not None:
             t.load += 1  # open from its creation (before the first week: from the start)
@@ -859,7 +972,7 @@ def agents_report(
                         t.csat_good += is_good(f.csat)
         if f.first_response_at is not None and (t := tally(agent, week(f.first_response_at))):
             t.reply_hours.append(hours_between(f.created_at, f.first_response_at))
-        judged_at = min(f.solved_at or now, now)
+        judged_at = min(f.solved_at or self.now, self.now)
         for target in (f.first_response, f.resolution):
             outcome = settled(target, judged_at)
             if outcome is not None and (t := tally(agent, week(outcome[0]))) is not None:
@@ -869,35 +982,40 @@ def agents_report(
             if (t := tally(agent, week(e.reached_at))) is not None:
                 t.escalations += 1
 
-    ends = _week_ends(weeks)
-    by_week: list[list[tuple[tuple[int, int, str], list[Cell]]]] = [[] for _ in range(count)]
-    for agent, weeks_of in tallies.items():
-        label = names[agent][1] if agent in names else agent or UNASSIGNED
-        load = 0
-        for i, t in enumerate(weeks_of):
-            load += t.load
-            if i == 0 or not t.active(load):
-                continue  # week 0 is the lead-in of the Weekly report's changes
-            row: list[Cell] = [
-                ends[i],
-                label,
-                t.assigned,
-                t.solved,
-                load,
-                median_hours(t.reply_hours),
-                attainment(t.met, t.settled),
-                csat_figure(t.csat_total, t.csat_good, t.csat_count, good_bad),
-                t.csat_count,
-                t.escalations,
-            ]
-            by_week[i].append(((-load, -t.solved, label.casefold()), row))
-    rows = [row for i in range(count - 1, 0, -1) for _, row in sorted(by_week[i], key=_first)]
-    newest = len(by_week[-1]) if count > 1 else 0
-    columns = agent_columns(good_bad)
-    formats = _formats(columns, {"Week ending": "date", "SLA attainment": "percent"})
-    formats.update({"Assigned": "count", "Open load": "count", "Escalations": "count"})
-    chart = LeadingChart("Open load by agent, this week", "column", "Agent", ("Open load",), newest)
-    return Report("agents", TITLES["agents"], columns, rows, formats, charts=(chart,))
+    def report(self, good_bad: bool) -> Report:
+        """The tab, from the weeks counted (`good_bad`: the share of good ratings for CSAT)."""
+        count = self.count
+        ends = _week_ends(self.weeks)
+        by_week: list[list[tuple[tuple[int, int, str], list[Cell]]]] = [[] for _ in range(count)]
+        for agent, weeks_of in self.tallies.items():
+            label = self.names[agent][1] if agent in self.names else agent or UNASSIGNED
+            load = 0
+            for i, t in enumerate(weeks_of):
+                load += t.load
+                if i == 0 or not t.active(load):
+                    continue  # week 0 is the lead-in of the Weekly report's changes
+                row: list[Cell] = [
+                    ends[i],
+                    label,
+                    t.assigned,
+                    t.solved,
+                    load,
+                    median_hours(t.reply_hours),
+                    attainment(t.met, t.settled),
+                    csat_figure(t.csat_total, t.csat_good, t.csat_count, good_bad),
+                    t.csat_count,
+                    t.escalations,
+                ]
+                by_week[i].append(((-load, -t.solved, label.casefold()), row))
+        rows = [row for i in range(count - 1, 0, -1) for _, row in sorted(by_week[i], key=_first)]
+        newest = len(by_week[-1]) if count > 1 else 0
+        columns = agent_columns(good_bad)
+        formats = _formats(columns, {"Week ending": "date", "SLA attainment": "percent"})
+        formats.update({"Assigned": "count", "Open load": "count", "Escalations": "count"})
+        chart = LeadingChart(
+            "Open load by agent, this week", "column", "Agent", ("Open load",), newest
+        )
+        return Report("agents", TITLES["agents"], columns, rows, formats, charts=(chart,))
 
 
 def _first(item: tuple[tuple[int, int, str], list[Cell]]) -> tuple[int, int, str]:

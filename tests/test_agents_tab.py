@@ -1,4 +1,4 @@
-"""The Agents tab (syncd.reports.agents_report): figures worked out by hand for 9 tickets, cell
+"""The Agents tab (syncd.reports._AgentTallies): figures worked out by hand for 9 tickets, cell
 by cell, in the report and read back from the sandbox's sheet.
 
 "Now" is Wednesday 4 March 2026, 12:00 UTC; days are Europe/Berlin's (UTC+1 all along), weeks

@@ -34,6 +34,7 @@ Targets settle (see the module docstring of syncd.reports) on these Berlin days:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -398,6 +399,38 @@ def test_escalations_of_open_tickets_and_recent_ones_newest_first():
     ]
     assert rows[0]["Reason"] == "resolution breached"
     assert rows[0]["Rule"] == "Standard (escalation.yaml:20)", "the ladder and its file"
+
+
+def test_notified_is_looked_up_once_for_the_escalation_rows_shown():
+    asked: list[list[str]] = []
+    recorded = {
+        "2": {
+            "escalation:Standard:2:0": ("slack:#esc", "posted to Slack #esc"),
+            "escalation:Standard:2:1": ("email:requester", "baseline: first sync"),
+        },
+        "15": {"escalation:Standard:1:0": ("slack:#support", "skipped: quiet hours")},
+    }
+
+    def outcomes(keys: list[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        asked.append(keys)
+        return {key: recorded[key] for key in keys if key in recorded}
+
+    # Two rows at most: T2's and T15's level 2 are shown, T6's and T15's level 1 left out.
+    small = replace(BERLIN, tab_rows=2)
+    built = {r.name: r for r in build_reports(FACTS, NOW, small, outcomes)}
+    note, *rows = built["escalations"].rows
+    assert str(note[0]).startswith("2 older escalations not shown")
+    assert asked == [["15", "2"]], "once, for the tickets of the rows shown"
+    notified = [(row[1], row[built["escalations"].columns.index("Notified")]) for row in rows]
+    assert notified == [
+        ("2", "slack:#esc; email:requester (not sent: recorded only (first sync or backfill))"),
+        ("15", "slack:#esc (not sent yet), email:requester (not sent yet)"),
+    ]
+    full = {r.name: r for r in build_reports(FACTS, NOW, BERLIN, outcomes)}["escalations"]
+    support = [row for row in full.rows if row[1] == "15" and row[6] == 1]
+    assert support[0][full.columns.index("Notified")] == (
+        "slack:#support (not sent: skipped, quiet hours)"
+    )
 
 
 def test_report_since_covers_every_period_shown_and_the_one_before():
