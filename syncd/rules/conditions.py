@@ -145,6 +145,12 @@ _INLINE: dict[str, str] = {
     "status": "f.ticket.status.value",
     "unresolved": "f.ticket.status.is_open",
     "helpdesk_priority": "(f.ticket.helpdesk_priority or '')",
+    **{
+        name: f"(f.ticket.{who}.{attr} if f.ticket.{who} else '')"
+        for name in FIELDS
+        if name.startswith(("requester.", "organization."))
+        for who, attr in (name.split("."),)
+    },
     "category": "f.decided.get('category', '')",
     "priority": "f.decided.get('priority', '')",
 }  # fmt: skip
@@ -485,6 +491,9 @@ class Compiler:
                 self.problems.add(loc, f"bad regular expression {arg!r}: {exc}", "Fix the pattern")
                 return None
             search = regex.search
+            if not _is_list_field(name):  # inline: the value read once, searched as text
+                n, find = self._name(), self._const(search)
+                return f"(({n} := {self._get_expr}) is not None and {find}(str({n})) is not None)"
             return self._call(_each(get, lambda v: v is not None and search(str(v)) is not None))
         value = self._get_expr  # the field's value, inline
         if op == "is_empty":

@@ -142,7 +142,7 @@ class SlaRules:
         if ticket.paused_minutes and (targets.resolution is not None or targets.more):
             past = self.past_pauses(ticket, calendar, clock, resolved, self.pause_on)
         resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
-        sla = SlaStatus(policy.name, calendar.name, first, resolution, *_UNSET)
+        sla = SlaStatus(policy.name, calendar.name, first, resolution, _U, _U, _U, _U, _U)
         if not targets.more:
             if not status.is_open:
                 return sla, None
@@ -282,24 +282,18 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 class _Clock:
-    """One ticket's SLA clock on a calendar: working time from its creation, minus pauses."""
+    """One ticket's SLA clock on a calendar: working time from its creation, minus pauses.
 
-    __slots__ = ("at_risk", "calendar", "now", "pauses", "start", "until_now")
+    `on` picks the kind; each answers `after`, `worked`, `worked_now` and `business_days`
+    its own way, and `standing` judges a target with them."""
 
-    def __init__(
-        self,
-        calendar: BusinessCalendar,
-        start: datetime,
-        merged: Sequence[Pause],
-        now: datetime,
-        at_risk: float,
-    ) -> None:
-        self.pauses = merged  # as `merge_pauses` gives them (see `on`)
-        self.calendar = calendar
-        self.start = start
-        self.now = now
-        self.at_risk = at_risk
-        self.until_now: timedelta | None = None  # shared by both targets
+    # No __slots__ here: each kind has its own (a steady clock's are the Anchor's and more).
+    calendar: BusinessCalendar
+    start: datetime
+    now: datetime
+    at_risk: float
+    pauses: Sequence[Pause]  # as `merge_pauses` gives them
+    so_far: timedelta | None  # `worked_now`, shared by both targets
 
     @staticmethod
     def on(
@@ -320,22 +314,18 @@ class _Clock:
             if len(pauses) == 1:
                 stop, until = pauses[0]
                 if until is None and stop.tzinfo is UTC:  # as `merge_pauses` gives it
-                    return _Steady(calendar, start, ((max(stop, start), None),), now, at_risk)
+                    return _Stopped(calendar, start, ((max(stop, start), None),), now, at_risk)
         # Merged once here rather than on each of the calendar calls of the clock.
         merged = merge_pauses(pauses, start) if pauses else ()
-        return _Clock(calendar, start, merged, now, at_risk)
+        return _Paused(calendar, start, merged, now, at_risk)
 
     def after(self, duration: timedelta) -> datetime | None:
         """The moment `duration` of clock time has run (None: paused for good before)."""
-        if self.pauses:
-            return self.calendar.add_with_pauses(self.start, duration, self.pauses, merged=True)
-        return self.calendar.add(self.start, duration)
+        raise NotImplementedError
 
     def worked(self, moment: datetime) -> timedelta:
         """The clock time from the start to `moment`."""
-        if self.pauses:
-            return self.calendar.elapsed_with_pauses(self.start, moment, self.pauses, merged=True)
-        return self.calendar.elapsed(self.start, moment)
+        raise NotImplementedError
 
     def worked_now(self) -> timedelta:
         """The clock time from the start to now."""
@@ -359,13 +349,13 @@ class _Clock:
             return SlaTarget(due=None, met_at=met_at), None
         due = self.after(target + past) if past else self.after(target)
         if met_at is not None:
-            used_time = self.worked(met_at) - past
+            used_time = self.worked(met_at) - past if past else self.worked(met_at)
             # due None: paused for good before the target ran out.
             late = met_at > due if due is not None else used_time > target
             return SlaTarget(due, met_at, None, used_time / target, late), None
-        if self.until_now is None:
-            self.until_now = self.worked_now()
-        used_time = self.until_now - past if past else self.until_now
+        if self.so_far is None:
+            self.so_far = self.worked_now()
+        used_time = self.so_far - past if past else self.so_far
         used = used_time / target
         breached = self.now > due if due is not None else used_time > target
         at_risk = not breached and used >= self.at_risk
@@ -381,7 +371,38 @@ class _Clock:
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
 
 
-class _RoundTheClock(_Clock):
+class _Paused(_Clock):
+    """A clock that pauses: the calendar's arithmetic with pauses, merged once."""
+
+    __slots__ = ("at_risk", "calendar", "now", "pauses", "so_far", "start")
+
+    def __init__(
+        self,
+        calendar: BusinessCalendar,
+        start: datetime,
+        merged: Sequence[Pause],
+        now: datetime,
+        at_risk: float,
+    ) -> None:
+        self.pauses = merged
+        self.calendar = calendar
+        self.start = start
+        self.now = now
+        self.at_risk = at_risk
+        self.so_far = None
+
+    def after(self, duration: timedelta) -> datetime | None:
+        if self.pauses:
+            return self.calendar.add_with_pauses(self.start, duration, self.pauses, merged=True)
+        return self.calendar.add(self.start, duration)
+
+    def worked(self, moment: datetime) -> timedelta:
+        if self.pauses:
+            return self.calendar.elapsed_with_pauses(self.start, moment, self.pauses, merged=True)
+        return self.calendar.elapsed(self.start, moment)
+
+
+class _RoundTheClock(_Paused):
     """A clock that never paused on a calendar open around the clock: clock time is elapsed
     time, so `add` and `elapsed` come to datetime arithmetic (their checks done once, in
     `_Clock.on`: the start is in UTC, the durations are positive)."""
@@ -395,12 +416,11 @@ class _RoundTheClock(_Clock):
         return moment - self.start if moment > self.start else _ZERO
 
 
-class _Steady(_Clock):
-    """A clock that never paused, or that a pause stopped for good at `stop` (the ticket
-    waits in a paused status since then), on any calendar: the start is located on the
-    calendar once (`Anchor`), not on each of the clock's four or five questions."""
+class _Steady(Anchor, _Clock):
+    """A clock that never paused, on a business calendar: an `Anchor`, the start located on
+    the calendar once rather than on each of the clock's four or five questions."""
 
-    __slots__ = ("anchor", "stop")
+    __slots__ = ("at_risk", "now", "pauses", "so_far")
 
     def __init__(
         self,
@@ -410,31 +430,52 @@ class _Steady(_Clock):
         now: datetime,
         at_risk: float,
     ) -> None:
-        self.pauses = merged  # () or one open-ended pause (see `_Clock.on`)
+        Anchor.__init__(self, calendar, start)
+        self.pauses = merged
+        self.now = now
+        self.at_risk = at_risk
+        self.so_far = None
+
+    worked = Anchor.until
+    business_days = Anchor.business_days
+
+    def worked_now(self) -> timedelta:
+        return self.until_now(self.now)
+
+
+class _Stopped(_Clock):
+    """A clock on any calendar that a pause stopped for good (the ticket waits in a paused
+    status since `stop`): it counts up to the stop on the located start (`Anchor`), and
+    nothing runs out after it."""
+
+    __slots__ = ("anchor", "at_risk", "calendar", "now", "pauses", "so_far", "start", "stop")
+
+    def __init__(
+        self,
+        calendar: BusinessCalendar,
+        start: datetime,
+        merged: Sequence[Pause],
+        now: datetime,
+        at_risk: float,
+    ) -> None:
+        self.pauses = merged  # one open-ended pause
         self.calendar = calendar
         self.start = start
         self.now = now
         self.at_risk = at_risk
-        self.until_now = None
+        self.so_far = None
         self.anchor = Anchor(calendar, start)
-        self.stop = merged[0][0] if merged else None
+        self.stop = merged[0][0]
 
     def after(self, duration: timedelta) -> datetime | None:
         due = self.anchor.after(duration)
-        stop = self.stop
         # As `add_with_pauses`: a positive duration may run out at the stop, none after it.
-        if stop is None or due < stop or (due == stop and duration > _ZERO):
+        if due < self.stop or (due == self.stop and duration > _ZERO):
             return due
         return None
 
     def worked(self, moment: datetime) -> timedelta:
-        stop = self.stop
-        return self.anchor.until(moment if stop is None or moment < stop else stop)
-
-    def worked_now(self) -> timedelta:
-        if self.stop is None:
-            return self.anchor.until_now(self.now)
-        return self.worked(self.now)
+        return self.anchor.until(moment if moment < self.stop else self.stop)
 
     def business_days(self, count: int) -> timedelta:
         return self.anchor.business_days(count)
@@ -463,7 +504,7 @@ NO_TARGETS = Targets(None, None)
 # The five other measures of a new SlaStatus, before `_more` sets those a policy has: one
 # shared "no target" each, rather than five made per ticket by the fields' default factory
 # (targets are values, never changed once made; `_more` replaces, never edits, them).
-_UNSET = (no_target(),) * 5
+_U = no_target()
 
 
 def _sla_field(path: str) -> Callable[[Facts], Any]:

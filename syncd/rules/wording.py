@@ -45,7 +45,6 @@ DEFAULT_SIMILARITY_THRESHOLD = 75.0
 MIN_FUZZY_LENGTH = 4  # shorter phrases match too much by accident: use contains_word
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_SPACES = re.compile(" {2,}")
 _EDGES = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'’“”«»…¿¡"  # around a word: not part of it
 _MEMO_LIMIT = 200_000  # pieces of text remembered per language; memory stays bounded
 # Characters of lines remembered per field and language (keys and their codes, a few MB): a
@@ -229,8 +228,7 @@ class WordScanner:
                 if kept[index] is None:
                     stems = self.stemming.piece(piece).split()
                     kept[index] = memo[piece] = "".join([codes.get(s, " ") for s in stems]) or " "
-        # Runs of spaces as one: a shorter string to split, and no phrase holds a space.
-        return _SPACES.sub(" ", "".join(kept))  # type: ignore[arg-type]
+        return "".join(kept)  # type: ignore[arg-type]
 
     def _run(self, run: str) -> int:
         """The mask of a run of characters: its characters and the phrases within it."""
