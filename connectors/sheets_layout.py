@@ -162,12 +162,13 @@ def parse_book(content: bytes, wanted: dict[str, list[str]], complete: bool) -> 
                 tab.stamp = Stamp.parse(
                     int(metadata["metadataId"]), metadata.get("metadataValue", "")
                 )
-        grids = [_texts(d) for d in sheet.get("data", [])]
-        for role, cells in zip(wanted.get(tab.title, []), grids, strict=False):
+        for role, data in zip(wanted.get(tab.title, []), sheet.get("data", []), strict=False):
+            if role == "keys":
+                _index_keys(tab, data.get("rowData", []))
+                continue
+            cells = _texts(data)
             if role == "header":
                 tab.header = cells[0] if cells else []
-            elif role == "keys":
-                _index_keys(tab, cells)
             else:
                 tab.extra.append({r: row[0] for r, row in enumerate(cells) if row and row[0] != ""})
         book.tabs[tab.title] = tab
@@ -186,22 +187,29 @@ def _anchor(chart: dict[str, Any]) -> tuple[int, int, int]:
     return int(row), int(column), int(sources[0].get("endRowIndex", -1))
 
 
-def _index_keys(tab: Tab, cells: list[list[str]]) -> None:
-    for index, values in enumerate(cells):
-        key = values[0] if values else ""
-        if not key:
+def _index_keys(tab: Tab, rows: list[Any]) -> None:
+    """The key column's rows (RowData read through `_compact`) into `tab.keys` and
+    `tab.last_row`; written out for a column of 100,000 keys read every batch."""
+    keys = tab.keys
+    for index, row in enumerate(rows):
+        key = row[0] if row.__class__ is list and row else ""
+        if not key or key.__class__ is not str:
             continue
-        tab.last_row = max(tab.last_row, index)
+        tab.last_row = index
         if index > 0:
-            tab.keys.setdefault(key, index)  # a duplicated id: the first row is syncd's
+            keys.setdefault(key, index)  # a duplicated id: the first row is syncd's
 
 
 def _compact(node: dict[str, Any]) -> Any:
     """JSON object hook: a CellData becomes its text, a RowData the list of its cells' texts
-    (other objects stay as they are)."""
+    (other objects stay as they are). Called for every object of a read that holds a key
+    column of up to 100,000 rows a batch, hence the fast path for a text cell."""
     if "effectiveValue" in node or "formattedValue" in node:
+        value = node.get("effectiveValue")
+        if value.__class__ is dict and len(value) == 1 and "stringValue" in value:
+            return str(value["stringValue"])
         return cell_text(node)
-    if set(node) == {"values"} and isinstance(node["values"], list):
+    if len(node) == 1 and node.get("values").__class__ is list:
         return node["values"]
     return node
 
