@@ -210,7 +210,7 @@ def main() -> int:
         store.save_facts(facts)
         saved = time.perf_counter() - started
         started = time.perf_counter()
-        loaded = store.report_facts(report_since(NOW, settings))
+        loaded = list(store.report_facts(report_since(NOW, settings)))
         read = time.perf_counter() - started
         store.engine.dispose()
     print(

@@ -519,6 +519,18 @@ def test_the_store_keeps_facts_of_open_tickets_and_those_closed_since(tmp_path: 
     assert store.facts(["15", "99"]) == {"15": FACTS[-1]}
 
 
+def test_the_stored_facts_read_back_in_several_fetches_on_each_backend(state_url: str):
+    # More facts than one fetch holds (the store reads 500 rows at a time), in a pipeline's
+    # own schema on PostgreSQL.
+    store = open_store(state_url, "zendesk-acme")
+    many = [replace(FACTS[n % len(FACTS)], key=str(1000 + n)) for n in range(1_200)]
+    store.save_facts(many)
+    read = {f.key: f for f in store.report_facts(at(1, 1))}
+    assert read == {f.key: f for f in many}
+    assert len(list(store.report_facts(at(2, 20)))) == 1_200 - 3 * 80  # T7, T10, T13 closed
+    store.engine.dispose()
+
+
 # -- the pipeline: reports from stored facts, across cycles -----------------------------------
 
 
@@ -615,7 +627,7 @@ def test_dry_run_says_which_report_tabs_would_be_written(sandbox: Sandbox, syncd
         "'Escalations' (0 rows), 'Daily summary' (92 rows), 'Weekly report' (26 rows), "
         "'Monthly trends' (24 rows), 'Agents' (1 rows)"
     )
-    assert syncd.parts.store.report_facts(datetime(2000, 1, 1, tzinfo=UTC)) == []
+    assert list(syncd.parts.store.report_facts(datetime(2000, 1, 1, tzinfo=UTC))) == []
 
 
 def test_the_sheet_shows_the_report_tabs(sandbox: Sandbox, syncd: Syncd):
