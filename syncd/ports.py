@@ -299,8 +299,9 @@ class StateStore(Protocol):
         """Keep the latest report facts of each ticket."""
         ...
 
-    def report_facts(self, since: datetime) -> list[TicketFacts]:
-        """The report facts of every ticket still open or closed at or after `since`."""
+    def report_facts(self, since: datetime) -> Iterator[TicketFacts]:
+        """The report facts of every ticket still open or closed at or after `since`, as they
+        are read (a backfill's are many: `list(...)` only when a list is needed)."""
         ...
 
     def facts(self, keys: Iterable[str]) -> dict[str, TicketFacts]:

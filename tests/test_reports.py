@@ -525,7 +525,9 @@ def test_the_stored_facts_read_back_in_several_fetches_on_each_backend(state_url
     store = open_store(state_url, "zendesk-acme")
     many = [replace(FACTS[n % len(FACTS)], key=str(1000 + n)) for n in range(1_200)]
     store.save_facts(many)
-    read = {f.key: f for f in store.report_facts(at(1, 1))}
+    stream = store.report_facts(at(1, 1))
+    assert iter(stream) is stream, "yielded as they are read, not a list"
+    read = {f.key: f for f in stream}
     assert read == {f.key: f for f in many}
     assert len(list(store.report_facts(at(2, 20)))) == 1_200 - 3 * 80  # T7, T10, T13 closed
     store.engine.dispose()

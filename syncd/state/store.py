@@ -239,16 +239,19 @@ class SqlStateStore(DeliveryLedger, CrmMemoryStore, IncidentLedger):
             with self._checkpoint() as conn:
                 conn.execute(self._upsert(schema.ticket_facts, ["ticket_key"]), rows)
 
-    def report_facts(self, since: datetime) -> list[TicketFacts]:
-        """The facts of every ticket still open or closed at or after `since`."""
+    def report_facts(self, since: datetime) -> Iterator[TicketFacts]:
+        """The facts of every ticket still open or closed at or after `since`, as they are
+        read: a backfill's hundred thousand are never all in memory (`list(...)` for a list).
+        The connection stays open until the last is read."""
         table = schema.ticket_facts
+        query = select(table.c.payload).where(
+            or_(table.c.closed_at.is_(None), table.c.closed_at >= _utc(since))
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(table.c.payload).where(
-                    or_(table.c.closed_at.is_(None), table.c.closed_at >= _utc(since))
-                )
-            )
-            return [TicketFacts.from_json(payload) for (payload,) in rows]
+            # _CHUNK rows at a time: a server-side cursor on PostgreSQL (its driver would
+            # otherwise fetch every row at once); SQLite's cursor steps through rows anyway.
+            for (payload,) in conn.execute(query.execution_options(yield_per=_CHUNK)):
+                yield TicketFacts.from_json(payload)
 
     def facts(self, keys: Iterable[str]) -> dict[str, TicketFacts]:
         """The stored facts of these tickets (those it has)."""
