@@ -193,6 +193,9 @@ class Anchor:
         if year is None or duration <= _ZERO:
             return self.calendar.add(self.start, duration)
         target = self._before + duration
+        k = self._span
+        if k < len(year.ends) and target <= year.through[k]:  # within the start's interval
+            return year.starts[k] + (target - year.before[k])
         if target > year.total:
             return self.calendar.add(self.start, duration)
         j = bisect_left(year.through, target)
@@ -205,8 +208,11 @@ class Anchor:
             return self.calendar.elapsed(self.start, moment)
         if moment <= self.start:
             return _ZERO
-        # As `_Year.worked`, inline: the first interval still open after `moment`.
-        i = bisect_right(year.ends, moment)
+        # As `_Year.worked`, inline: the first interval still open after `moment` (often the
+        # start's own: a reply the same morning).
+        i = self._span
+        if i == len(year.ends) or moment >= year.ends[i]:
+            i = bisect_right(year.ends, moment)
         if i == len(year.ends):
             return year.total - self._before
         start = year.starts[i]

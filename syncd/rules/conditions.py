@@ -255,7 +255,7 @@ class PhraseScanner:
 class Code:
     """The namespace compiled conditions run in, and the Python expression of each: shared by
     the compilers of a rule set, so the conditions of a section can be written into one
-    function (`first_of`, `all_of`) instead of one call per rule."""
+    function (`first_of`) instead of one call per rule."""
 
     def __init__(self) -> None:
         self.env: dict[str, Any] = {}
@@ -308,23 +308,6 @@ def first_of(code: Code, items: Sequence[T], whens: Sequence[Predicate | None]) 
     return lambda f: next((i for i, w in pairs if w is None or w(f)), None)
 
 
-def all_of(
-    code: Code, items: Sequence[T], whens: Sequence[Predicate]
-) -> Callable[[Facts], list[T]]:
-    """Every item whose condition holds, in order, as one function."""
-    lines = ["found = []"]
-    lines += [
-        f"if {code.test(w)}: found.append({code.const(i)})"
-        for i, w in zip(items, whens, strict=True)
-    ]
-    lines.append("return found")
-    chooser = code.function(lines)
-    if chooser is not None:
-        return chooser
-    pairs = list(zip(items, whens, strict=True))
-    return lambda f: [i for i, w in pairs if w(f)]
-
-
 @dataclass
 class Compiler:
     """Compiles the conditions of one rule file section, collecting problems and thresholds.
@@ -332,7 +315,7 @@ class Compiler:
     Compilers of one rule set share `scanners` (field -> PhraseScanner; "field words
     language" -> WordScanner; "field similar language" -> SimilarityIndex), so a ticket's text
     is scanned once for all sections, and `code` (the namespace the compiled conditions run
-    in, and each condition's expression), so `first_of` and `all_of` can write the conditions
+    in, and each condition's expression), so `first_of` can write the conditions
     of a whole section into one function. `languages` are the stemming languages of the
     file's wording operators where a condition names none.
     """

@@ -35,7 +35,6 @@ from syncd.rules.conditions import (
     PhraseScanner,
     Predicate,
     Threshold,
-    all_of,
     first_of,
 )
 from syncd.rules.incidents import IncidentRule, compile_incidents
@@ -86,6 +85,10 @@ class RuleFile:
     review_by: date | None
 
 
+# An escalation ladder's levels, for a ticket: see RuleSet._climb.
+Climb = Callable[[Facts, list[Reason], list[Action]], "Level | None"]
+
+
 def _nothing(facts: Facts) -> None:
     return None
 
@@ -124,12 +127,38 @@ class RuleSet:
     _first_category: Chooser[Rule] = field(default=_nothing, init=False, repr=False)
     _first_priority: Chooser[Rule] = field(default=_nothing, init=False, repr=False)
     _first_policy: Chooser[Policy] = field(default=_nothing, init=False, repr=False)
-    _first_ladder: Chooser[Callable[[Facts], list[Level]]] = field(
-        default=_nothing, init=False, repr=False
-    )
+    _first_ladder: Chooser[Climb] = field(default=_nothing, init=False, repr=False)
     _timers: Callable[[Facts, list[Action], list[datetime]], None] = field(
         default=_no_timers, init=False, repr=False
     )
+
+    def _climb(self, ladder: Ladder) -> Climb:
+        """A function giving the ladder's levels that hold: their reasons and actions into the
+        lists it is given, and the highest of them (None: none holds)."""
+        code = self.code
+        lines = ["top = None"]
+        for level in ladder.levels:  # lowest first
+            lines += [
+                f"if {code.test(level.when)}:",
+                f"    reasons.append({code.const(level.reason)})",
+                f"    actions.extend({code.const(level.actions)})",
+                f"    top = {code.const(level)}",
+            ]
+        lines.append("return top")
+        made: Climb | None = code.function(lines, "f, reasons, actions")
+        if made is not None:
+            return made
+
+        def climb(f: Facts, reasons: list[Reason], actions: list[Action]) -> Level | None:
+            top = None
+            for level in ladder.levels:
+                if level.when(f):
+                    reasons.append(level.reason)
+                    actions.extend(level.actions)
+                    top = level
+            return top
+
+        return climb
 
     def _timers_function(self) -> Callable[[Facts, list[Action], list[datetime]], None]:
         """`_timed` with the follow-ups and thresholds written out, their conditions inline."""
@@ -167,9 +196,9 @@ class RuleSet:
         return self._timed if made is None else made
 
     def compile(self) -> None:
-        """Write each ordered section's conditions into one function (`first_of`, `all_of`):
-        a ticket then costs one call per section, not one per rule. Called by `load_rules`
-        once every rule is compiled."""
+        """Write each section's conditions into one function (`first_of`, `_climb`,
+        `_timers_function`): a ticket then costs one call per section, not one per rule.
+        Called by `load_rules` once every rule is compiled."""
         code = self.code
         self._first_category = first_of(code, self.categories, [r.when for r in self.categories])
         self._first_priority = first_of(code, self.priorities, [r.when for r in self.priorities])
@@ -177,7 +206,7 @@ class RuleSet:
         self._first_policy = first_of(code, policies, [p.when for p in policies])
         self._first_ladder = first_of(
             code,
-            [all_of(code, lad.levels, [lvl.when for lvl in lad.levels]) for lad in self.ladders],
+            [self._climb(ladder) for ladder in self.ladders],
             [lad.when for lad in self.ladders],
         )
         self._timers = self._timers_function()
@@ -229,14 +258,10 @@ class RuleSet:
             reasons.append(policy.reason)
             if next_sla:
                 next_checks.append(next_sla)
-        ladder = self._first_ladder(facts)  # the first ladder that applies: its levels that hold
-        levels: list[Level] = [] if ladder is None else ladder(facts)
         actions: list[Action] = []
-        for lvl in levels:
-            reasons.append(lvl.reason)
-            actions.extend(lvl.actions)
+        ladder = self._first_ladder(facts)  # the first ladder that applies: its levels that hold
+        top = None if ladder is None else ladder(facts, reasons, actions)
         self._timers(facts, actions, next_checks)
-        top = levels[-1] if levels else None
         return Decision(
             decided["category"],
             level,
