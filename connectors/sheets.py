@@ -54,7 +54,15 @@ from connectors.sheets_layout import (
     parse_book,
     row_layout,
 )
-from connectors.sheets_plan import REMOVE, Plan, Sweep, cell_requests, plan, value_ranges
+from connectors.sheets_plan import (
+    REMOVE,
+    Plan,
+    Sweep,
+    cell_bytes_at_least,
+    cell_requests,
+    plan,
+    value_ranges,
+)
 from syncd.config import SheetsConfig
 from syncd.errors import ConfigError, CredentialsError, Refusal, TransientError, error_for
 from syncd.keys import is_report_key, report_key
@@ -251,9 +259,10 @@ class SheetsSink:
                 # The cells ride in the batch while it stays small; a bigger one too, up to
                 # what a request may carry, when a request of their own would be a fourth.
                 structure = batch.requests + batch.links
-                requests = structure + cell_requests(cells)
                 limit = MAX_REQUEST if self._reads > 1 else MAX_INLINE
-                if _size({"requests": requests}) <= limit:
+                fits = cell_bytes_at_least(cells) <= limit
+                requests = structure + (cell_requests(cells) if fits else [])
+                if fits and _size({"requests": requests}) <= limit:
                     cells = []
                 elif self._reads > 1 and batch.links:
                     # Links would cost a fourth request here: the ids go without this time.
