@@ -174,11 +174,14 @@ class Anchor:
     def __init__(self, calendar: BusinessCalendar, start: datetime) -> None:
         self.calendar = calendar
         self.start = at = start if start.tzinfo is UTC else _utc(start, "start")
-        year = None if calendar._continuous else calendar._year_at(at)
-        self._year = year
-        if year is None:
-            self._span, self._before = -1, _ZERO
+        if calendar._continuous:
+            self._year, self._span, self._before = None, -1, _ZERO
             return
+        # As `_year_at`, inline: most moments lie in their UTC year's local year.
+        year = calendar._years.get(at.year)
+        if year is None or not year.lo <= at < year.hi:
+            year = calendar._year_at(at)
+        self._year = year
         # As `_Year.worked`, keeping the interval: the first one still open after the start.
         k = self._span = bisect_right(year.ends, at)
         if k == len(year.ends):
@@ -240,7 +243,7 @@ class Anchor:
         year = self._year
         if year is None or now.tzinfo is not UTC or now <= self.start:
             return self.until(now)
-        located, worked = self.calendar._locate(now)
+        located, worked = self.calendar._located.get(now) or self.calendar._locate(now)
         return worked - self._before if located is year else self.until(now)
 
 

@@ -144,9 +144,9 @@ class SlaRules:
         resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
         sla = SlaStatus(policy.name, calendar.name, first, resolution, _U, _U, _U, _U, _U)
         if not targets.more:
-            if not status.is_open:
-                return sla, None
-            return sla, _earliest(next_first, next_resolution)
+            if not status.is_open or next_first is None:
+                return sla, next_resolution if status.is_open else None
+            return sla, next_first if next_resolution is None else min(next_first, next_resolution)
         changes = [next_first, next_resolution]
         self._more(sla, targets, calendar, ticket, now, (clock, past, resolved), changes)
         if not status.is_open:
@@ -158,12 +158,17 @@ class SlaRules:
     ) -> _Clock:
         """The clock from the ticket's creation, stopped in the `paused` statuses."""
         status = ticket.status
+        start = ticket.created_at
+        if not ticket.status_history and status not in paused and start.tzinfo is UTC:
+            # Nothing paused it (most tickets): `_Clock.on`'s choice, made here.
+            plain = _RoundTheClock if calendar.round_the_clock else _Steady
+            return plain(calendar, start, (), now, self.at_risk)
         pauses = ticket.pauses(paused) if ticket.status_history or status in paused else ()
         if ticket.paused_minutes:
             # The helpdesk's totals hold every stretch before the current one: keep only the
             # current (open-ended) pause from the history, so nothing counts twice.
             pauses = [p for p in pauses if p[1] is None]
-        return _Clock.on(calendar, ticket.created_at, pauses, now, self.at_risk)
+        return _Clock.on(calendar, start, pauses, now, self.at_risk)
 
     def _more(
         self,
@@ -275,12 +280,6 @@ class SlaRules:
         return min(timedelta(minutes=minutes), before)
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return b if a is None else a
-    return min(a, b)
-
-
 class _Clock:
     """One ticket's SLA clock on a calendar: working time from its creation, minus pauses.
 
@@ -344,7 +343,10 @@ class _Clock:
         Friday's closing is breached all weekend, not from Monday's opening)."""
         if span is None:
             return SlaTarget(due=None, met_at=met_at), None
-        target = self.business_days(span.count) if isinstance(span, BusinessDays) else span
+        if isinstance(span, BusinessDays):
+            days, target = True, self.business_days(span.count)
+        else:
+            days, target = False, span
         if target <= _ZERO:
             return SlaTarget(due=None, met_at=met_at), None
         due = self.after(target + past) if past else self.after(target)
@@ -365,7 +367,12 @@ class _Clock:
             if at_risk:
                 next_change = due + _SECOND
             elif not self.pauses or ticket_clock_runs(self.pauses):
-                share = _RISK_SPANS.get((target, self.at_risk)) or _risk_span(target, self.at_risk)
+                if days:  # this ticket's own span: nothing to remember
+                    share = target * self.at_risk
+                else:
+                    share = _RISK_SPANS.get((target, self.at_risk)) or _risk_span(
+                        target, self.at_risk
+                    )
                 risk = self.after(share + past) if past else self.after(share)
                 next_change = risk + _SECOND if risk else None
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
@@ -482,7 +489,8 @@ class _Stopped(_Clock):
 
 
 # `target * at_risk` by target and share: a timedelta times a float costs as much as the
-# rest of a target's standing, and a rule set has few targets (business days vary more).
+# rest of a target's standing, and a rule set has few targets (business days are each
+# ticket's own, and not remembered).
 _RISK_SPANS: dict[tuple[timedelta, float], timedelta] = {}
 _RISK_SPANS_LIMIT = 4096
 
