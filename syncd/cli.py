@@ -7,6 +7,7 @@ on (`once` or `backfill` beside a daemon that holds the pipeline's lease).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -808,9 +809,22 @@ def init(
         typer.echo(f"  {command}")
 
 
+def tune_gc() -> None:
+    """Collect cycles less often than Python's default (every 700 new containers): each
+    export page and sheet read makes hundreds of thousands of short-lived ones, freed by
+    reference counting anyway, and the default had a 20,000-ticket backfill spend 2.5 of its
+    14 s of CPU in 36 full collections, with the same peak memory either way (issue 17).
+    What is loaded by now (the modules) lives as long as the process: no collection scans it
+    (once a process: main() runs again for each command in the tests' process)."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
 def main() -> None:
     """Entry point: user errors become one line and exit code 2, never a traceback (the
     root command, `_OneLineErrors`, does that)."""
+    tune_gc()
     try:
         app()
     except KeyboardInterrupt:
