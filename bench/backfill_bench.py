@@ -1,7 +1,7 @@
 """A large Freshdesk backfill, interrupted and resumed: exactly once, flat memory, rate budget.
 
     .venv/bin/python bench/backfill_bench.py [--tickets 40000] [--interrupts 2]
-        [--budget-tickets 8000 --requests-per-minute 50]
+        [--budget-tickets 8000 --credits-per-minute 50]
 
 1. The sandbox (`syncd sandbox`, its own process) generates the tickets in its Freshdesk.
    At 100 tickets a page, 40,000 tickets are 400 pages: past Freshdesk's 300-page cap on a
@@ -11,8 +11,9 @@
    resumes from the last batch every sink accepted.
 3. The sheet and HubSpot are read back: every ticket must be there exactly once. Peak memory
    is each syncd process's maximum resident set (the sandbox, holding every ticket, is apart).
-4. A second, smaller backfill with `requests_per_minute` set: the sandbox's log of Freshdesk
-   requests shows the most requests sent in any 60-second window. It takes about
+4. A second, smaller backfill with `credits_per_minute` set (Freshdesk's rate limit, in API
+   credits; a request costs at least one): the sandbox's log of Freshdesk requests shows the
+   most requests sent in any 60-second window, which must stay within the credits. It takes about
    (pages + extras) / budget minutes; `--budget-tickets 0` skips it.
 """
 
@@ -49,7 +50,7 @@ def freshdesk_config(sandbox: RemoteSandbox, workdir: Path, per_minute: int | No
         "custom_fields": {"plan": "cf_plan"},
     }
     if per_minute:
-        helpdesk["requests_per_minute"] = per_minute
+        helpdesk["credits_per_minute"] = per_minute
     return bench_config(sandbox, workdir, helpdesk)
 
 
@@ -182,7 +183,7 @@ def main() -> None:
     parser.add_argument("--interrupts", type=int, default=2)
     # Enough tickets for about 100 requests: the budget must stretch them over two minutes.
     parser.add_argument("--budget-tickets", type=int, default=8_000)
-    parser.add_argument("--requests-per-minute", type=int, default=50)
+    parser.add_argument("--credits-per-minute", type=int, default=50)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,17 +236,17 @@ def main() -> None:
         finally:
             sandbox.close()
         if args.budget_tickets:
-            budget_run(workdir, args.budget_tickets, args.requests_per_minute)
+            budget_run(workdir, args.budget_tickets, args.credits_per_minute)
 
 
 def budget_run(workdir: Path, tickets: int, per_minute: int) -> None:
-    """A backfill under `requests_per_minute`: the busiest minute must stay within it."""
+    """A backfill under `credits_per_minute`: the busiest minute must stay within it."""
     workdir = workdir / "budget"
     workdir.mkdir()
     sandbox = RemoteSandbox(0, workdir)
     try:
         print()
-        print(f"Backfill of {tickets:,} tickets with requests_per_minute: {per_minute}")
+        print(f"Backfill of {tickets:,} tickets with credits_per_minute: {per_minute}")
         sandbox.admin("POST", "/freshdesk/generate", {"count": tickets, "seed": 12})
         config = freshdesk_config(sandbox, workdir, per_minute)
         subprocess.run(
