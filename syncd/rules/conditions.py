@@ -104,7 +104,7 @@ FIELDS: dict[str, tuple[Getter, int]] = {
     "subject": (_ticket("subject"), TICKET),
     "description": (_ticket("description"), TICKET),
     "text": (lambda f: f"{f.ticket.subject}\n{f.ticket.description}", TICKET),
-    "status": (lambda f: f.ticket.status.value, TICKET),
+    "status": (lambda f: f.ticket.status._value_, TICKET),  # as .value, without its property
     "unresolved": (lambda f: f.ticket.status.is_open, TICKET),
     "channel": (_ticket("channel"), TICKET),
     "tags": (_ticket("tags"), TICKET),
@@ -142,7 +142,7 @@ _INLINE: dict[str, str] = {
             "solved_at", "first_response_at", "csat", "csat_at", "reopens",
         )
     },
-    "status": "f.ticket.status.value",
+    "status": "f.ticket.status._value_",  # Enum's .value is a property: five times slower
     "unresolved": "f.ticket.status.is_open",
     "helpdesk_priority": "(f.ticket.helpdesk_priority or '')",
     **{
@@ -196,6 +196,9 @@ class Threshold:
     get: Getter
     duration: timedelta
     business: bool
+    # `get` as an expression over `f` naming nothing of a namespace ("": none), for the
+    # function `RuleSet.compile` writes.
+    expr: str = field(default="", compare=False)
 
 
 class PhraseScanner:
@@ -273,16 +276,18 @@ class Code:
         self._locals += 1
         return f"_v{self._locals}"
 
-    def function(self, lines: list[str], parameters: str = "f") -> Callable[..., Any] | None:
-        """`def _(f):` with these lines as its body, in the namespace (None if Python cannot
-        compile it: nested too deeply)."""
-        source = f"def _({parameters}):\n" + "\n".join(f"    {line}" for line in lines)
+    def function(
+        self, name: str, lines: list[str], parameters: str = "f"
+    ) -> Callable[..., Any] | None:
+        """`def name(f):` with these lines as its body, in the namespace (None if Python
+        cannot compile it: nested too deeply). The name is what profiles show."""
+        source = f"def {name}({parameters}):\n" + "\n".join(f"    {line}" for line in lines)
         scope: dict[str, Any] = {}
         try:
             exec(source, self.env, scope)  # our own pieces only, as `Compiler.condition`
         except (SyntaxError, RecursionError, MemoryError):
             return None
-        made: Callable[..., Any] = scope["_"]
+        made: Callable[..., Any] = scope[name]
         return made
 
     def test(self, when: Predicate) -> str:
@@ -290,7 +295,9 @@ class Code:
         return self.sources.get(when) or f"{self.const(when)}(f)"
 
 
-def first_of(code: Code, items: Sequence[T], whens: Sequence[Predicate | None]) -> Chooser[T]:
+def first_of(
+    code: Code, name: str, items: Sequence[T], whens: Sequence[Predicate | None]
+) -> Chooser[T]:
     """The first item whose condition holds (None: none does) as one function, the
     conditions written into it in order; a condition of None always holds."""
     lines = []
@@ -301,7 +308,7 @@ def first_of(code: Code, items: Sequence[T], whens: Sequence[Predicate | None]) 
         lines.append(f"if {code.test(when)}: return {code.const(item)}")
     else:
         lines.append("return None")
-    chooser = code.function(lines)
+    chooser = code.function(name, lines)
     if chooser is not None:
         return chooser
     pairs = list(zip(items, whens, strict=True))
@@ -337,7 +344,8 @@ class Compiler:
         # One Python function per condition: `all`/`any`/`not` and the common operators run
         # inline, instead of as a tree of closures calling each other (twice as fast).
         try:
-            predicate: Predicate = eval(f"lambda f: {expr}", self.code.env)  # our own pieces
+            # `bool`: some parts are ints (a mask found: truthy); a predicate says True or False.
+            predicate: Predicate = eval(f"lambda f: bool({expr})", self.code.env)  # our own
         except (SyntaxError, RecursionError, MemoryError):
             self.problems.add(
                 where(self.path, parent, key),
@@ -545,7 +553,7 @@ class Compiler:
                 keys = self._words(scanner, texts, items)
                 if keys is None:
                     return None
-                parts.append(f"(({found} & {self._const(scanner.mask(keys))}) != 0)")
+                parts.append(f"({found} & {self._const(scanner.mask(keys))})")  # an int: truthy
                 continue
             index = self.scanners.setdefault(f"{name} similar {language}", SimilarityIndex(scanner))
             try:
@@ -636,7 +644,8 @@ class Compiler:
         except ValueError as exc:
             self.problems.add(loc, str(exc))
             return None
-        self.thresholds.append(Threshold(get, duration, business))
+        inline = "" if "_c" in value else value  # a getter's call names a constant: not kept
+        self.thresholds.append(Threshold(get, duration, business, inline))
         # Inline: `value` is read once; a business duration counts the working time of the
         # facts' calendar when there is one (the SLA policy's, or the default calendar).
         compare = ">" if op == "older_than" else "<="

@@ -58,6 +58,7 @@ SECTIONS = (
 )
 DEFAULT_CATEGORY = "General"
 DEFAULT_CATEGORY_REASON = Reason("category", DEFAULT_CATEGORY, "default", "built-in")
+_DEFAULT_CATEGORY_LOWERED = DEFAULT_CATEGORY.lower()
 _JUST_PAST = timedelta(seconds=1)
 DEFAULT_LEVELS = ("Critical", "High", "Medium", "Low")
 DEFAULT_ALIASES = {"P1": "Critical", "P2": "High", "P3": "Medium", "P4": "Low"}
@@ -73,6 +74,10 @@ class Rule:
     where: str
     tags: tuple[str, ...]
     reason: Reason  # what `rules explain` shows when it matches; built once, at load
+    lowered: str = ""  # `value`, lower-cased once, for the conditions of later sections
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lowered", self.value.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +150,7 @@ class RuleSet:
                 f"    top = {code.const(level)}",
             ]
         lines.append("return top")
-        made: Climb | None = code.function(lines, "f, reasons, actions")
+        made: Climb | None = code.function("climb", lines, "f, reasons, actions")
         if made is not None:
             return made
 
@@ -167,10 +172,11 @@ class RuleSet:
         lines = ["ticket, now = f.ticket, f.now"]
         for follow_up in self.follow_ups:  # as `_timed`
             holds = "True" if follow_up.when is None else code.test(follow_up.when)
+            wait = f" + {code.const(follow_up.wait)}" if follow_up.wait else ""
             lines += [
                 f"moment = ticket.{follow_up.after}",
-                f"if isinstance(moment, {is_time}):",
-                f"    due = moment + {code.const(follow_up.wait)}",
+                "if moment is not None:",  # a ticket's times are datetimes or None
+                f"    due = moment{wait}",
                 "    if due > now:",
                 "        checks.append(due)",
                 f"    elif {holds}:",
@@ -186,13 +192,13 @@ class RuleSet:
                     f"({crossing} if f.calendar is None else f.calendar.add(moment, {duration}))"
                 )
             lines += [
-                f"    moment = {code.const(threshold.get)}(f)",
+                f"    moment = {threshold.expr or code.const(threshold.get) + '(f)'}",
                 f"    if isinstance(moment, {is_time}):",
                 f"        crossing = {crossing}",
                 "        if crossing is not None and crossing > now:",
                 f"            checks.append(crossing + {code.const(_JUST_PAST)})",
             ]
-        made = code.function(lines, "f, actions, checks")
+        made = code.function("timers", lines, "f, actions, checks")
         return self._timed if made is None else made
 
     def compile(self) -> None:
@@ -200,12 +206,17 @@ class RuleSet:
         `_timers_function`): a ticket then costs one call per section, not one per rule.
         Called by `load_rules` once every rule is compiled."""
         code = self.code
-        self._first_category = first_of(code, self.categories, [r.when for r in self.categories])
-        self._first_priority = first_of(code, self.priorities, [r.when for r in self.priorities])
+        self._first_category = first_of(
+            code, "category", self.categories, [r.when for r in self.categories]
+        )
+        self._first_priority = first_of(
+            code, "priority", self.priorities, [r.when for r in self.priorities]
+        )
         policies = self.sla.policies
-        self._first_policy = first_of(code, policies, [p.when for p in policies])
+        self._first_policy = first_of(code, "sla_policy", policies, [p.when for p in policies])
         self._first_ladder = first_of(
             code,
+            "ladder",
             [self._climb(ladder) for ladder in self.ladders],
             [lad.when for lad in self.ladders],
         )
@@ -230,13 +241,14 @@ class RuleSet:
         category = self._first_category(facts)
         if category is not None:
             reasons = [category.reason]
-            decided["category"] = value = category.value
+            decided["category"] = category.value
+            lowered["category"] = category.lowered
             tags = list(category.tags)
         else:
             reasons = [DEFAULT_CATEGORY_REASON]
-            decided["category"] = value = DEFAULT_CATEGORY
+            decided["category"] = DEFAULT_CATEGORY
+            lowered["category"] = _DEFAULT_CATEGORY_LOWERED
             tags = []
-        lowered["category"] = value.lower()
         for rule in self.tag_rules:
             if rule.when is None or rule.when(facts):
                 tags.extend(t for t in rule.tags if t not in tags)
@@ -253,8 +265,7 @@ class RuleSet:
         policy = self._first_policy(facts) if measurable else None
         next_checks: list[datetime] = []
         if policy is not None:
-            facts.sla, next_sla = self.sla.measure(policy, ticket, level, now)
-            facts.calendar = policy.calendar_for(ticket) if policy.by_group else policy.calendar
+            facts.sla, next_sla, facts.calendar = self.sla.measured(policy, ticket, level, now)
             reasons.append(policy.reason)
             if next_sla:
                 next_checks.append(next_sla)
@@ -281,7 +292,7 @@ class RuleSet:
         ticket, now = facts.ticket, facts.now
         for follow_up in self.follow_ups:
             moment = getattr(ticket, follow_up.after)
-            if not isinstance(moment, datetime):
+            if moment is None:
                 continue  # the event has not happened
             due = moment + follow_up.wait
             if due > now:

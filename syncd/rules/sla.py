@@ -127,6 +127,13 @@ class SlaRules:
     ) -> tuple[SlaStatus, datetime | None]:
         """Where the ticket stands against the policy at `now`, and the next moment that
         changes by the clock alone (a target turning at risk or breached)."""
+        sla, change, _calendar = self.measured(policy, ticket, priority, now)
+        return sla, change
+
+    def measured(
+        self, policy: Policy, ticket: Ticket, priority: str, now: datetime
+    ) -> tuple[SlaStatus, datetime | None, BusinessCalendar]:
+        """`measure`, and the calendar the ticket was measured on."""
         targets = policy.targets.get(priority, NO_TARGETS)
         calendar = policy.calendar_for(ticket) if policy.by_group else policy.calendar
         status = ticket.status
@@ -145,13 +152,15 @@ class SlaRules:
         sla = SlaStatus(policy.name, calendar.name, first, resolution, _U, _U, _U, _U, _U)
         if not targets.more:
             if not status.is_open or next_first is None:
-                return sla, next_resolution if status.is_open else None
-            return sla, next_first if next_resolution is None else min(next_first, next_resolution)
+                return sla, next_resolution if status.is_open else None, calendar
+            if next_resolution is None:
+                return sla, next_first, calendar
+            return sla, min(next_first, next_resolution), calendar
         changes = [next_first, next_resolution]
         self._more(sla, targets, calendar, ticket, now, (clock, past, resolved), changes)
         if not status.is_open:
-            return sla, None
-        return sla, min((c for c in changes if c is not None), default=None)
+            return sla, None, calendar
+        return sla, min((c for c in changes if c is not None), default=None), calendar
 
     def _clock(
         self, calendar: BusinessCalendar, ticket: Ticket, now: datetime, paused: frozenset[Status]

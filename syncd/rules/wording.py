@@ -357,6 +357,7 @@ class Similarity:
         index.add(self._sets)
         self.vocabulary = index.scanner.codes(frozenset().union(*self._sets))
         self._vocabulary_mask = index.scanner.mask(self.vocabulary)
+        self._vocabulary_bits = [(c, index.scanner.mask(c)) for c in self.vocabulary]
         self._weighted: list[tuple[float, dict[str, float]]] | None = None
         self._fewest = 1  # no example reaches the threshold with fewer stems found
 
@@ -380,8 +381,8 @@ class Similarity:
         common = mask & self._vocabulary_mask
         if common.bit_count() < self._fewest:
             return False
-        bits = self.index.scanner.mask
-        return self.score({c for c in self.vocabulary if common & bits((c,))}) >= self.threshold
+        found = {c for c, bit in self._vocabulary_bits if common & bit}
+        return self.score(found) >= self.threshold
 
     def _weigh(self) -> list[tuple[float, dict[str, float]]]:
         weights = self.index.weights()
