@@ -176,6 +176,9 @@ _NOT_TEXT = {
 }  # fmt: skip
 # Text fields the model keeps lower-case: compared as they are.
 _LOWER_CASE = {"status", "tags", "helpdesk_priority"}
+# Fields lower-cased once per evaluation and kept (`Facts.lowered`): texts that may be long,
+# and the decisions (`RuleSet.evaluate` keeps them so). Others are lower-cased where read.
+_KEPT_LOWERED = {"text", "subject", "description", "category", "priority"}
 OPERATORS = (
     "equals, in, contains, contains_word, fuzzy, similar_to, matches, is_empty, gt, ge, lt, le, "
     "older_than, within"
@@ -415,6 +418,13 @@ class Compiler:
         get_expr = _inline(name) or f"{self._const(get)}(f)"
         if name in _NOT_TEXT or name in _LOWER_CASE:
             low, low_expr = get, get_expr
+        elif name not in _KEPT_LOWERED and (name in _INLINE or name.startswith("custom.")):
+            # A short value: lower-cased where it is read, cheaper than keeping it.
+            low, n = _lowered(name, get), self._name()
+            low_expr = (
+                f"({n}.lower() if ({n} := {get_expr}).__class__ is str "
+                f"else {self._const(_lower_value)}({n}))"
+            )
         else:
             low = _lowered(name, get)
             cached, keep = repr(name), self._const(_keep_lowered)
@@ -562,7 +572,12 @@ class Compiler:
                 bad = next(i for i, t in enumerate(texts) if not _counts(index, t))
                 self.problems.add(where(self.path, items, bad), str(exc), "Write a sentence")
                 return None
-            parts.append(f"{self._const(similar)}({found})")
+            # Most texts hold too few of the examples' stems: one `&` and a count say so.
+            n, call = self._name(), self._const(similar)
+            parts.append(
+                f"((({n} := {found}) & {self._const(similar.vocabulary_mask)}).bit_count()"
+                f" >= {call}.fewest and {call}({n}))"
+            )
         return _join(parts, "or")
 
     def _words(
@@ -707,13 +722,19 @@ def _lowered(name: str, get: Getter) -> Getter:
 
 
 def _keep_lowered(cache: dict[Any, Any], name: str, value: Any) -> Any:
-    """A field's value lower-cased (a text, or each text of a list, as a tuple), kept in the
-    facts' cache (`Facts.lowered`) under the field's name."""
+    """A field's value lower-cased (`_lower_value`), kept in the facts' cache
+    (`Facts.lowered`) under the field's name."""
+    found = cache[name] = _lower_value(value)
+    return found
+
+
+def _lower_value(value: Any) -> Any:
+    """A text lower-cased, each text of a list lower-cased (as a tuple), anything else as
+    it is."""
     if value.__class__ is str:
-        value = value.lower()
-    elif isinstance(value, list | tuple):
-        value = tuple([_lower(v) for v in value])
-    cache[name] = value
+        return value.lower()
+    if isinstance(value, list | tuple):
+        return tuple([_lower(v) for v in value])
     return value
 
 

@@ -243,20 +243,22 @@ class RuleSet:
             reasons = [category.reason]
             decided["category"] = category.value
             lowered["category"] = category.lowered
-            tags = list(category.tags)
+            tags = category.tags
         else:
             reasons = [DEFAULT_CATEGORY_REASON]
             decided["category"] = DEFAULT_CATEGORY
             lowered["category"] = _DEFAULT_CATEGORY_LOWERED
-            tags = []
-        for rule in self.tag_rules:
-            if rule.when is None or rule.when(facts):
-                tags.extend(t for t in rule.tags if t not in tags)
-                reasons.append(rule.reason)
+            tags = ()
+        if self.tag_rules:
+            tags = self._also_tag(facts, tags, reasons)
         priority = self._first_priority(facts)
-        chosen = self.default_priority if priority is None else priority.reason
+        if priority is not None:
+            chosen = priority.reason
+            lowered["priority"] = priority.lowered
+        else:
+            chosen = self.default_priority
+            lowered["priority"] = chosen.value.lower()
         decided["priority"] = level = chosen.value
-        lowered["priority"] = level.lower()
         reasons.append(chosen)
         status = ticket.status
         measurable = status.is_open or (
@@ -276,7 +278,7 @@ class RuleSet:
         return Decision(
             decided["category"],
             level,
-            tuple(tags),
+            tags,
             tuple(reasons),
             facts.sla,
             top.level if top else 0,
@@ -284,6 +286,18 @@ class RuleSet:
             tuple(actions),
             min(next_checks) if next_checks else None,
         )
+
+    def _also_tag(
+        self, facts: Facts, tags: tuple[str, ...], reasons: list[Reason]
+    ) -> tuple[str, ...]:
+        """The category's tags and those of every tag-only rule that matches (in order, each
+        once); the rules' reasons into `reasons`."""
+        found = list(tags)
+        for rule in self.tag_rules:
+            if rule.when is None or rule.when(facts):
+                found.extend(t for t in rule.tags if t not in found)
+                reasons.append(rule.reason)
+        return tuple(found)
 
     def _timed(self, facts: Facts, actions: list[Action], checks: list[datetime]) -> None:
         """What the clock decides, as `compile` writes it into one function (`_timers`):

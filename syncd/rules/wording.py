@@ -356,10 +356,13 @@ class Similarity:
         self._sets = [index.stems(example) for example in examples]
         index.add(self._sets)
         self.vocabulary = index.scanner.codes(frozenset().union(*self._sets))
-        self._vocabulary_mask = index.scanner.mask(self.vocabulary)
+        self.vocabulary_mask = index.scanner.mask(self.vocabulary)
         self._vocabulary_bits = [(c, index.scanner.mask(c)) for c in self.vocabulary]
         self._weighted: list[tuple[float, dict[str, float]]] | None = None
-        self._fewest = 1  # no example reaches the threshold with fewer stems found
+        # No example reaches the threshold with fewer of its stems found (1 until the
+        # weights are fixed, at the first call): a text's mask with fewer of the vocabulary's
+        # bits is not similar, which conditions test before calling.
+        self.fewest = 1
 
     def score(self, stems: frozenset[str] | set[str]) -> float:
         """The best example's share (0-100) of weighted stems found in `stems` (stems'
@@ -378,8 +381,8 @@ class Similarity:
         most tickets hold too few of the examples' stems to reach it, which one `&` tells."""
         if self._weighted is None:
             self._weigh()
-        common = mask & self._vocabulary_mask
-        if common.bit_count() < self._fewest:
+        common = mask & self.vocabulary_mask
+        if common.bit_count() < self.fewest:
             return False
         found = {c for c, bit in self._vocabulary_bits if common & bit}
         return self.score(found) >= self.threshold
@@ -401,6 +404,6 @@ class Similarity:
                 if round(100.0 * running / total, 6) >= self.threshold:
                     break
             fewest = count if fewest is None else min(fewest, count)
-        self._fewest = fewest or 1
+        self.fewest = fewest or 1
         self._weighted = weighted
         return weighted
