@@ -169,6 +169,8 @@ def _inline(name: str) -> str | None:
     return None
 
 
+# The ticket's times: a datetime, or None.
+_TIMES = {"created_at", "updated_at", "solved_at", "first_response_at", "csat_at"}
 _NOT_TEXT = {
     "unresolved", "created_at", "updated_at", "solved_at", "first_response_at", "csat",
     "csat_at", "reopens",
@@ -498,6 +500,8 @@ class Compiler:
             return self._call(_each(get, lambda v: v is not None and search(str(v)) is not None))
         value = self._get_expr  # the field's value, inline
         if op == "is_empty":
+            if name in _TIMES:  # a datetime or None: no comparing a time with "", () and []
+                return f"(({value}) {'is' if arg else 'is not'} None)"
             empty = self._const((None, "", (), []))
             return f"(({value}) {'in' if arg else 'not in'} {empty})"
         if op in _COMPARE:

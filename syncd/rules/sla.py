@@ -295,13 +295,14 @@ class _Clock:
     `on` picks the kind; each answers `after`, `worked`, `worked_now` and `business_days`
     its own way, and `standing` judges a target with them."""
 
-    # No __slots__ here: each kind has its own (a steady clock's are the Anchor's and more).
+    # Each kind has its own slots (a steady clock's are the Anchor's and more); an instance
+    # without a __dict__ keeps attribute and method lookups on the interpreter's fast paths.
+    __slots__ = ()
     calendar: BusinessCalendar
     start: datetime
     now: datetime
     at_risk: float
     pauses: Sequence[Pause]  # as `merge_pauses` gives them
-    so_far: timedelta | None  # `worked_now`, shared by both targets
 
     @staticmethod
     def on(
@@ -364,9 +365,8 @@ class _Clock:
             # due None: paused for good before the target ran out.
             late = met_at > due if due is not None else used_time > target
             return SlaTarget(due, met_at, None, used_time / target, late), None
-        if self.so_far is None:
-            self.so_far = self.worked_now()
-        used_time = self.so_far - past if past else self.so_far
+        so_far = self.worked_now()
+        used_time = so_far - past if past else so_far
         used = used_time / target
         breached = self.now > due if due is not None else used_time > target
         at_risk = not breached and used >= self.at_risk
@@ -405,7 +405,7 @@ class _Paused(_Clock):
         self.start = start
         self.now = now
         self.at_risk = at_risk
-        self.so_far = None
+        self.so_far: timedelta | None = None  # worked_now, for both targets
 
     def after(self, duration: timedelta) -> datetime | None:
         if self.pauses:
@@ -416,6 +416,12 @@ class _Paused(_Clock):
         if self.pauses:
             return self.calendar.elapsed_with_pauses(self.start, moment, self.pauses, merged=True)
         return self.calendar.elapsed(self.start, moment)
+
+    def worked_now(self) -> timedelta:
+        # Worked out once for both targets: with pauses, the calendar walks them all.
+        if self.so_far is None:
+            self.so_far = self.worked(self.now)
+        return self.so_far
 
 
 class _RoundTheClock(_Paused):
@@ -430,6 +436,29 @@ class _RoundTheClock(_Paused):
 
     def worked(self, moment: datetime) -> timedelta:
         return moment - self.start if moment > self.start else _ZERO
+
+    def standing(
+        self, span: Span | None, met_at: datetime | None, past: timedelta = _ZERO
+    ) -> tuple[SlaTarget, datetime | None]:
+        # `_Clock.standing` with `after` and `worked` written out as the arithmetic they are
+        # here, for a target in hours (most tickets of 24/7 policies, each measured twice).
+        if past or span.__class__ is not timedelta or span <= _ZERO:
+            return _Clock.standing(self, span, met_at, past)
+        start = self.start
+        due = start + span
+        if met_at is not None:
+            used_time = met_at - start if met_at > start else _ZERO
+            return SlaTarget(due, met_at, None, used_time / span, met_at > due), None
+        now = self.now
+        used_time = now - start if now > start else _ZERO
+        used = used_time / span
+        left = span - used_time
+        if now > due:
+            return SlaTarget(due, None, left, used, True, False), None
+        if used >= self.at_risk:  # at risk: the next change is the due time
+            return SlaTarget(due, None, left, used, False, True), due + _SECOND
+        share = _RISK_SPANS.get((span, self.at_risk)) or _risk_span(span, self.at_risk)
+        return SlaTarget(due, None, left, used, False, False), start + share + _SECOND
 
 
 class _Steady(Anchor, _Clock):
@@ -450,13 +479,15 @@ class _Steady(Anchor, _Clock):
         self.pauses = merged
         self.now = now
         self.at_risk = at_risk
-        self.so_far = None
+        self.so_far: timedelta | None = None  # worked_now, for both targets
 
     worked = Anchor.until
     business_days = Anchor.business_days
 
     def worked_now(self) -> timedelta:
-        return self.until_now(self.now)
+        if self.so_far is None:
+            self.so_far = self.until_now(self.now)
+        return self.so_far
 
 
 class _Stopped(_Clock):
@@ -464,7 +495,7 @@ class _Stopped(_Clock):
     status since `stop`): it counts up to the stop on the located start (`Anchor`), and
     nothing runs out after it."""
 
-    __slots__ = ("anchor", "at_risk", "calendar", "now", "pauses", "so_far", "start", "stop")
+    __slots__ = ("anchor", "at_risk", "calendar", "now", "pauses", "start", "stop")
 
     def __init__(
         self,
@@ -479,7 +510,6 @@ class _Stopped(_Clock):
         self.start = start
         self.now = now
         self.at_risk = at_risk
-        self.so_far = None
         self.anchor = Anchor(calendar, start)
         self.stop = merged[0][0]
 
