@@ -546,7 +546,7 @@ class Compiler:
                     return None
                 threshold = number
             if "language" in arg:
-                named = self._languages(arg)
+                named = check_languages(self.path, arg, "language", self.problems)
                 if named is None:
                     return None
                 languages = named
@@ -621,26 +621,6 @@ class Compiler:
             return None
         return float(value)
 
-    def _languages(self, arg: dict[str, Any]) -> tuple[str, ...] | None:
-        value = arg["language"]
-        named = value if isinstance(value, list) else [value]
-        for index, language in enumerate(named):
-            if isinstance(language, str) and language.strip().lower() in LANGUAGES:
-                continue
-            close = difflib.get_close_matches(str(language).lower(), LANGUAGES, n=1)
-            self.problems.add(
-                where(self.path, value, index)
-                if isinstance(value, list)
-                else where(self.path, arg, "language"),
-                f"unknown language {language!r}",
-                f"Did you mean {close[0]}?" if close else f"Use one of: {', '.join(LANGUAGES)}",
-            )
-            return None
-        if not named:
-            self.problems.add(where(self.path, arg, "language"), "language needs a name")
-            return None
-        return tuple(dict.fromkeys(str(n).strip().lower() for n in named))
-
     def _const(self, value: Any) -> str:
         """A name for `value` in the namespace the compiled conditions run in."""
         return self.code.const(value)
@@ -677,6 +657,30 @@ class Compiler:
         else:
             age = f"(f.now - {moment})"
         return f"(isinstance(({moment} := {value}), {is_time}) and {age} {compare} {limit})"
+
+
+def check_languages(
+    path: Path, parent: dict[str, Any], key: str, problems: Problems
+) -> tuple[str, ...] | None:
+    """The stemming languages `parent[key]` names (one, or a list): lower-cased, each once,
+    every one a Snowball stemmer (`LANGUAGES`). None after recording a problem at the value's
+    line, which names the supported languages."""
+    value = parent[key]
+    named = value if isinstance(value, list) else [value]
+    for index, language in enumerate(named):
+        if isinstance(language, str) and language.strip().lower() in LANGUAGES:
+            continue
+        close = difflib.get_close_matches(str(language).lower(), LANGUAGES, n=1)
+        problems.add(
+            where(path, value, index) if isinstance(value, list) else where(path, parent, key),
+            f"unknown language {language!r}",
+            (f"Did you mean {close[0]}? " if close else "") + f"Supported: {', '.join(LANGUAGES)}",
+        )
+        return None
+    if not named:
+        problems.add(where(path, parent, key), f"{key} needs a name", "e.g. english")
+        return None
+    return tuple(dict.fromkeys(str(n).strip().lower() for n in named))
 
 
 _COMPARE_OP = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}

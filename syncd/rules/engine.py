@@ -35,18 +35,22 @@ from syncd.rules.conditions import (
     PhraseScanner,
     Predicate,
     Threshold,
+    check_languages,
     first_of,
 )
 from syncd.rules.incidents import IncidentRule, compile_incidents
 from syncd.rules.loader import Problems, read_rule_file, where
 from syncd.rules.sla import ALWAYS, Policy, SlaRules, compile_calendars, compile_sla
 from syncd.rules.templates import Template
+from syncd.rules.wording import DEFAULT_LANGUAGE
 
 SECTIONS = (
     "name",
     "owner",
     "review_by",
     "description",
+    "language",
+    "languages",
     "calendars",
     "templates",
     "categories",
@@ -82,12 +86,15 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class RuleFile:
-    """Metadata of one rule file: the SOPs want an owner and a quarterly review."""
+    """Metadata of one rule file: the SOPs want an owner and a quarterly review. `languages`:
+    the stemmers of its contains_word and similar_to conditions (`language:` or `languages:`,
+    english when it names none)."""
 
     path: Path
     name: str
     owner: str
     review_by: date | None
+    languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 
 
 # An escalation ladder's levels, for a ticket: see RuleSet._climb.
@@ -361,8 +368,8 @@ def load_rules(directory: Path) -> RuleSet:
         _compile_templates(path, data, ruleset, problems)
         _compile_levels(path, data, ruleset, problems)
     ruleset.choose_default_calendar()
-    for path, data in documents:  # pass 2: the rules
-        _compile_rules(path, data, ruleset, problems)
+    for (path, data), file in zip(documents, ruleset.files, strict=True):  # pass 2: the rules
+        _compile_rules(path, data, ruleset, problems, file.languages)
     _check_reachable(ruleset.categories, "category", problems)
     _check_reachable(ruleset.priorities, "priority", problems)
     _check_policies(ruleset, problems)
@@ -391,9 +398,26 @@ def _check_metadata(path: Path, data: dict[str, Any], ruleset: RuleSet, problems
     if review_by is not None and not isinstance(review_by, date):
         problems.add(where(path, data, "review_by"), "review_by must be a date like 2027-03-31")
         review_by = None
+    languages = _languages(path, data, problems)
     ruleset.files.append(
-        RuleFile(path, str(data.get("name", "")), str(data.get("owner", "")), review_by)
+        RuleFile(path, str(data.get("name", "")), str(data.get("owner", "")), review_by, languages)
     )
+
+
+def _languages(path: Path, data: dict[str, Any], problems: Problems) -> tuple[str, ...]:
+    """A file's stemming languages: `language: german`, or `languages: [english, german]`
+    (a phrase then matches by the stems of any of them); english when it names none."""
+    if "language" in data and "languages" in data:
+        problems.add(
+            where(path, data, "languages"),
+            "give language or languages, not both",
+            "language: german, or languages: [english, german]",
+        )
+        return (DEFAULT_LANGUAGE,)
+    key = "languages" if "languages" in data else "language"
+    if key not in data:
+        return (DEFAULT_LANGUAGE,)
+    return check_languages(path, data, key, problems) or (DEFAULT_LANGUAGE,)
 
 
 def _compile_templates(
@@ -457,9 +481,20 @@ def _level(ruleset: RuleSet, value: Any, loc: str, problems: Problems) -> str | 
     return name
 
 
-def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems: Problems) -> None:
+def _compile_rules(
+    path: Path,
+    data: dict[str, Any],
+    ruleset: RuleSet,
+    problems: Problems,
+    languages: tuple[str, ...],
+) -> None:
+    def compiler_for(phase: int) -> Compiler:  # the file's conditions share what they can
+        return Compiler(
+            path, problems, phase, scanners=ruleset.scanners, languages=languages, code=ruleset.code
+        )
+
     if "categories" in data:
-        compiler = Compiler(path, problems, CATEGORY, scanners=ruleset.scanners, code=ruleset.code)
+        compiler = compiler_for(CATEGORY)
         for rule in _compile_list(path, data, "categories", "category", compiler, ruleset):
             (ruleset.categories if rule.value else ruleset.tag_rules).append(rule)
         ruleset.thresholds += compiler.thresholds
@@ -478,15 +513,13 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
             if level:
                 ruleset.default_priority = Reason("priority", level, "default", loc)
         if "rules" in section:
-            compiler = Compiler(
-                path, problems, PRIORITY, scanners=ruleset.scanners, code=ruleset.code
-            )
+            compiler = compiler_for(PRIORITY)
             ruleset.priorities += _compile_list(
                 path, section, "rules", "priority", compiler, ruleset
             )
             ruleset.thresholds += compiler.thresholds
     if "sla" in data:
-        compiler = Compiler(path, problems, SLA, scanners=ruleset.scanners, code=ruleset.code)
+        compiler = compiler_for(SLA)
         compile_sla(
             path,
             data,
@@ -498,7 +531,7 @@ def _compile_rules(path: Path, data: dict[str, Any], ruleset: RuleSet, problems:
             compiler,
         )
         ruleset.thresholds += compiler.thresholds
-    later = Compiler(path, problems, SLA + 1, scanners=ruleset.scanners, code=ruleset.code)
+    later = compiler_for(SLA + 1)
     if "escalation" in data:
         ruleset.ladders += compile_escalation(path, data, problems, ruleset.templates, later)
     if "follow_ups" in data:

@@ -14,7 +14,7 @@ from syncd.errors import RuleError
 from syncd.model import Decision, Reason, Ticket
 from syncd.rules import conditions
 from syncd.rules.conditions import SLA, Compiler, Facts
-from syncd.rules.engine import RuleSet
+from syncd.rules.engine import RuleFile, RuleSet
 from syncd.rules.loader import Problems
 from syncd.yamlfile import load_yaml
 
@@ -86,7 +86,9 @@ def why(
         return ["no condition: catches every ticket left"] if node is not None else []
     facts = _facts(ruleset, ticket, now, decision)
     path = Path(reason.where.rsplit(":", 2)[0])
-    return _explain(node["when"], facts, path, 0)
+    # The rule's own file: its conditions stem words in its languages.
+    source = next((f for f in ruleset.files if f.path == path), RuleFile(path, "", "", None))
+    return _explain(node["when"], facts, source, 0)
 
 
 def _rule_node(location: str) -> dict[str, Any] | None:
@@ -130,12 +132,11 @@ def _facts(ruleset: RuleSet, ticket: Ticket, now: datetime, decision: Decision) 
     return facts
 
 
-def _holds(condition: Any, facts: Facts, path: Path) -> bool | None:
+def _holds(condition: Any, facts: Facts, source: RuleFile) -> bool | None:
     """Whether a condition holds for the facts (None: it cannot be compiled alone)."""
     problems = Problems()
-    predicate = Compiler(path, problems, EVERYTHING).condition(
-        condition, {"when": condition}, "when"
-    )
+    compiler = Compiler(source.path, problems, EVERYTHING, languages=source.languages)
+    predicate = compiler.condition(condition, {"when": condition}, "when")
     if predicate is None or problems.errors:
         return None
     try:
@@ -148,41 +149,41 @@ def _mark(held: bool | None) -> str:
     return {True: "yes", False: "no ", None: "?  "}[held]
 
 
-def _explain(condition: Any, facts: Facts, path: Path, depth: int) -> list[str]:
+def _explain(condition: Any, facts: Facts, source: RuleFile, depth: int) -> list[str]:
     lines: list[str] = []
     pad = "  " * depth
     if not isinstance(condition, dict):
         return lines
     for name, value in condition.items():
         if name in ("all", "any") and isinstance(value, list):
-            held = _holds({name: value}, facts, path)
+            held = _holds({name: value}, facts, source)
             lines.append(f"{pad}{_mark(held)} {name} of:")
             for sub in value:
-                lines += _explain(sub, facts, path, depth + 1)
+                lines += _explain(sub, facts, source, depth + 1)
         elif name == "not":
-            held = _holds({name: value}, facts, path)
+            held = _holds({name: value}, facts, source)
             lines.append(f"{pad}{_mark(held)} not:")
-            lines += _explain(value, facts, path, depth + 1)
+            lines += _explain(value, facts, source, depth + 1)
         else:
-            held = _holds({name: value}, facts, path)
-            lines.append(f"{pad}{_mark(held)} {_leaf(str(name), value, facts, path, held)}")
+            held = _holds({name: value}, facts, source)
+            lines.append(f"{pad}{_mark(held)} {_leaf(str(name), value, facts, source, held)}")
     return lines
 
 
-def _leaf(name: str, value: Any, facts: Facts, path: Path, held: bool | None) -> str:
+def _leaf(name: str, value: Any, facts: Facts, source: RuleFile, held: bool | None) -> str:
     """One field's test in words, with what the ticket holds."""
     ops = value if isinstance(value, dict) else {"equals": value}
     said = ", ".join(f"{op} {_short(arg)}" for op, arg in ops.items())
-    detail = _detail(name, ops, facts, path)
+    detail = _detail(name, ops, facts, source)
     return f"{name} {said}: {detail}" if detail else f"{name} {said}"
 
 
-def _detail(name: str, ops: dict[str, Any], facts: Facts, path: Path) -> str:
+def _detail(name: str, ops: dict[str, Any], facts: Facts, source: RuleFile) -> str:
     ticket = facts.ticket
     if name.startswith("sla."):
         return _sla_figure(name, facts)
     if "contains" in ops or "matches" in ops or any(op in ops for op in WORDING_OPS):
-        return _found_text(name, ops, facts, path)
+        return _found_text(name, ops, facts, source)
     if name == "tags":
         wanted = {str(v).lower() for op in ("in", "equals") for v in _as_list(ops.get(op))}
         found = [t for t in ticket.tags if t in wanted]
@@ -199,7 +200,7 @@ def _detail(name: str, ops: dict[str, Any], facts: Facts, path: Path) -> str:
     return f"the ticket has {_short(got)}"
 
 
-def _found_text(name: str, ops: dict[str, Any], facts: Facts, path: Path) -> str:
+def _found_text(name: str, ops: dict[str, Any], facts: Facts, source: RuleFile) -> str:
     """Which phrase matched, in which field ("text" is the subject and the description)."""
     fields = ("subject", "description") if name == "text" else (name,)
     found: list[str] = []
@@ -209,7 +210,9 @@ def _found_text(name: str, ops: dict[str, Any], facts: Facts, path: Path) -> str
             continue
         for phrase in phrases or [str(arg)]:
             for field_name in fields:
-                if _holds({field_name: {op: [phrase] if op != "matches" else phrase}}, facts, path):
+                if _holds(
+                    {field_name: {op: [phrase] if op != "matches" else phrase}}, facts, source
+                ):
                     found.append(f"{phrase!r} in {field_name}")
                     break
     return ("found " + "; ".join(found)) if found else "none found"
