@@ -263,6 +263,9 @@ class BusinessCalendar:
     hours: Mapping[int, tuple[tuple[time, time], ...]]
     holidays: frozenset[date] = frozenset()
     _continuous: bool = field(init=False, repr=False, compare=False)
+    # Open every hour of every day, without holidays (like 24/7): a day is 24 hours. A plain
+    # attribute (the same as `_continuous`), not a property: SLA clocks ask it per ticket.
+    round_the_clock: bool = field(init=False, repr=False, compare=False)
     _years: dict[int, _Year] = field(init=False, repr=False, compare=False)
     _located: dict[datetime, tuple[_Year, timedelta]] = field(init=False, repr=False, compare=False)
 
@@ -287,6 +290,7 @@ class BusinessCalendar:
         # Whole days back to back are one unbroken stretch in absolute time, whatever the DST.
         continuous = not self.holidays and all(hours.get(d) == _WHOLE_DAY for d in range(7))
         object.__setattr__(self, "_continuous", continuous)
+        object.__setattr__(self, "round_the_clock", continuous)
         object.__setattr__(self, "_years", {})
         object.__setattr__(self, "_located", {})
 
@@ -343,11 +347,6 @@ class BusinessCalendar:
         return cls(name, zone, parsed, frozenset(days))
 
     # -- queries ---------------------------------------------------------------------------
-
-    @property
-    def round_the_clock(self) -> bool:
-        """Open every hour of every day, without holidays (like 24/7): a day is 24 hours."""
-        return self._continuous
 
     def is_open(self, moment: datetime) -> bool:
         """Whether the clock runs at `moment` (open at an opening instant, closed at a closing)."""

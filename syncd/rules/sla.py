@@ -135,7 +135,9 @@ class SlaRules:
     ) -> tuple[SlaStatus, datetime | None, BusinessCalendar]:
         """`measure`, and the calendar the ticket was measured on."""
         targets = policy.targets.get(priority, NO_TARGETS)
-        calendar = policy.calendar_for(ticket) if policy.by_group else policy.calendar
+        calendar = policy.calendar
+        if policy.by_group and ticket.group_name:  # as `Policy.calendar_for`
+            calendar = policy.by_group.get(ticket.group_name.casefold(), calendar)
         status = ticket.status
         resolved = None
         if status is Status.SOLVED or status is Status.CLOSED:
