@@ -45,7 +45,6 @@ from syncd.model import (
     SlaTarget,
     Status,
     Ticket,
-    no_target,
 )
 from syncd.rules.calendar import Anchor, BusinessCalendar, merge_pauses
 from syncd.rules.conditions import FIELDS, SLA, Compiler, Facts, Predicate
@@ -151,7 +150,7 @@ class SlaRules:
         if ticket.paused_minutes and (targets.resolution is not None or targets.more):
             past = self.past_pauses(ticket, calendar, clock, resolved, self.pause_on)
         resolution, next_resolution = clock.standing(targets.resolution, resolved, past)
-        sla = SlaStatus(policy.name, calendar.name, first, resolution, _U, _U, _U, _U, _U)
+        sla = SlaStatus(policy.name, calendar.name, first, resolution)
         if not targets.more:
             if not status.is_open or next_first is None:
                 return sla, next_resolution if status.is_open else None, calendar
@@ -550,10 +549,6 @@ def ticket_clock_runs(pauses: Sequence[Pause]) -> bool:
 
 
 NO_TARGETS = Targets(None, None)
-# The five other measures of a new SlaStatus, before `_more` sets those a policy has: one
-# shared "no target" each, rather than five made per ticket by the fields' default factory
-# (targets are values, never changed once made; `_more` replaces, never edits, them).
-_U = no_target()
 
 
 def _sla_field(path: str) -> Callable[[Facts], Any]:
