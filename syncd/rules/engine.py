@@ -1,9 +1,10 @@
 """A compiled rule set and the pure `evaluate(ticket, now) -> Decision`.
 
 Rule files are read and compiled once, in two passes: first what others refer to
-(calendars, templates, priority levels), then the rules. Evaluation walks precompiled
-callables in SOP order (category, priority, SLA, escalation, follow-ups): first match wins
-in each ordered section. No I/O and no clock reads here: `now` is an argument.
+(calendars, templates, priority levels), then the rules. Each section then becomes one
+generated function with its rules' conditions written into it (`RuleSet.compile`), and
+evaluation calls them in SOP order (category, priority, SLA, escalation, follow-ups): first
+match wins in each ordered section. No I/O and no clock reads here: `now` is an argument.
 """
 
 from __future__ import annotations
