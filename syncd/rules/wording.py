@@ -188,7 +188,9 @@ class WordScanner:
         memo = self._lines
         lines = str(value).split("\n")
         kept = list(map(memo.get, lines))
-        if None in kept:
+        # `all` first: a truth test per item is cheap, `None in` compares each with None; only
+        # a line not seen before (None) or a blank one ("") gets past it.
+        if not all(kept) and None in kept:
             for index, line in enumerate(lines):
                 if kept[index] is None:
                     kept[index] = self._remember(line)
@@ -196,7 +198,7 @@ class WordScanner:
         runs = "".join(kept).split()  # type: ignore[arg-type]
         known = self._runs
         masks = list(map(known.get, runs))
-        if None in masks:
+        if not all(masks):  # a mask is never 0 (it holds its run's characters): None is new
             if len(known) > _MEMO_LIMIT:
                 known.clear()
             for index, run in enumerate(runs):
