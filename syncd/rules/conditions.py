@@ -204,6 +204,7 @@ class Threshold:
     # `get` as an expression over `f` naming nothing of a namespace ("": none), for the
     # function `RuleSet.compile` writes.
     expr: str = field(default="", compare=False)
+    time: bool = field(default=False, compare=False)  # a ticket time: a datetime or None
 
 
 class PhraseScanner:
@@ -512,7 +513,7 @@ class Compiler:
             number, bound = self._const(_number), self._const(arg)
             return f"(({n} := {number}({value})) is not None and {n} {_COMPARE_OP[op]} {bound})"
         if op in ("older_than", "within"):
-            return self._age(op, arg, get, value, loc)
+            return self._age(op, arg, get, value, loc, name in _TIMES)
         self.problems.add(loc, f"unknown operator {op!r}", f"Use one of: {OPERATORS}")
         return None
 
@@ -632,7 +633,7 @@ class Compiler:
         """A fresh local name for an assignment expression in a compiled condition."""
         return self.code.local()
 
-    def _age(self, op: str, arg: Any, get: Getter, value: str, loc: str) -> str | None:
+    def _age(self, op: str, arg: Any, get: Getter, value: str, loc: str, time: bool) -> str | None:
         business = isinstance(arg, dict)
         raw = arg.get("business") if business else arg
         if business and set(arg) != {"business"}:
@@ -644,7 +645,7 @@ class Compiler:
             self.problems.add(loc, str(exc))
             return None
         inline = "" if "_c" in value else value  # a getter's call names a constant: not kept
-        self.thresholds.append(Threshold(get, duration, business, inline))
+        self.thresholds.append(Threshold(get, duration, business, inline, time))
         # Inline: `value` is read once; a business duration counts the working time of the
         # facts' calendar when there is one (the SLA policy's, or the default calendar).
         compare = ">" if op == "older_than" else "<="
@@ -656,7 +657,12 @@ class Compiler:
             )
         else:
             age = f"(f.now - {moment})"
-        return f"(isinstance(({moment} := {value}), {is_time}) and {age} {compare} {limit})"
+        # A ticket time is a datetime or None; anything else (a custom field) is checked.
+        if time:
+            test = f"({moment} := {value}) is not None"
+        else:
+            test = f"isinstance(({moment} := {value}), {is_time})"
+        return f"(({test}) and {age} {compare} {limit})"
 
 
 def check_languages(

@@ -201,7 +201,10 @@ class RuleSet:
                 )
             lines += [
                 f"    moment = {threshold.expr or code.const(threshold.get) + '(f)'}",
-                f"    if isinstance(moment, {is_time}):",
+                # A ticket time is a datetime or None; anything else is checked.
+                "    if moment is not None:"
+                if threshold.time
+                else f"    if isinstance(moment, {is_time}):",
                 f"        crossing = {crossing}",
                 "        if crossing is not None and crossing > now:",
                 f"            checks.append(crossing + {code.const(_JUST_PAST)})",
