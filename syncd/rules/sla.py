@@ -354,10 +354,7 @@ class _Clock:
         Friday's closing is breached all weekend, not from Monday's opening)."""
         if span is None:
             return SlaTarget(due=None, met_at=met_at), None
-        if isinstance(span, BusinessDays):
-            days, target = True, self.business_days(span.count)
-        else:
-            days, target = False, span
+        target = self.business_days(span.count) if isinstance(span, BusinessDays) else span
         if target <= _ZERO:
             return SlaTarget(due=None, met_at=met_at), None
         due = self.after(target + past) if past else self.after(target)
@@ -377,12 +374,7 @@ class _Clock:
             if at_risk:
                 next_change = due + _SECOND
             elif not self.pauses or ticket_clock_runs(self.pauses):
-                if days:  # this ticket's own span: nothing to remember
-                    share = target * self.at_risk
-                else:
-                    share = _RISK_SPANS.get((target, self.at_risk)) or _risk_span(
-                        target, self.at_risk
-                    )
+                share = _RISK_SPANS.get((target, self.at_risk)) or _risk_span(target, self.at_risk)
                 risk = self.after(share + past) if past else self.after(share)
                 next_change = risk + _SECOND if risk else None
         return SlaTarget(due, None, target - used_time, used, breached, at_risk), next_change
@@ -529,8 +521,8 @@ class _Stopped(_Clock):
 
 
 # `target * at_risk` by target and share: a timedelta times a float costs as much as the
-# rest of a target's standing, and a rule set has few targets (business days are each
-# ticket's own, and not remembered).
+# rest of a target's standing, and a rule set has few targets (business days vary with the
+# start's hour, but every ticket that came in while the office was closed has the same).
 _RISK_SPANS: dict[tuple[timedelta, float], timedelta] = {}
 _RISK_SPANS_LIMIT = 4096
 
