@@ -169,13 +169,15 @@ class Anchor:
     year, a zero duration, a calendar open around the clock) goes to the calendar itself.
     """
 
-    __slots__ = ("_before", "_span", "_year", "calendar", "start")
+    __slots__ = ("_before", "_span", "_year", "at_opening", "calendar", "start")
 
     def __init__(self, calendar: BusinessCalendar, start: datetime) -> None:
         self.calendar = calendar
         self.start = at = start if start.tzinfo is UTC else _utc(start, "start")
+        # `at_opening`: the clock starts at the opening of the start's interval (the start lies
+        # there, or in the closed time before it), as for every other start there.
         if calendar._continuous:
-            self._year, self._span, self._before = None, -1, _ZERO
+            self._year, self._span, self._before, self.at_opening = None, -1, _ZERO, False
             return
         # As `_year_at`, inline: most moments lie in their UTC year's local year.
         year = calendar._years.get(at.year)
@@ -185,10 +187,15 @@ class Anchor:
         # As `_Year.worked`, keeping the interval: the first one still open after the start.
         k = self._span = bisect_right(year.ends, at)
         if k == len(year.ends):
-            self._before = year.total
+            self._before, self.at_opening = year.total, False
+        elif at > year.starts[k]:
+            self._before, self.at_opening = year.before[k] + (at - year.starts[k]), False
         else:
-            opens = year.starts[k]
-            self._before = year.before[k] + (at - opens) if at > opens else year.before[k]
+            self._before, self.at_opening = year.before[k], True
+
+    def opening(self) -> tuple[object, int]:
+        """Where the clock starts, when `at_opening`: the same for every start there."""
+        return self._year, self._span
 
     def after(self, duration: timedelta) -> datetime:
         """The moment (UTC) when `duration` of working time has passed after the start."""

@@ -482,6 +482,23 @@ class _Steady(Anchor, _Clock):
             self.so_far = self.until_now(self.now)
         return self.so_far
 
+    def standing(
+        self, span: Span | None, met_at: datetime | None, past: timedelta = _ZERO
+    ) -> tuple[SlaTarget, datetime | None]:
+        # A ticket that came in while the office was closed (most tickets of a business
+        # calendar) has its clock start at the next opening, as every other one then: a target
+        # not yet met stands the same for all of them at `now`, so it is worked out once.
+        if met_at is not None or past or span is None or not self.at_opening:
+            return _Clock.standing(self, span, met_at, past)
+        days = span.count if isinstance(span, BusinessDays) else span
+        key = (*self.opening(), days, self.now, self.at_risk)
+        found = _AT_OPENING.get(key)
+        if found is None:
+            if len(_AT_OPENING) >= _AT_OPENING_LIMIT:
+                _AT_OPENING.clear()
+            found = _AT_OPENING[key] = _Clock.standing(self, span, None)
+        return found
+
 
 class _Stopped(_Clock):
     """A clock on any calendar that a pause stopped for good (the ticket waits in a paused
@@ -525,6 +542,12 @@ class _Stopped(_Clock):
 # start's hour, but every ticket that came in while the office was closed has the same).
 _RISK_SPANS: dict[tuple[timedelta, float], timedelta] = {}
 _RISK_SPANS_LIMIT = 4096
+
+
+# The standing of a target not yet met, by where a steady clock starts (an opening), the
+# target, now and the at-risk share (see `_Steady.standing`). Targets are values, shared.
+_AT_OPENING: dict[tuple[Any, ...], tuple[SlaTarget, datetime | None]] = {}
+_AT_OPENING_LIMIT = 4096
 
 
 def _risk_span(target: timedelta, share: float) -> timedelta:
