@@ -280,3 +280,22 @@ def test_a_clock_stopped_by_one_pause_answers_as_the_calendar_with_pauses(
     assert clock.worked(now) == calendar.elapsed_with_pauses(start, now, pauses)
     assert clock.worked_now() == calendar.elapsed_with_pauses(start, now, pauses)
     assert clock.business_days(days) == calendar.business_days(start, days)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    calendar=st.sampled_from([c for c in CALENDARS if not c.round_the_clock]),
+    created=moments,
+    span=spans,
+    later=offsets,
+)
+def test_a_standing_remembered_by_its_opening_is_the_one_worked_out(calendar, created, span, later):
+    """Tickets whose clocks start at one opening share the standing of a target not yet met:
+    the one remembered (here for a ticket created at the opening itself) is the one worked
+    out for each of them."""
+    now = created + later
+    opening = calendar.add(created, timedelta(0))
+    first = _Clock.on(calendar, opening, (), now, 0.75)
+    clock = _Clock.on(calendar, created, (), now, 0.75)
+    assert first.standing(span, None) == _Clock.standing(first, span, None)
+    assert clock.standing(span, None) == _Clock.standing(clock, span, None)
