@@ -98,7 +98,7 @@ class RuleFile:
     languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
 
 
-# An escalation ladder's levels, for a ticket: see RuleSet._climb.
+# The escalation levels that hold for a ticket: see RuleSet._escalation_function.
 Climb = Callable[[Facts, list[Reason], list[Action]], "Level | None"]
 
 
@@ -107,6 +107,10 @@ def _nothing(facts: Facts) -> None:
 
 
 def _no_timers(facts: Facts, actions: list[Action], checks: list[datetime]) -> None:
+    return None
+
+
+def _no_escalation(facts: Facts, reasons: list[Reason], actions: list[Action]) -> None:
     return None
 
 
@@ -140,38 +144,45 @@ class RuleSet:
     _first_category: Chooser[Rule] = field(default=_nothing, init=False, repr=False)
     _first_priority: Chooser[Rule] = field(default=_nothing, init=False, repr=False)
     _first_policy: Chooser[Policy] = field(default=_nothing, init=False, repr=False)
-    _first_ladder: Chooser[Climb] = field(default=_nothing, init=False, repr=False)
+    _escalate: Climb = field(default=_no_escalation, init=False, repr=False)
     _timers: Callable[[Facts, list[Action], list[datetime]], None] = field(
         default=_no_timers, init=False, repr=False
     )
 
-    def _climb(self, ladder: Ladder) -> Climb:
-        """A function giving the ladder's levels that hold: their reasons and actions into the
-        lists it is given, and the highest of them (None: none holds)."""
+    def _escalation_function(self) -> Climb:
+        """A function giving the levels that hold on the first ladder that applies: their
+        reasons and actions into the lists it is given, and the highest of them (None: none
+        holds, or no ladder applies)."""
         code = self.code
         lines = ["top = None"]
-        for level in ladder.levels:  # lowest first
-            lines += [
-                f"if {code.test(level.when)}:",
-                f"    reasons.append({code.const(level.reason)})",
-                f"    actions.extend({code.const(level.actions)})",
-                f"    top = {code.const(level)}",
-            ]
+        for ladder in self.ladders:
+            lines.append(f"if {'True' if ladder.when is None else code.test(ladder.when)}:")
+            for level in ladder.levels:  # lowest first
+                lines += [
+                    f"    if {code.test(level.when)}:",
+                    f"        reasons.append({code.const(level.reason)})",
+                    f"        actions.extend({code.const(level.actions)})",
+                    f"        top = {code.const(level)}",
+                ]
+            lines.append("    return top")
         lines.append("return top")
-        made: Climb | None = code.function("climb", lines, "f, reasons, actions")
-        if made is not None:
-            return made
+        made: Climb | None = code.function("escalate", lines, "f, reasons, actions")
+        return self._escalate_each if made is None else made
 
-        def climb(f: Facts, reasons: list[Reason], actions: list[Action]) -> Level | None:
-            top = None
-            for level in ladder.levels:
-                if level.when(f):
-                    reasons.append(level.reason)
-                    actions.extend(level.actions)
-                    top = level
-            return top
-
-        return climb
+    def _escalate_each(
+        self, f: Facts, reasons: list[Reason], actions: list[Action]
+    ) -> Level | None:
+        """`_escalation_function`, the ladders walked one by one."""
+        for ladder in self.ladders:
+            if ladder.when is None or ladder.when(f):
+                top = None
+                for level in ladder.levels:
+                    if level.when(f):
+                        reasons.append(level.reason)
+                        actions.extend(level.actions)
+                        top = level
+                return top
+        return None
 
     def _timers_function(self) -> Callable[[Facts, list[Action], list[datetime]], None]:
         """`_timed` with the follow-ups and thresholds written out, their conditions inline."""
@@ -213,9 +224,9 @@ class RuleSet:
         return self._timed if made is None else made
 
     def compile(self) -> None:
-        """Write each section's conditions into one function (`first_of`, `_climb`,
-        `_timers_function`): a ticket then costs one call per section, not one per rule.
-        Called by `load_rules` once every rule is compiled."""
+        """Write each section's conditions into one function (`first_of`,
+        `_escalation_function`, `_timers_function`): a ticket then costs one call per
+        section, not one per rule. Called by `load_rules` once every rule is compiled."""
         code = self.code
         self._first_category = first_of(
             code, "category", self.categories, [r.when for r in self.categories]
@@ -225,12 +236,7 @@ class RuleSet:
         )
         policies = self.sla.policies
         self._first_policy = first_of(code, "sla_policy", policies, [p.when for p in policies])
-        self._first_ladder = first_of(
-            code,
-            "ladder",
-            [self._climb(ladder) for ladder in self.ladders],
-            [lad.when for lad in self.ladders],
-        )
+        self._escalate = self._escalation_function()
         self._timers = self._timers_function()
 
     def choose_default_calendar(self) -> None:
@@ -283,8 +289,7 @@ class RuleSet:
             if next_sla:
                 next_checks.append(next_sla)
         actions: list[Action] = []
-        ladder = self._first_ladder(facts)  # the first ladder that applies: its levels that hold
-        top = None if ladder is None else ladder(facts, reasons, actions)
+        top = self._escalate(facts, reasons, actions)  # the first ladder's levels that hold
         self._timers(facts, actions, next_checks)
         return Decision(
             decided["category"],
