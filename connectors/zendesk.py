@@ -282,14 +282,12 @@ class ZendeskSource:
                 rejected.append(("?", "malformed ticket: not a JSON object", raw))
                 continue
             try:
-                tickets.append(self._normalize(raw, side.metrics.get(raw.get("id")), side))
+                tickets.append(self._normalize(raw, side))
             except (ValueError, TypeError, KeyError) as exc:
                 rejected.append((str(raw.get("id", "?")), f"malformed ticket: {exc}", raw))
         return tickets, rejected
 
-    def _normalize(
-        self, raw: Mapping[str, Any], metrics: Mapping[str, Any] | None, side: _Sideloads
-    ) -> Ticket:
+    def _normalize(self, raw: Mapping[str, Any], side: _Sideloads) -> Ticket:
         user = side.users.get(raw.get("requester_id"))
         requester = _user(user, raw.get("requester_id"))
         org_id = raw.get("organization_id")
@@ -299,7 +297,7 @@ class ZendeskSource:
             requester,
             organization,
             self.link_base,
-            metrics=metrics,
+            metrics=side.metrics.get(raw.get("id")),
             requester_suspended=bool(user.get("suspended")) if user is not None else False,
             custom_names=self.config.custom_fields,
         )
