@@ -270,8 +270,8 @@ class SheetsSink:
                         "ticket links left out to stay within 3 requests", rows=batch.appended
                     )
                     structure = batch.requests
-                    requests = structure + cell_requests(cells)
-                    if _size({"requests": requests}) <= limit:
+                    requests = structure + (cell_requests(cells) if fits else [])
+                    if fits and _size({"requests": requests}) <= limit:
                         cells = []
                     else:
                         requests = structure
