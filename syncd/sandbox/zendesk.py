@@ -574,7 +574,10 @@ class ZendeskApp(Lifecycle, Surveys):
         # include=users,organizations side-loads the people (requesters, submitters,
         # assignees, collaborators) and organizations the tickets reference, groups their
         # groups, metric_sets their Ticket Metrics; other sideloads are not emulated and
-        # ignored.
+        # ignored. Each comes as a top-level array under its resource key, beside "tickets"
+        # (developer.zendesk.com/api-reference/ticketing/introduction/#side-loading; the
+        # export's own keys after_cursor and end_of_stream: .../ticket-management/
+        # incremental_exports/#json-format): syncd's source reads them there, not via zenpy.
         wanted = {
             part.strip() for value in req.query.get("include", []) for part in value.split(",")
         }
